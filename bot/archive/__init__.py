@@ -1,0 +1,10 @@
+"""Reading and writing the group's daily Jekyll chat logs."""
+
+from bot.archive.model import Day, Message, MessageKind
+from bot.archive.reader import ArchiveError, find_day_files, read_day, read_folder
+from bot.archive.writer import render_day, write_day
+
+__all__ = [
+    "ArchiveError", "Day", "Message", "MessageKind",
+    "find_day_files", "read_day", "read_folder", "render_day", "write_day",
+]

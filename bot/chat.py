@@ -1,0 +1,59 @@
+"""The neutral chat model: what every platform adapter turns its JSON into, and what handlers send.
+
+Handlers never see platform JSON; adapters never see handler logic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person on a platform: a stable id plus the display name they use right now."""
+
+    id: str
+    name: str
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message received in a chat."""
+
+    platform: str  # "telegram" | "slack" | "wecom" | "bridge"
+    chat_id: str
+    message_id: str
+    sender: Member
+    text: str
+    time: dt.datetime  # timezone-aware
+    mentions: tuple[Member, ...] = ()
+    reply_to: str | None = None  # message id this one replies to
+    thread_id: str | None = None  # platform thread (Slack thread_ts)
+    command: str | None = None  # "search" for "/search@OurBot foo"; None for plain text
+    args: str = ""  # text after the command
+    addressed: bool = False  # the bot was @-mentioned or replied to
+    edited: bool = False
+    joined: tuple[Member, ...] = ()  # members who joined (join events carry no text)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Text for one chat; the adapter renders mentions in its own format and splits at its limit."""
+
+    chat_id: str
+    text: str
+    mentions: tuple[Member, ...] = ()  # rendered before the text, in the platform's format
+    reply_to: str | None = None
+    thread_id: str | None = None
+    markdown: bool = False  # text uses the small Markdown subset (*bold*, `code`, [link](url))
+    image_png: bytes | None = None  # attached chart where the platform takes images
+    image_caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What the platform said about a delivered message."""
+
+    message_ids: tuple[str, ...] = field(default=())

@@ -1,0 +1,1 @@
+"""Subcommands of the `archive-bot` CLI, one module per area."""

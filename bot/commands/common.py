@@ -1,0 +1,26 @@
+"""Helpers shared by the subcommands: config loading and the `--db` override."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.config import Config, ConfigError, load_config
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="SQLite file or database URL (overrides store.url)")
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    """The validated config, with `--db` applied; exits with the error that names the bad key."""
+    try:
+        config = load_config(getattr(args, "config", None))
+    except ConfigError as exc:
+        print(f"archive-bot: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if getattr(args, "db", None):
+        from bot.store.db import database_url
+
+        config = config.model_copy(update={"store": config.store.model_copy(update={"url": database_url(args.db)})})
+    return config

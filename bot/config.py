@@ -1,0 +1,225 @@
+"""Typed configuration read from TOML; errors name the bad key.
+
+Every key has a default so the bot runs with no config file at all (SQLite, the bundled sample).
+Secrets can be left out of the file and given as environment variables (see `_ENV_SECRETS`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SAMPLE_ARCHIVE = Path(__file__).parent / "sample_archive"
+DEFAULT_OWNER = "凤凰牌老熊-群主-北京"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSection(Section):
+    name: str = "archive-bot"
+    timezone: str = "Asia/Shanghai"
+    owner_name: str = DEFAULT_OWNER  # who "我" (the exporting account) is in the logs
+    public_base_url: str = ""  # e.g. "https://bot.example.org": deep links in replies
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class StoreSection(Section):
+    url: str = "sqlite:///archive-bot.db"  # or postgresql+psycopg://user@host/db
+
+
+class ArchiveSection(Section):
+    paths: list[Path] = Field(default_factory=lambda: [SAMPLE_ARCHIVE])  # ingested at start
+    publish_dir: Path = Path("archive")  # nightly publication writes day files here
+
+
+class AnswerSection(Section):
+    answer_threshold: float = Field(0.72, ge=0, le=1)
+    suggest_threshold: float = Field(0.5, ge=0, le=1)
+    extra_terms: list[str] = Field(default_factory=list)  # added to jieba's domain dictionary
+    cooldown_seconds: int = Field(600, ge=0)  # same question not answered twice within this
+
+
+class ServerSection(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    run_scheduler: bool = True  # false where a separate `archive-bot clock` process runs jobs
+    shutdown_timeout: float = Field(10.0, ge=0)
+
+
+class WebSection(Section):
+    enabled: bool = True
+    public: bool = False  # the archive holds real names: protected unless explicitly opened
+    username: str = "archive"
+    password: str = ""  # env ARCHIVE_BOT_WEB_PASSWORD; empty and not public = pages refuse everyone
+
+
+class TelegramSection(Section):
+    bot_token: str = ""  # env ARCHIVE_BOT_TELEGRAM_TOKEN
+    secret_token: str = ""  # env ARCHIVE_BOT_TELEGRAM_SECRET
+    bot_username: str = ""  # without @, for "/search@OurBot"
+    api_base: str = "https://api.telegram.org"
+
+
+class SlackSection(Section):
+    signing_secret: str = ""  # env ARCHIVE_BOT_SLACK_SIGNING_SECRET
+    bot_token: str = ""  # env ARCHIVE_BOT_SLACK_TOKEN
+    bot_user_id: str = ""
+    api_base: str = "https://slack.com/api"
+
+
+class WecomSection(Section):
+    token: str = ""  # env ARCHIVE_BOT_WECOM_TOKEN
+    encoding_aes_key: str = ""  # 43 characters; env ARCHIVE_BOT_WECOM_AES_KEY
+    corp_id: str = ""
+    robot_webhook_url: str = ""  # group robot send URL (carries its key); env ARCHIVE_BOT_WECOM_ROBOT_URL
+
+
+class BridgeSection(Section):
+    secret: str = ""  # env ARCHIVE_BOT_BRIDGE_SECRET
+    callback_url: str = ""
+    window_seconds: int = Field(300, ge=1)
+
+
+class PlatformsSection(Section):
+    telegram: TelegramSection = TelegramSection()
+    slack: SlackSection = SlackSection()
+    wecom: WecomSection = WecomSection()
+    bridge: BridgeSection = BridgeSection()
+
+
+class ChatSection(Section):
+    platform: Literal["telegram", "slack", "wecom", "bridge"]
+    chat_id: str
+    group: str  # which archive group answers this chat (and its live log's group)
+    auto_answer: Literal["on", "suggest", "off"] = "on"
+    admins: list[str] = Field(default_factory=list)  # platform user ids allowed admin commands
+    admin_chat_id: str = ""  # where admin reports go; empty = this chat
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> str:
+        return str(value)
+
+
+class ScheduleSection(Section):
+    digest_time: str = "22:00"
+    digest_scope: Literal["previous_day", "today_so_far"] = "today_so_far"
+    nickname_time: str = "06:45"  # the admin's own hour
+    inactivity_day: int = Field(1, ge=1, le=28)  # monthly, this day of the month
+    inactivity_days: int = Field(60, ge=1)
+    publish_time: str = "00:10"
+    rules_post_time: str = ""  # "" = no periodic rules announcement
+    misfire_grace_seconds: int = Field(3600, ge=1)
+
+    @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if value == "":
+            return value
+        hour, sep, minute = value.partition(":")
+        if not (sep and hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"expected HH:MM, got {value!r}")
+        return value
+
+
+class NicknameSection(Section):
+    separators: list[str] = Field(default_factory=lambda: ["-", "－", "—", "_", "~", "～", "|"])
+    spaces_separate: bool = False
+    min_parts: int = Field(3, ge=1)
+    max_parts: int = Field(4, ge=1)
+    bare_roles: list[str] = Field(default_factory=lambda: ["产品", "技术", "架构", "开发", "运营", "销售", "需求"])
+    reminders_before_escalation: int = Field(2, ge=1)
+    grace_days: int = Field(3, ge=0)
+    allow: list[str] = Field(default_factory=list)  # display names or ids never reminded
+    enforce: Literal["remind", "remove"] = "remind"
+
+
+class Config(Section):
+    bot: BotSection = BotSection()
+    store: StoreSection = StoreSection()
+    archive: ArchiveSection = ArchiveSection()
+    answer: AnswerSection = AnswerSection()
+    server: ServerSection = ServerSection()
+    web: WebSection = WebSection()
+    platforms: PlatformsSection = PlatformsSection()
+    chats: list[ChatSection] = Field(default_factory=list)
+    schedule: ScheduleSection = ScheduleSection()
+    nicknames: NicknameSection = NicknameSection()
+
+    def chat(self, platform: str, chat_id: str) -> ChatSection | None:
+        for chat in self.chats:
+            if chat.platform == platform and chat.chat_id == chat_id:
+                return chat
+        return None
+
+
+_ENV_SECRETS = {
+    "ARCHIVE_BOT_DB_URL": ("store", "url"),
+    "ARCHIVE_BOT_WEB_PASSWORD": ("web", "password"),
+    "ARCHIVE_BOT_TELEGRAM_TOKEN": ("platforms", "telegram", "bot_token"),
+    "ARCHIVE_BOT_TELEGRAM_SECRET": ("platforms", "telegram", "secret_token"),
+    "ARCHIVE_BOT_SLACK_SIGNING_SECRET": ("platforms", "slack", "signing_secret"),
+    "ARCHIVE_BOT_SLACK_TOKEN": ("platforms", "slack", "bot_token"),
+    "ARCHIVE_BOT_WECOM_TOKEN": ("platforms", "wecom", "token"),
+    "ARCHIVE_BOT_WECOM_AES_KEY": ("platforms", "wecom", "encoding_aes_key"),
+    "ARCHIVE_BOT_WECOM_ROBOT_URL": ("platforms", "wecom", "robot_webhook_url"),
+    "ARCHIVE_BOT_BRIDGE_SECRET": ("platforms", "bridge", "secret"),
+}
+
+
+def _apply_env(raw: dict, environ: dict[str, str]) -> dict:
+    for var, path in _ENV_SECRETS.items():
+        if environ.get(var):
+            node = raw
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = environ[var]
+    return raw
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    lines = [f"{origin}: invalid configuration"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read and validate the config; `path=None` means the embedded defaults (plus environment)."""
+    environ = dict(os.environ if environ is None else environ)
+    raw: dict = {}
+    origin = "defaults"
+    if path is not None:
+        origin = str(path)
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{origin}: no such file") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    try:
+        return Config.model_validate(_apply_env(raw, environ))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from exc

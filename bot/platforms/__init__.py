@@ -1,0 +1,1 @@
+"""One module per chat platform: verify the raw request, parse it, send replies."""

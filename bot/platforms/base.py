@@ -1,0 +1,62 @@
+"""What every platform adapter provides, so the server and handlers stay platform-free.
+
+The webhook path is: verify(raw body, headers) -> parse(...) -> store -> acknowledge -> dispatch.
+Verification runs on the raw bytes, in constant time, before any parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.chat import Incoming, Outgoing, Sent
+
+
+class Rejected(Exception):
+    """The request is refused; `status` is the HTTP answer (4xx) and `reason` a short text."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """The parts of an HTTP request an adapter may look at (no aiohttp types)."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]  # case-insensitive mapping
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """The outcome of parsing one verified request.
+
+    `messages` go to the store and the dispatcher; `response` is what the HTTP answer carries
+    (a challenge echo, an encrypted reply, or empty for a plain 200); `delivery_id` marks a
+    platform retry of the same delivery.
+    """
+
+    messages: tuple[Incoming, ...] = ()
+    response_body: bytes = b""
+    response_type: str = "text/plain"
+    status: int = 200
+    delivery_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class Adapter(Protocol):
+    name: str
+
+    def verify(self, request: Request) -> None:
+        """Raise `Rejected` unless the request is authentic and fresh."""
+
+    def parse(self, request: Request) -> Parsed:
+        """Turn a verified request into neutral messages; `Rejected` (4xx) for bad bodies."""
+
+    async def send(self, message: Outgoing) -> Sent:
+        """Deliver text to a chat: render mentions, split at the limit, pace, honour 429s."""

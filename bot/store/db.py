@@ -1,0 +1,46 @@
+"""Opening the database: one SQLAlchemy engine, SQLite tuned for one writer and many readers.
+
+Everything else in the store is plain SQLAlchemy Core, so the same queries run on PostgreSQL.
+Engines are synchronous; async code calls the store through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+
+from bot.store.schema import metadata
+
+
+def database_url(value: str | Path) -> str:
+    """Accept a database URL or a plain file path (taken as SQLite)."""
+    text = str(value)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser()}"
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable across crashes of the process in WAL mode
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")  # several processes (web + clock) share one file
+    cursor.close()
+
+
+def connect(url: str | Path, create: bool = True) -> Engine:
+    """An engine for the URL, with the schema created when missing."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _tune_sqlite)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    if create:
+        metadata.create_all(engine)
+    return engine

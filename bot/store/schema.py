@@ -1,0 +1,83 @@
+"""Every table, in one place. Times are UTC epoch seconds (`ts`), dates ISO `YYYY-MM-DD` text.
+
+Archive days (read from day files) and live messages (received by the webhooks) are kept apart:
+the nightly publication turns a chat's live day into a day file and ingests it like any other.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+groups = Table(
+    "groups", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+)
+
+days = Table(
+    "days", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
+    Column("date", String(10), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("declared_lines", Integer),
+    Column("source", Text),  # the file it was read from
+    Column("content_hash", String(64), nullable=False),  # unchanged file = nothing to do
+    Column("message_count", Integer, nullable=False),
+    Column("ingested_ts", BigInteger, nullable=False),
+    UniqueConstraint("group_id", "date", name="uq_days_group_date"),
+)
+
+messages = Table(
+    "messages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day_id", ForeignKey("days.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),  # order within the day
+    Column("ts", BigInteger, nullable=False),
+    Column("speaker", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("mentions", JSON),
+    Column("image_url", Text),
+    Column("line", Integer),  # line of its header in the source file
+    Index("ix_messages_day_seq", "day_id", "seq"),
+)
+
+members = Table(
+    "members", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
+    Column("platform", String(16), nullable=False),  # "archive" for names seen only in day files
+    Column("user_key", Text, nullable=False),  # platform user id; the display name for "archive"
+    Column("display_name", Text, nullable=False),
+    Column("is_bot", Boolean, nullable=False, default=False),
+    Column("first_seen_ts", BigInteger, nullable=False),
+    Column("last_seen_ts", BigInteger, nullable=False),
+    Column("joined_ts", BigInteger),  # from join events: the nickname rule's grace period
+    UniqueConstraint("group_id", "platform", "user_key", name="uq_members_identity"),
+)
+
+live_messages = Table(
+    "live_messages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("date", String(10), nullable=False),  # local date in the bot's zone
+    Column("sender_id", Text, nullable=False),
+    Column("sender_name", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("mentions", JSON),
+    Column("reply_to", Text),
+    Column("edited_ts", BigInteger),
+    UniqueConstraint("platform", "chat_id", "message_id", name="uq_live_delivery"),
+    Index("ix_live_group_date", "group_id", "date"),
+)

@@ -1,0 +1,36 @@
+"""Shared fixtures. Any accidental network call to a non-loopback address fails the test."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SHARED_ARCHIVE = ROOT.parent / "shared" / "archive"
+SAMPLE_DAY = ROOT / "bot" / "sample_archive" / "prodarch" / "2018-02-28-chat.markdown"
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+        if not (host.startswith("127.") or host in ("::1", "localhost")):
+            raise RuntimeError(f"test tried to reach {host}: tests talk only to 127.0.0.1")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def shared_archive() -> Path:
+    """The whole shared archive beside the checkout; skipped where it is absent (a user's clone)."""
+    if not SHARED_ARCHIVE.is_dir():
+        pytest.skip(f"shared archive not found at {SHARED_ARCHIVE} (only beside the checkout in CI)")
+    return SHARED_ARCHIVE
