@@ -1,0 +1,47 @@
+"""The one object that holds the bot's long-lived parts, built in the app's cleanup_ctx.
+
+Handlers, jobs and the web pages receive it; nothing is a module-level global.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.config import Config
+
+if TYPE_CHECKING:  # imported lazily at run time: the engine pulls in jieba and bm25s
+    import aiohttp
+    from sqlalchemy import Engine
+
+    from bot.platforms.base import Adapter
+
+
+def system_clock(zone: ZoneInfo) -> Callable[[], dt.datetime]:
+    return lambda: dt.datetime.now(zone)
+
+
+@dataclass
+class Services:
+    config: Config
+    db: Engine
+    http: aiohttp.ClientSession
+    adapters: dict[str, Adapter] = field(default_factory=dict)  # by platform name
+    answers: Any = None  # bot.qa.engine.AnswerEngine once the index is loaded (readiness)
+    clock: Callable[[], dt.datetime] | None = None  # tests inject a controllable clock
+    extras: dict[str, Any] = field(default_factory=dict)  # per-feature state (cool-downs, last answers)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.bot.timezone)
+
+    def now(self) -> dt.datetime:
+        return (self.clock or system_clock(self.zone))()
+
+
+SERVICES = web.AppKey("services", Services)
