@@ -81,3 +81,36 @@ live_messages = Table(
     UniqueConstraint("platform", "chat_id", "message_id", name="uq_live_delivery"),
     Index("ix_live_group_date", "group_id", "date"),
 )
+
+# --- scheduled jobs (E): bot/ledger.py -------------------------------------------------------
+# One row per (job, chat, period): the claim and the send record in one. The unique constraint is
+# what makes a restart, a misfire catch-up or a second clock process post at most once.
+job_ledger = Table(
+    "job_ledger", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job", String(40), nullable=False),  # "digest", "nicknames", ...
+    Column("chat", String(200), nullable=False),  # "platform:chat_id", or "group:<name>" for publish
+    Column("period", String(64), nullable=False),  # "2018-02-28", "2018-02", "2018-02-28:<hash>"
+    Column("status", String(12), nullable=False),  # "sending" -> "delivered"
+    Column("text", Text, nullable=False),  # what was (to be) sent: the send record
+    Column("runner", Text, nullable=False),  # host:pid of the process that claimed it
+    Column("claimed_ts", BigInteger, nullable=False),
+    Column("delivered_ts", BigInteger),
+    Column("message_ids", JSON),
+    UniqueConstraint("job", "chat", "period", name="uq_job_ledger_run"),
+)
+
+# How often each member of a chat was reminded of the nickname rule (rule 2.5: two reminders).
+nickname_reminders = Table(
+    "nickname_reminders", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", Text, nullable=False),
+    Column("user_key", Text, nullable=False),
+    Column("name", Text, nullable=False),  # the display name they were last reminded under
+    Column("count", Integer, nullable=False),
+    Column("first_ts", BigInteger, nullable=False),
+    Column("last_ts", BigInteger, nullable=False),
+    Column("escalated_ts", BigInteger),  # listed to the admins as eligible for removal
+    UniqueConstraint("platform", "chat_id", "user_key", name="uq_nickname_reminders_member"),
+)
