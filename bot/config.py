@@ -65,6 +65,7 @@ class ServerSection(Section):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     run_scheduler: bool = True  # false where a separate `archive-bot clock` process runs jobs
     shutdown_timeout: float = Field(10.0, ge=0)
+    replies_per_minute: int = Field(20, ge=1)  # per chat; further replies are dropped (logged)
 
 
 class WebSection(Section):
