@@ -1,0 +1,245 @@
+"""From a stored incoming message to handler calls: bot filtering, routing, limits, isolation.
+
+The dispatcher knows nothing of HTTP: the webhook hands it neutral `Incoming` messages, and the
+scheduler builds the same `Context` (without a message) for its jobs. Handler errors are logged
+(message ids only, never text or secrets) and never reach the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.chat import Incoming, Member, Outgoing, Sent
+from bot.config import ChatSection
+from bot.router import Route, Router, combine
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+# Handler modules in routing order; modules not written yet are skipped. The auto-answerer is
+# the fallback and goes last so that command and observer modules see messages first.
+HANDLER_MODULES = (
+    "handlers.help",
+    "handlers.search",
+    "handlers.ask",
+    "handlers.thread",
+    "handlers.stats",
+    "handlers.digest",
+    "handlers.nicknames",
+    "handlers.inactivity",
+    "handlers.publish",
+    "handlers.welcome",
+    "handlers.admin",
+    "handlers.autoanswer",
+)
+
+
+def load_routers(modules: Iterable[str] = HANDLER_MODULES) -> Router:
+    """Import each handler module and combine their `router`s (missing modules are skipped)."""
+    routers = []
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            log.debug("handler module %s not present", name)
+            continue
+        router = getattr(module, "router", None)
+        if isinstance(router, Router):
+            routers.append(router)
+    return combine(routers)
+
+
+def question_key(text: str) -> str:
+    """Text reduced to letters and digits, so 'A?' and 'a ！' count as the same question."""
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+class Limits:
+    """Per-chat reply rate limit (sliding minute) and per-chat question cool-down."""
+
+    def __init__(self, replies_per_minute: int, cooldown_seconds: float) -> None:
+        self.replies_per_minute = replies_per_minute
+        self.cooldown_seconds = cooldown_seconds
+        self._sent: dict[tuple[str, str], deque[float]] = {}
+        self._answered: dict[tuple[str, str], dict[str, float]] = {}
+
+    def allow_reply(self, chat: tuple[str, str], now: float) -> bool:
+        """Count one reply for `chat` unless it already had `replies_per_minute` in 60 s."""
+        window = self._sent.setdefault(chat, deque())
+        while window and now - window[0] >= 60:
+            window.popleft()
+        if len(window) >= self.replies_per_minute:
+            return False
+        window.append(now)
+        return True
+
+    def first_time(self, chat: tuple[str, str], key: str, now: float) -> bool:
+        """True (and remembered) unless `key` was answered in `chat` within the cool-down."""
+        if not key:
+            return True
+        seen = self._answered.setdefault(chat, {})
+        if len(seen) > 1000:  # forget expired keys now and then
+            for old in [k for k, ts in seen.items() if now - ts >= self.cooldown_seconds]:
+                del seen[old]
+        last = seen.get(key)
+        if last is not None and now - last < self.cooldown_seconds:
+            return False
+        seen[key] = now
+        return True
+
+
+@dataclass
+class Context:
+    """What a handler gets: services, the message (None for scheduled jobs), its chat, `reply`."""
+
+    services: Services
+    chat: ChatSection
+    message: Incoming | None
+    dispatcher: Dispatcher
+    sent: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def args(self) -> str:
+        return self.message.args.strip() if self.message else ""
+
+    @property
+    def group(self) -> str:
+        return self.chat.group
+
+    @property
+    def chat_key(self) -> tuple[str, str]:
+        return (self.chat.platform, self.chat.chat_id)
+
+    @property
+    def router(self) -> Router:
+        return self.dispatcher.router
+
+    def now_ts(self) -> float:
+        return self.services.now().timestamp()
+
+    def chat_state(self) -> dict[str, Any]:
+        """Per-chat scratch state (e.g. the last answer, for /thread), kept in services.extras."""
+        chats = self.services.extras.setdefault("chat_state", {})
+        return chats.setdefault(self.chat_key, {})
+
+    def first_time(self, question: str) -> bool:
+        """False when the same question was answered in this chat within the cool-down."""
+        return self.dispatcher.limits.first_time(self.chat_key, question_key(question), self.now_ts())
+
+    async def reply(self, text: str, mentions: Iterable[Member] = (), markdown: bool = False,
+                    image_png: bytes | None = None, image_caption: str = "") -> Sent | None:
+        """Answer the message (reply-to and thread kept); None when rate-limited or no adapter."""
+        message = self.message
+        return await self.send(
+            text, mentions=mentions, markdown=markdown, image_png=image_png, image_caption=image_caption,
+            reply_to=message.message_id if message else None,
+            thread_id=message.thread_id if message else None)
+
+    async def send(self, text: str, *, chat_id: str | None = None, mentions: Iterable[Member] = (),
+                   markdown: bool = False, reply_to: str | None = None, thread_id: str | None = None,
+                   image_png: bytes | None = None, image_caption: str = "") -> Sent | None:
+        """Post to this chat (or `chat_id` on the same platform, e.g. an admin chat)."""
+        adapter = self.services.adapters.get(self.chat.platform)
+        if adapter is None:
+            log.warning("no adapter for platform %s; reply dropped", self.chat.platform)
+            return None
+        target = chat_id or self.chat.chat_id
+        if not self.dispatcher.limits.allow_reply((self.chat.platform, target), self.now_ts()):
+            log.info("reply rate limit reached in %s:%s; reply dropped", self.chat.platform, target)
+            return None
+        outgoing = Outgoing(chat_id=target, text=text, mentions=tuple(mentions), reply_to=reply_to,
+                            thread_id=thread_id, markdown=markdown, image_png=image_png,
+                            image_caption=image_caption)
+        self.sent.append(outgoing)
+        return await adapter.send(outgoing)
+
+
+class Dispatcher:
+    """Routes messages to handlers and tracks the background tasks doing so."""
+
+    def __init__(self, services: Services, router: Router | None = None) -> None:
+        self.services = services
+        self.router = router if router is not None else load_routers()
+        config = services.config
+        self.limits = Limits(config.server.replies_per_minute, config.answer.cooldown_seconds)
+        self.tasks: set[asyncio.Task] = set()
+        self._self_ids = {value for value in (config.platforms.slack.bot_user_id,
+                                              config.platforms.telegram.bot_username) if value}
+
+    # -- background tasks -----------------------------------------------------------------------
+    def spawn(self, message: Incoming) -> asyncio.Task:
+        """Dispatch in a tracked task; shutdown waits for it (see `drain`)."""
+        task = asyncio.get_running_loop().create_task(self.dispatch(message))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to `timeout` seconds for running dispatches; returns how many were cancelled."""
+        pending = set(self.tasks)
+        if not pending:
+            return 0
+        done, still = await asyncio.wait(pending, timeout=timeout)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.gather(*still, return_exceptions=True)
+            log.warning("shutdown: %d dispatch task(s) cancelled after %.1fs", len(still), timeout)
+        return len(still)
+
+    # -- routing --------------------------------------------------------------------------------
+    def is_from_bot(self, message: Incoming) -> bool:
+        sender = message.sender
+        return sender.is_bot or sender.id in self._self_ids or sender.name in self._self_ids
+
+    def context(self, chat: ChatSection, message: Incoming | None = None) -> Context:
+        return Context(self.services, chat, message, self)
+
+    async def dispatch(self, message: Incoming) -> list[Outgoing]:
+        """Run the routes for one message; returns what was sent (tests look at it)."""
+        chat = self.services.config.chat(message.platform, message.chat_id)
+        if chat is None or self.is_from_bot(message) or message.edited:
+            return []
+        ctx = self.context(chat, message)
+        for route in self.router.of_kind("observe"):
+            await self._run(route, ctx)
+        if message.joined:
+            for route in self.router.of_kind("join"):
+                await self._run(route, ctx)
+        if message.command:
+            route = self.router.find_command(message.command)
+            if route is not None:
+                await self._run(route, ctx)
+            else:
+                log.debug("unknown command /%s in %s:%s", message.command, chat.platform, chat.chat_id)
+        elif message.text.strip():
+            for route in self.router.of_kind("fallback"):
+                await self._run(route, ctx)
+        return ctx.sent
+
+    async def _run(self, route: Route, ctx: Context) -> None:
+        try:
+            await route.handler(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one handler's bug must not stop the bot
+            message = ctx.message
+            log.error("handler %s failed on %s:%s message %s: %s: %s", route.label, ctx.chat.platform,
+                      ctx.chat.chat_id, message.message_id if message else "-", type(exc).__name__,
+                      _safe(str(exc)), exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+def _safe(text: str, limit: int = 200) -> str:
+    """Error texts can quote URLs carrying tokens (Telegram's /bot<token>/): mask them."""
+    text = re.sub(r"bot\d+:[\w-]+", "bot<token>", text)
+    text = re.sub(r"key=[\w-]+", "key=<key>", text)
+    return text[:limit]
