@@ -132,8 +132,13 @@ class ScheduleSection(Section):
     publish_time: str = "00:10"
     rules_post_time: str = ""  # "" = no periodic rules announcement
     misfire_grace_seconds: int = Field(3600, ge=1)
+    inactivity_time: str = "09:00"  # the monthly inactivity report's hour on inactivity_day
+    retry_seconds: int = Field(300, ge=1)  # a job whose send failed runs once more after this
+    rules_post_text: str = ""  # "" = the built-in announcement (handlers/welcome.py)
+    welcome_text: str = ""  # "" = the built-in welcome for new members (handlers/welcome.py)
+    digest_chart: bool = True  # attach the activity-by-hour PNG where the platform takes images
 
-    @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time")
+    @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time", "inactivity_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         if value == "":
@@ -154,6 +159,9 @@ class NicknameSection(Section):
     grace_days: int = Field(3, ge=0)
     allow: list[str] = Field(default_factory=list)  # display names or ids never reminded
     enforce: Literal["remind", "remove"] = "remind"
+    company_not_role: bool = True  # "张三-产品-上海" fails: the company part is a bare role
+    mentions_per_message: int = Field(20, ge=1)  # longer reminder lists go out in several messages
+    rule_text: str = ""  # "" = the built-in wording of rule 2.5 (bot/nickname_rule.py)
 
 
 class Config(Section):
