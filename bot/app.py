@@ -1,0 +1,227 @@
+"""The aiohttp application factory: resources in cleanup_ctx, the webhook route, health checks.
+
+    create_app(config) -> web.Application
+
+Start-up (cleanup_ctx, in order): the store and its group-commit inbox; the outbound HTTP session;
+the Services object with the platform adapters and the dispatcher; a background task that ingests
+the archive and builds the answer index (`/healthz` reports ready once it is loaded); the
+scheduler when `server.run_scheduler` is set. Shut-down runs in reverse: the scheduler stops,
+in-flight dispatches (and their outbound sends) get `server.shutdown_timeout` seconds, then the
+HTTP session and the store close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+from aiohttp import web
+
+from bot.config import Config
+from bot.dispatch import Dispatcher
+from bot.inbox import Inbox
+from bot.services import SERVICES, Services
+from bot.webhook import DISPATCHER, INBOX, INLINE_DISPATCH, handle_webhook
+
+log = logging.getLogger(__name__)
+
+READY = web.AppKey("ready", asyncio.Event)
+LOADER = web.AppKey("loader", dict)  # {"task": asyncio.Task | None, "error": str | None}
+CLOCK = web.AppKey("clock", object)
+CONFIG = web.AppKey("config", Config)
+
+PLATFORMS = ("telegram", "slack", "wecom", "bridge")
+
+
+def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None,
+               inline_dispatch: bool = False, load_answers: bool = True) -> web.Application:
+    """The bot's web application. `inline_dispatch` runs handlers before the ack (tests)."""
+    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app[CONFIG] = config
+    app[CLOCK] = clock
+    app[INLINE_DISPATCH] = inline_dispatch
+    app[READY] = asyncio.Event()
+    app[LOADER] = {"task": None, "error": None, "enabled": load_answers}
+    app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_http_ctx)
+    app.cleanup_ctx.append(_services_ctx)
+    app.cleanup_ctx.append(_answers_ctx)
+    scheduler_ctx = _scheduler_ctx_factory() if config.server.run_scheduler else None
+    if scheduler_ctx is not None:
+        app.cleanup_ctx.append(scheduler_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/webhook/{platform}", handle_webhook)
+    app.router.add_get("/webhook/{platform}", handle_webhook)  # WeCom URL verification
+    if config.web.enabled:
+        try:
+            from bot.web.pages import setup_web
+        except ImportError:
+            log.debug("web archive pages not available")
+        else:
+            setup_web(app)
+    return app
+
+
+# -- resources --------------------------------------------------------------------------------
+_DB = web.AppKey("db", object)
+_HTTP = web.AppKey("http", aiohttp.ClientSession)
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    from zoneinfo import ZoneInfo
+
+    from bot.store import connect
+
+    config = app[CONFIG]
+    db = await asyncio.to_thread(connect, config.store.url)
+    inbox = Inbox(db, ZoneInfo(config.bot.timezone))
+    inbox.start()
+    app[_DB] = db
+    app[INBOX] = inbox
+    try:
+        yield
+    finally:
+        await inbox.close()
+        db.dispose()
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    app[_HTTP] = session
+    try:
+        yield
+    finally:
+        await session.close()
+
+
+async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    services = Services(config=config, db=app[_DB], http=app[_HTTP], clock=app[CLOCK])
+    services.adapters.update(build_adapters(config, app[_HTTP]))
+    app[SERVICES] = services
+    app[DISPATCHER] = Dispatcher(services)
+    services.extras["dispatcher"] = app[DISPATCHER]
+    log.info("platforms: %s", ", ".join(sorted(services.adapters)) or "none configured")
+    try:
+        yield
+    finally:
+        await app[DISPATCHER].drain(config.server.shutdown_timeout)
+        for adapter in services.adapters.values():
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                await close()
+
+
+def _platform_configured(config: Config, name: str) -> bool:
+    if any(chat.platform == name for chat in config.chats):
+        return True
+    section = getattr(config.platforms, name)
+    secrets = {"telegram": "bot_token", "slack": "signing_secret", "wecom": "token", "bridge": "secret"}
+    return bool(getattr(section, secrets[name]))
+
+
+def build_adapters(config: Config, http: aiohttp.ClientSession) -> dict:
+    """One adapter per platform that has chats configured or its secret set."""
+    adapters = {}
+    for name in PLATFORMS:
+        if not _platform_configured(config, name):
+            continue
+        try:
+            module = importlib.import_module(f"bot.platforms.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"bot.platforms.{name}":
+                raise
+            log.warning("platform %s configured but bot.platforms.%s is missing", name, name)
+            continue
+        adapters[name] = module.create_adapter(config, http)
+    return adapters
+
+
+# -- the answer index, loaded in the background -------------------------------------------------
+async def _answers_ctx(app: web.Application) -> AsyncIterator[None]:
+    state = app[LOADER]
+    if state["enabled"]:
+        state["task"] = asyncio.get_running_loop().create_task(_load_answers(app))
+    else:
+        app[READY].set()
+    try:
+        yield
+    finally:
+        task = state["task"]
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def ingest_archive(db, config: Config) -> None:
+    """Bring the store up to date with the archive folders (unchanged days are skipped)."""
+    from bot.store import ingest
+
+    paths = [path for path in config.archive.paths if path.exists()]
+    missing = [str(path) for path in config.archive.paths if not path.exists()]
+    if missing:
+        log.warning("archive paths not found: %s", ", ".join(missing))
+    if paths:
+        from bot.archive.reader import ReadOptions
+
+        options = ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+        report = ingest.ingest_paths(db, paths, options)
+        log.info("archive ingest: %d file(s), %d message(s) written, %d error(s) in %.1fs",
+                 len(report.files), report.messages, len(report.errors), report.seconds)
+
+
+def build_answer_engine(db, config: Config):
+    from bot.qa.engine import AnswerEngine
+
+    return AnswerEngine.from_store(db, config)
+
+
+async def _load_answers(app: web.Application) -> None:
+    services = app[SERVICES]
+    try:
+        await asyncio.to_thread(ingest_archive, services.db, services.config)
+        services.answers = await asyncio.to_thread(build_answer_engine, services.db, services.config)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - stay up (searching live text still works); report it
+        app[LOADER]["error"] = type(exc).__name__
+        log.exception("loading the archive / answer index failed")
+        return
+    app[READY].set()
+    log.info("answer index ready")
+
+
+async def wait_ready(app: web.Application, timeout: float = 60) -> None:
+    """For tests and the benchmark: wait until the index is loaded (raises if loading failed)."""
+    task = app[LOADER]["task"]
+    await asyncio.wait_for(app[READY].wait() if task is None else asyncio.shield(task), timeout)
+    if not app[READY].is_set():
+        raise RuntimeError(f"answer index failed to load: {app[LOADER]['error']}")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 {"status":"ok","ready":...}; with ?ready=1, 503 until the answer index is loaded."""
+    app = request.app
+    ready = app[READY].is_set()
+    body = {"status": "ok", "ready": ready}
+    if app[LOADER]["error"]:
+        body["error"] = f"index failed to load ({app[LOADER]['error']})"
+    want_ready = request.query.get("ready", "") not in ("", "0", "false")
+    status = 503 if want_ready and not ready else 200
+    return web.json_response(body, status=status)
+
+
+# -- the scheduler (E's bot.scheduler.scheduler_context, when present) ---------------------------
+def _scheduler_ctx_factory():
+    """E's cleanup_ctx; it reads server.run_scheduler itself. None until bot.scheduler exists."""
+    try:
+        module = importlib.import_module("bot.scheduler")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.scheduler":
+            raise
+        return None
+    return getattr(module, "scheduler_context", None)

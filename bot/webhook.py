@@ -1,0 +1,92 @@
+"""`POST /webhook/{platform}`: verify → parse → store → acknowledge → dispatch.
+
+The handler is a thin translation from aiohttp to the neutral `bot.platforms.base.Request`:
+verification runs on the raw bytes before any parsing, every message of a configured chat is
+committed to the store before the answer goes out, and only new messages (not platform retries)
+are dispatched, in a tracked background task (or inline, for tests). Bad input is a 4xx, never a
+500; logs carry platform, chat and message ids, never bodies or secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from bot.dispatch import Dispatcher
+from bot.inbox import Inbox, Item
+from bot.platforms.base import Rejected, Request
+from bot.services import SERVICES
+
+log = logging.getLogger(__name__)
+
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+INBOX = web.AppKey("inbox", Inbox)
+INLINE_DISPATCH = web.AppKey("inline_dispatch", bool)
+
+# Content types each platform posts; an adapter may override with a `content_types` attribute.
+CONTENT_TYPES = {
+    "telegram": ("application/json",),
+    "slack": ("application/json", "application/x-www-form-urlencoded"),
+    "wecom": ("text/xml", "application/xml", "text/plain"),
+    "bridge": ("application/json",),
+}
+
+
+def _reject(status: int, reason: str) -> web.Response:
+    return web.json_response({"ok": False, "error": reason}, status=status)
+
+
+async def handle_webhook(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    services = app[SERVICES]
+    platform = request.match_info["platform"]
+    adapter = services.adapters.get(platform)
+    if adapter is None:
+        return _reject(404, "unknown platform")
+    if request.method == "POST":
+        allowed = getattr(adapter, "content_types", None) or CONTENT_TYPES.get(platform, ())
+        if request.can_read_body and request.content_type not in allowed:
+            return _reject(415, f"content type must be one of {', '.join(allowed)}")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _reject(413, "body too large")
+    neutral = Request(method=request.method, path=request.path, query=dict(request.query),
+                      headers=CIMultiDict(request.headers), body=body)
+    try:
+        adapter.verify(neutral)
+    except Rejected as exc:
+        log.info("%s webhook refused: %s %s", platform, exc.status, exc.reason)
+        return _reject(exc.status, exc.reason)
+    try:
+        parsed = adapter.parse(neutral)
+    except Rejected as exc:
+        log.info("%s webhook bad request: %s %s", platform, exc.status, exc.reason)
+        return _reject(exc.status, exc.reason)
+    except Exception as exc:  # noqa: BLE001 - a body the adapter did not expect is the sender's fault
+        log.info("%s webhook unparseable body: %s", platform, type(exc).__name__)
+        return _reject(400, "unparseable body")
+
+    config = services.config
+    items = []
+    for message in parsed.messages:
+        chat = config.chat(message.platform, message.chat_id)
+        if chat is None:
+            log.debug("%s chat %s not configured; message %s ignored", platform, message.chat_id,
+                      message.message_id)
+            continue
+        items.append(Item(message, chat.group))
+    if items:
+        new = await app[INBOX].store(items)  # committed before we acknowledge
+        dispatcher = app[DISPATCHER]
+        for item, is_new in zip(items, new):
+            if not is_new:
+                continue
+            if app[INLINE_DISPATCH]:
+                await dispatcher.dispatch(item.message)
+            else:
+                dispatcher.spawn(item.message)
+    return web.Response(status=parsed.status, body=parsed.response_body,
+                        headers={"Content-Type": parsed.response_type})
