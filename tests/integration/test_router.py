@@ -1,0 +1,82 @@
+"""The transport-free parts of routing: registration, help text, limits, handler loading."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dispatch import Limits, load_routers, question_key
+from bot.router import Router, combine, first_line
+
+
+def test_commands_register_under_every_name_case_insensitively():
+    router = Router()
+
+    @router.command("Search", "/搜索")
+    async def search(ctx):
+        """搜索群聊记录
+
+        More text that is not the help line."""
+
+    assert router.find_command("search").handler is search
+    assert router.find_command("/SEARCH").handler is search
+    assert router.find_command("搜索").handler is search
+    assert router.find_command("ask") is None
+    assert router.commands()[0].help == "搜索群聊记录"
+
+
+def test_same_command_in_two_modules_is_refused():
+    one, two = Router(), Router()
+
+    @one.command("stats")
+    async def a(ctx):
+        """a"""
+
+    @two.command("STATS")
+    async def b(ctx):
+        """b"""
+
+    with pytest.raises(ValueError, match="/stats registered twice"):
+        combine([one, two])
+
+
+def test_hidden_commands_stay_out_of_help_but_route():
+    router = Router()
+
+    @router.command("purge", hidden=True)
+    async def purge(ctx):
+        """admin only"""
+
+    assert router.commands() == []
+    assert router.find_command("purge").handler is purge
+
+
+def test_first_line_skips_blank_lines():
+    assert first_line("\n\n  hello world  \n second") == "hello world"
+    assert first_line(None) == ""
+
+
+def test_rate_limit_is_a_sliding_minute_per_chat():
+    limits = Limits(replies_per_minute=3, cooldown_seconds=600)
+    chat, other = ("telegram", "-1"), ("telegram", "-2")
+    assert [limits.allow_reply(chat, t) for t in (0, 1, 2, 3)] == [True, True, True, False]
+    assert limits.allow_reply(other, 3)  # another chat has its own budget
+    assert not limits.allow_reply(chat, 59.9)
+    assert limits.allow_reply(chat, 60.0)  # the reply at t=0 left the window
+
+
+def test_cooldown_per_chat_and_normalised_question():
+    limits = Limits(replies_per_minute=100, cooldown_seconds=600)
+    chat = ("slack", "C1")
+    assert limits.first_time(chat, question_key("财付通 是发卡行吗？"), 0)
+    assert not limits.first_time(chat, question_key("财付通是发卡行吗"), 599)
+    assert limits.first_time(("slack", "C2"), question_key("财付通是发卡行吗"), 10)
+    assert limits.first_time(chat, question_key("财付通是发卡行吗"), 600)
+
+
+def test_handler_modules_load_with_help_first_and_autoanswer_last():
+    router = load_routers()
+    names = [name for route in router.commands() for name in route.names]
+    assert "help" in names and "帮助" in names
+    fallbacks = router.of_kind("fallback")
+    if fallbacks:  # the auto-answerer is the last route
+        assert router.routes[-1] is fallbacks[-1]
