@@ -1,0 +1,176 @@
+"""Mining question/answer pairs out of one day's chat.
+
+A group chat has no threads, so they are reconstructed from habits the archive shows:
+a question ends in ？/吗/呢 or opens with 请问/请教/哪位/有没有...; the asker often adds a line
+or two right after ("哪位大神讲一下，"); others answer within minutes, sometimes with an @ of the
+asker; the exchange is over when the talk pauses or someone opens an unrelated question.
+Greetings, thanks, images and emoji-only lines are never questions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from bot.archive.model import Day, Message, MessageKind
+from bot.text import CJK, normalise, strip_noise
+
+MINER_VERSION = 1  # bump when the rules change: stored pairs of older versions are re-mined
+
+CONTINUATION_GAP = dt.timedelta(minutes=3)  # asker's follow-up lines merged into the question
+THREAD_GAP = dt.timedelta(minutes=20)  # silence that ends an exchange
+THREAD_SPAN = dt.timedelta(minutes=60)  # answers without an @ must come this soon
+MENTION_SPAN = dt.timedelta(hours=4)  # an @-reply to the asker counts this long after
+MAX_ANSWERS = 12
+MAX_SCAN = 250  # messages looked at after a question
+
+QUESTION_MARK = re.compile(r"[?？]")
+# Particles that end a question clause, before punctuation or the end.
+FINAL_PARTICLE = re.compile(r"[吗呢么嘛][\s,，。.!！~～…]*(?:$|[,，。])")
+ASKING = re.compile(
+    r"请教|求教|请问|求助|求推荐|有没有|是不是|能不能|可不可以|怎么|咋|如何|为什么|为啥|哪位|哪个|哪些|"
+    r"哪里|哪家|谁知道|谁有|能否|可否|是否|多少|什么|啥|区别|咨询一下|问一下|问下")
+GREETING = re.compile(
+    r"^(?:大家|各位|群主|老师)?(?:早|早上好|早安|上午好|中午好|下午好|晚上好|晚安|午安|好|新年好|节日快乐|"
+    r"谢谢|多谢|感谢|谢了|辛苦了?|哈+|呵+|嘿+|嗯+|哦+|好的|收到|ok|okay|thx|thanks|是的|对|对的|"
+    r"同意|有道理|赞|厉害|牛|\+1|1|欢迎|欢迎欢迎)+(?:大家|各位|啊|呀|哈|了|啦)*$")
+# Answers that only agree or thank: kept in an exchange, but alone they do not make a pair.
+ACK = GREETING
+MIN_QUESTION_CHARS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class QAPair:
+    """A question (one or more lines of the asker) and the exchange that answered it."""
+
+    group: str
+    date: dt.date
+    question: tuple[Message, ...]  # first line, then the asker's continuation lines
+    answers: tuple[Message, ...]  # in order; mostly others, plus the asker's follow-ups
+    question_seqs: tuple[int, ...]  # positions in the day's message list
+    answer_seqs: tuple[int, ...]
+
+    @property
+    def first(self) -> Message:
+        return self.question[0]
+
+    @property
+    def asker(self) -> str:
+        return self.question[0].speaker
+
+    @property
+    def question_text(self) -> str:
+        return "\n".join(m.text for m in self.question)
+
+
+def _content(text: str) -> str:
+    return normalise(text).replace(" ", "")
+
+
+def is_greeting(text: str) -> bool:
+    """Hellos, thanks and agreement: never a question, never an answer on their own."""
+    content = _content(text)
+    return not content or bool(GREETING.match(content))
+
+
+def is_question(message: Message) -> bool:
+    """Does this line ask something? Text only, enough words, not a greeting."""
+    if message.kind is not MessageKind.TEXT:
+        return False
+    clean = strip_noise(message.text)  # also removes the "?" the export leaves after @name
+    content = _content(clean)
+    if len(content) < MIN_QUESTION_CHARS or not CJK.search(content) and len(content) < 12:
+        return False
+    if is_greeting(clean):
+        return False
+    return bool(QUESTION_MARK.search(clean) or FINAL_PARTICLE.search(clean) or ASKING.search(clean))
+
+
+def _substantive(message: Message) -> bool:
+    return message.kind is MessageKind.TEXT and len(_content(message.text)) >= 2 and not is_greeting(message.text)
+
+
+def _words(text: str) -> set[str]:
+    """Character bigrams of the content: a cheap, segmentation-free topic fingerprint."""
+    content = _content(text)
+    return {content[i:i + 2] for i in range(len(content) - 1)}
+
+
+def _thread(messages: list[Message], start: int, q_seqs: list[int]) -> list[int]:
+    """Positions of the messages that answer the question ending at q_seqs[-1]."""
+    asker = messages[start].speaker
+    asked_at = messages[start].time
+    topic = set().union(*(_words(messages[i].text) for i in q_seqs))
+    participants = {asker}
+    answers: list[int] = []
+    last = messages[q_seqs[-1]].time
+    is_open = True
+    for j in range(q_seqs[-1] + 1, min(len(messages), q_seqs[-1] + 1 + MAX_SCAN)):
+        m = messages[j]
+        if m.time - asked_at > MENTION_SPAN or len(answers) >= MAX_ANSWERS:
+            break
+        to_asker = asker in m.mentions and m.speaker != asker
+        if is_open and (m.time - last > THREAD_GAP or m.time - asked_at > THREAD_SPAN):
+            is_open = False
+        if to_asker:
+            answers.append(j)
+            participants.add(m.speaker)
+            last = m.time
+            continue
+        if not is_open or m.kind is not MessageKind.TEXT:
+            continue
+        if m.mentions and not any(name in participants for name in m.mentions):
+            continue  # talking to someone outside this exchange
+        if m.speaker != asker and is_question(m) and not (_words(m.text) & topic):
+            is_open = False  # a new, unrelated question: the talk moved on
+            continue
+        if m.speaker == asker and not answers:
+            continue  # more from the asker before any answer: handled as continuation or noise
+        answers.append(j)
+        participants.add(m.speaker)
+        topic |= _words(m.text) if len(topic) < 200 else set()
+        last = m.time
+    return answers
+
+
+def _continuation(messages: list[Message], i: int) -> list[int]:
+    """The question line plus the asker's lines that directly follow it."""
+    seqs = [i]
+    asker = messages[i].speaker
+    for j in range(i + 1, min(len(messages), i + 6)):
+        m = messages[j]
+        if m.speaker != asker or m.time - messages[seqs[-1]].time > CONTINUATION_GAP:
+            break
+        if m.kind is MessageKind.TEXT and not is_greeting(m.text):
+            seqs.append(j)
+    return seqs
+
+
+def mine_day(day: Day) -> list[QAPair]:
+    """Every answered question of the day, in order of asking."""
+    messages = day.messages
+    pairs: list[QAPair] = []
+    merged: set[int] = set()
+    for i, message in enumerate(messages):
+        if i in merged or not is_question(message):
+            continue
+        q_seqs = _continuation(messages, i)
+        merged.update(q_seqs[1:])
+        a_seqs = _thread(messages, i, q_seqs)
+        answered = any(messages[j].speaker != message.speaker and _substantive(messages[j]) for j in a_seqs)
+        if not answered:
+            continue
+        pairs.append(QAPair(
+            group=day.group,
+            date=day.date,
+            question=tuple(messages[j] for j in q_seqs),
+            answers=tuple(messages[j] for j in a_seqs),
+            question_seqs=tuple(q_seqs),
+            answer_seqs=tuple(a_seqs),
+        ))
+    return pairs
+
+
+def mine_days(days: list[Day]) -> list[QAPair]:
+    return [pair for day in days for pair in mine_day(day)]
