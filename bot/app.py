@@ -17,6 +17,7 @@ import datetime as dt
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -33,15 +34,23 @@ READY = web.AppKey("ready", asyncio.Event)
 LOADER = web.AppKey("loader", dict)  # {"task": asyncio.Task | None, "error": str | None}
 CLOCK = web.AppKey("clock", object)
 CONFIG = web.AppKey("config", Config)
+ADAPTER_OPTIONS = web.AppKey("adapter_options", dict)
 
 PLATFORMS = ("telegram", "slack", "wecom", "bridge")
 
 
 def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None,
-               inline_dispatch: bool = False, load_answers: bool = True) -> web.Application:
-    """The bot's web application. `inline_dispatch` runs handlers before the ack (tests)."""
+               inline_dispatch: bool = False, load_answers: bool = True,
+               adapter_options: dict[str, Any] | None = None) -> web.Application:
+    """The bot's web application.
+
+    `clock` is the Services clock; `inline_dispatch` runs handlers before the ack (tests);
+    `load_answers=False` skips the archive ingest and index (readiness is immediate);
+    `adapter_options` are passed to every adapter's constructor (tests give a fake clock/sleep).
+    """
     app = web.Application(client_max_size=config.server.max_body_bytes)
     app[CONFIG] = config
+    app[ADAPTER_OPTIONS] = dict(adapter_options or {})
     app[CLOCK] = clock
     app[INLINE_DISPATCH] = inline_dispatch
     app[READY] = asyncio.Event()
@@ -101,7 +110,7 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     services = Services(config=config, db=app[_DB], http=app[_HTTP], clock=app[CLOCK])
-    services.adapters.update(build_adapters(config, app[_HTTP]))
+    services.adapters.update(build_adapters(config, app[_HTTP], **app[ADAPTER_OPTIONS]))
     app[SERVICES] = services
     app[DISPATCHER] = Dispatcher(services)
     services.extras["dispatcher"] = app[DISPATCHER]
@@ -124,8 +133,12 @@ def _platform_configured(config: Config, name: str) -> bool:
     return bool(getattr(section, secrets[name]))
 
 
-def build_adapters(config: Config, http: aiohttp.ClientSession) -> dict:
-    """One adapter per platform that has chats configured or its secret set."""
+def build_adapters(config: Config, http: aiohttp.ClientSession, **options: Any) -> dict:
+    """One adapter per platform that has chats configured or its secret set.
+
+    Each `bot.platforms.<name>` module offers `create_adapter(config, http, **options)` or a
+    `<Name>Adapter(section, http, **options)` class.
+    """
     adapters = {}
     for name in PLATFORMS:
         if not _platform_configured(config, name):
@@ -137,7 +150,12 @@ def build_adapters(config: Config, http: aiohttp.ClientSession) -> dict:
                 raise
             log.warning("platform %s configured but bot.platforms.%s is missing", name, name)
             continue
-        adapters[name] = module.create_adapter(config, http)
+        factory = getattr(module, "create_adapter", None)
+        if factory is not None:
+            adapters[name] = factory(config, http, **options)
+        else:
+            cls = getattr(module, f"{name.capitalize()}Adapter")
+            adapters[name] = cls(getattr(config.platforms, name), http, **options)
     return adapters
 
 

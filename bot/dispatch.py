@@ -172,6 +172,7 @@ class Dispatcher:
         config = services.config
         self.limits = Limits(config.server.replies_per_minute, config.answer.cooldown_seconds)
         self.tasks: set[asyncio.Task] = set()
+        self._chats = {(chat.platform, chat.chat_id): chat for chat in config.chats}
         self._self_ids = {value for value in (config.platforms.slack.bot_user_id,
                                               config.platforms.telegram.bot_username) if value}
 
@@ -197,6 +198,10 @@ class Dispatcher:
         return len(still)
 
     # -- routing --------------------------------------------------------------------------------
+    def chat_for(self, platform: str, chat_id: str) -> ChatSection | None:
+        """The configured chat (a dict lookup: deployments may list many chats)."""
+        return self._chats.get((platform, chat_id))
+
     def is_from_bot(self, message: Incoming) -> bool:
         sender = message.sender
         return sender.is_bot or sender.id in self._self_ids or sender.name in self._self_ids
@@ -206,7 +211,7 @@ class Dispatcher:
 
     async def dispatch(self, message: Incoming) -> list[Outgoing]:
         """Run the routes for one message; returns what was sent (tests look at it)."""
-        chat = self.services.config.chat(message.platform, message.chat_id)
+        chat = self.chat_for(message.platform, message.chat_id)
         if chat is None or self.is_from_bot(message) or message.edited:
             return []
         ctx = self.context(chat, message)

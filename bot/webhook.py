@@ -69,10 +69,10 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
         log.info("%s webhook unparseable body: %s", platform, type(exc).__name__)
         return _reject(400, "unparseable body")
 
-    config = services.config
+    dispatcher = app[DISPATCHER]
     items = []
     for message in parsed.messages:
-        chat = config.chat(message.platform, message.chat_id)
+        chat = dispatcher.chat_for(message.platform, message.chat_id)
         if chat is None:
             log.debug("%s chat %s not configured; message %s ignored", platform, message.chat_id,
                       message.message_id)
@@ -80,7 +80,6 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
         items.append(Item(message, chat.group))
     if items:
         new = await app[INBOX].store(items)  # committed before we acknowledge
-        dispatcher = app[DISPATCHER]
         for item, is_new in zip(items, new):
             if not is_new:
                 continue
