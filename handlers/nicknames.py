@@ -1,0 +1,202 @@
+"""Rule 2.5 in practice: the morning reminder, the reminder counts, escalation to the admins.
+
+At schedule.nickname_time each chat gets ONE reminder that @-mentions every known member whose
+display name fails the rule (bot/nickname_rule.py), split into several messages when there are
+more mentions than `nicknames.mentions_per_message`. Each reminder counts (nickname_reminders);
+after `reminders_before_escalation` unheeded reminders the member is listed to the admins as
+eligible for removal, once, and is no longer reminded. Removal is never automatic unless
+`nicknames.enforce = "remove"` and the platform adapter can remove members.
+
+A member who renames is recognised on their next message (the observer below, and the members
+table that the inbox refreshes on every message): a conforming name clears their count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from bot.chat import Member, Outgoing
+from bot.config import ChatSection, Config
+from bot.nickname_rule import Candidate, NicknameRule, batches, non_conforming, plan
+from bot.router import Router
+from bot.scheduler import JobContext
+from bot.store.schema import groups, members, nickname_reminders
+
+log = logging.getLogger(__name__)
+router = Router("nicknames")
+
+
+def rule_of(config: Config) -> NicknameRule:
+    return NicknameRule.from_config(config.nicknames)
+
+
+def exempt_keys(config: Config, chat: ChatSection | None = None) -> set[str]:
+    """Ids and names never reminded: the owner, the chat's admins, the allow-list."""
+    keys = {config.bot.owner_name, *config.nicknames.allow}
+    if chat is not None:
+        keys.update(chat.admins)
+    return keys
+
+
+def known_members(engine: Engine, group: str, platform: str) -> list[Candidate]:
+    """Every member of the chat's group seen on its platform (messages and join events)."""
+    query = (select(members.c.user_key, members.c.display_name, members.c.is_bot, members.c.joined_ts)
+             .join(groups, groups.c.id == members.c.group_id)
+             .where(groups.c.name == group, members.c.platform == platform)
+             .order_by(members.c.first_seen_ts, members.c.id))
+    with engine.connect() as conn:
+        return [Candidate(key, name, bool(is_bot), joined) for key, name, is_bot, joined in conn.execute(query)]
+
+
+def reminder_counts(engine: Engine, platform: str, chat_id: str) -> dict[str, tuple[int, int | None]]:
+    query = (select(nickname_reminders.c.user_key, nickname_reminders.c.count, nickname_reminders.c.escalated_ts)
+             .where(nickname_reminders.c.platform == platform, nickname_reminders.c.chat_id == chat_id))
+    with engine.connect() as conn:
+        return {key: (count, escalated) for key, count, escalated in conn.execute(query)}
+
+
+def _row(platform: str, chat_id: str, key: str):
+    c = nickname_reminders.c
+    return (c.platform == platform) & (c.chat_id == chat_id) & (c.user_key == key)
+
+
+def count_reminders(conn: Connection, platform: str, chat_id: str, reminded: Sequence[Candidate],
+                    now_ts: int, step: int = 1) -> None:
+    """Add `step` (+1 when claimed, -1 when a failed send is released) to each member's count."""
+    for candidate in reminded:
+        where = _row(platform, chat_id, candidate.key)
+        current = conn.execute(select(nickname_reminders.c.count).where(where)).scalar_one_or_none()
+        if current is None:
+            if step > 0:
+                conn.execute(insert(nickname_reminders).values(
+                    platform=platform, chat_id=chat_id, user_key=candidate.key, name=candidate.name,
+                    count=step, first_ts=now_ts, last_ts=now_ts))
+        elif current + step <= 0:
+            conn.execute(delete(nickname_reminders).where(where))
+        else:
+            conn.execute(update(nickname_reminders).where(where).values(
+                count=current + step, name=candidate.name, last_ts=now_ts))
+
+
+def mark_escalated(conn: Connection, platform: str, chat_id: str, keys: Sequence[str], value: int | None) -> None:
+    for key in keys:
+        conn.execute(update(nickname_reminders).where(_row(platform, chat_id, key)).values(escalated_ts=value))
+
+
+def clear_counts(engine: Engine, platform: str, chat_id: str, keys: Sequence[str]) -> None:
+    if keys:
+        with engine.begin() as conn:
+            conn.execute(delete(nickname_reminders).where(
+                nickname_reminders.c.platform == platform, nickname_reminders.c.chat_id == chat_id,
+                nickname_reminders.c.user_key.in_(list(keys))))
+
+
+def reminder_messages(rule: NicknameRule, chat: ChatSection, people: Sequence[Candidate], per_message: int) -> list[Outgoing]:
+    """The reminder, cut so that no message carries more than `per_message` mentions."""
+    chunks = batches(list(people), per_message)
+    out = []
+    for number, chunk in enumerate(chunks, start=1):
+        part = f"（{number}/{len(chunks)}）" if len(chunks) > 1 else ""
+        out.append(Outgoing(chat_id=chat.chat_id, text=f"请按群规修改下群昵称，谢谢。{part}\n{rule.text}",
+                            mentions=tuple(Member(c.key, c.name) for c in chunk)))
+    return out
+
+
+def admin_target(chat: ChatSection) -> tuple[str, tuple[Member, ...]]:
+    """Where admin reports go: the admin chat, or this chat addressed to the admins."""
+    if chat.admin_chat_id:
+        return chat.admin_chat_id, ()
+    return chat.chat_id, tuple(Member(admin, admin) for admin in chat.admins)
+
+
+def escalation_text(people: Sequence[Candidate], threshold: int, enforce: str, removed: Sequence[str] = ()) -> str:
+    lines = [f"以下成员经 {threshold} 次提醒仍未按群规修改昵称（群规 2.5），可以移出本群："]
+    lines += [f"- {c.name}" for c in people]
+    if enforce == "remove":
+        lines.append(f"已自动移出 {len(removed)} 人。" if removed else "本平台不支持机器人移出成员，请手动处理。")
+    return "\n".join(lines)
+
+
+async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = None) -> dict:
+    """One chat's reminder run; returns who was reminded, escalated and reset (for replies/tests)."""
+    services, config = ctx.services, ctx.config
+    rule = rule_of(config)
+    now_ts = int(ctx.now.timestamp())
+    period = period or ctx.today.isoformat()
+    candidates = await ctx.db(known_members, services.db, chat.group, chat.platform)
+    flagged = [c for c, _ in non_conforming(rule, candidates, exempt_keys(config, chat), now_ts, config.nicknames.grace_days)]
+    counts = await ctx.db(reminder_counts, services.db, chat.platform, chat.chat_id)
+    todo = plan(flagged, counts, config.nicknames.reminders_before_escalation)
+    await ctx.db(clear_counts, services.db, chat.platform, chat.chat_id, todo.reset)
+    result = {"reminded": [], "escalated": [], "reset": list(todo.reset), "already": False}
+    if todo.remind:
+        messages = reminder_messages(rule, chat, todo.remind, config.nicknames.mentions_per_message)
+        posted = await ctx.post_once(
+            chat, period, messages, job="nicknames",
+            on_claim=lambda conn: count_reminders(conn, chat.platform, chat.chat_id, todo.remind, now_ts, +1),
+            on_release=lambda conn: count_reminders(conn, chat.platform, chat.chat_id, todo.remind, now_ts, -1))
+        result["reminded"] = [c.name for c in todo.remind] if posted else []
+        result["already"] = not posted
+    if todo.escalate:
+        removed = await _remove(ctx, chat, todo.escalate) if config.nicknames.enforce == "remove" else []
+        target, mentions = admin_target(chat)
+        text = escalation_text(todo.escalate, config.nicknames.reminders_before_escalation, config.nicknames.enforce, removed)
+        keys = [c.key for c in todo.escalate]
+        posted = await ctx.post_once(
+            chat, period, [Outgoing(chat_id=target, text=text, mentions=mentions)], job="nicknames-escalation",
+            on_claim=lambda conn: mark_escalated(conn, chat.platform, chat.chat_id, keys, now_ts),
+            on_release=lambda conn: mark_escalated(conn, chat.platform, chat.chat_id, keys, None))
+        result["escalated"] = [c.name for c in todo.escalate] if posted else []
+    return result
+
+
+async def _remove(ctx: JobContext, chat: ChatSection, people: Sequence[Candidate]) -> list[str]:
+    """enforce = "remove": only where the adapter offers `remove_member(chat_id, user_id)`."""
+    adapter = ctx.services.adapters.get(chat.platform)
+    remove = getattr(adapter, "remove_member", None)
+    if remove is None:
+        return []
+    removed = []
+    for person in people:
+        try:
+            await remove(chat.chat_id, person.key)
+            removed.append(person.name)
+        except Exception as exc:  # noqa: BLE001 - reported, the others still go
+            log.warning("removing a member from %s:%s failed: %s", chat.platform, chat.chat_id, type(exc).__name__)
+    return removed
+
+
+async def nickname_job(ctx: JobContext) -> None:
+    """The scheduled run (schedule.nickname_time): every configured chat."""
+    for chat in ctx.config.chats:
+        result = await remind_chat(ctx, chat)
+        log.info("nicknames %s:%s: %d reminded, %d escalated, %d reset", chat.platform, chat.chat_id,
+                 len(result["reminded"]), len(result["escalated"]), len(result["reset"]))
+
+
+def forget_if_renamed(engine: Engine, rule: NicknameRule, platform: str, chat_id: str, member: Member) -> bool:
+    """Clear a reminded member's count once their display name conforms; True when cleared."""
+    where = _row(platform, chat_id, member.id)
+    with engine.begin() as conn:
+        name = conn.execute(select(nickname_reminders.c.name).where(where)).scalar_one_or_none()
+        if name is None or name == member.name or not rule.check(member.name).ok:
+            return False
+        conn.execute(delete(nickname_reminders).where(where))
+    log.info("nicknames %s:%s: a reminded member renamed; count cleared", platform, chat_id)
+    return True
+
+
+@router.observe()
+async def recognise_rename(ctx) -> None:
+    """Every message: a reminded member who now has a conforming name is forgiven."""
+    message = ctx.message
+    if message is None or not message.sender.id:
+        return
+    rule = rule_of(ctx.services.config)
+    if rule.check(message.sender.name).ok:
+        await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
+                                message.sender)

@@ -1,0 +1,127 @@
+"""Rule 2.7, the nightly publication: yesterday's live messages become an archive day file.
+
+After midnight each group's live messages of the previous day (from every chat mapped to that
+group, merged in time order) are written with the archive writer into `archive.publish_dir`,
+ingested into the store like any archived day, and handed to the answer engine, so tomorrow's
+questions can be answered from today's answers.
+
+Idempotent: the ledger key is (publish, group, date:content-hash). The same content is published
+once however many clocks run; a day that changed after late edits gets a new hash and replaces
+the file and the stored day (the writer overwrites atomically, the ingest replaces by date).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from bot import ledger
+from bot.archive.model import Day, Message, MessageKind
+from bot.archive.reader import ReadOptions, classify, mentions_in
+from bot.archive.writer import render_day, write_day
+from bot.config import Config
+from bot.scheduler import JobContext
+from bot.services import Services
+from bot.store.schema import groups, live_messages
+
+log = logging.getLogger(__name__)
+
+PUBLISHED_AUTHOR = "archive-bot"
+
+
+def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts: int | None = None) -> Day:
+    """The group's live messages of one local date as a Day, ordered by time (chats merged)."""
+    query = (select(live_messages.c.ts, live_messages.c.sender_name, live_messages.c.text)
+             .join(groups, groups.c.id == live_messages.c.group_id)
+             .where(groups.c.name == group, live_messages.c.date == date.isoformat())
+             .order_by(live_messages.c.ts, live_messages.c.id))
+    if until_ts is not None:
+        query = query.where(live_messages.c.ts <= until_ts)
+    day = Day(group=group, date=date, title=f"{date.isoformat()}-WeChat", author=PUBLISHED_AUTHOR)
+    with engine.connect() as conn:
+        for ts, speaker, text in conn.execute(query):
+            text = (text or "").strip()
+            if not text:
+                continue  # join events and empty edits carry no text
+            kind, image_url = classify(text)
+            day.messages.append(Message(
+                time=dt.datetime.fromtimestamp(ts, zone), speaker=" ".join(speaker.split()) or "?",
+                text=text, kind=kind, mentions=mentions_in(text) if kind is MessageKind.TEXT else (),
+                image_url=image_url))
+    return day
+
+
+def published_groups(config: Config) -> list[str]:
+    """Each group that a configured chat feeds, once, in config order."""
+    return list(dict.fromkeys(chat.group for chat in config.chats))
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    group: str
+    date: dt.date
+    messages: int
+    path: Path | None  # None when nothing was written (no messages, or already published)
+    status: str  # "published" | "unchanged" | "empty"
+
+
+def _read_options(config: Config) -> ReadOptions:
+    return ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+
+
+def publish_day_sync(services: Services, group: str, date: dt.date, now_ts: int) -> tuple[Published, Day | None]:
+    """Write and ingest one group's day unless this exact content was already published."""
+    from bot.store.ingest import ingest_day
+
+    config = services.config
+    day = live_day(services.db, group, date, services.zone)
+    if not day.messages:
+        return Published(group, date, 0, None, "empty"), None
+    rendered = render_day(day)
+    digest = hashlib.sha256(rendered.encode("utf-8")).hexdigest()[:16]
+    key = ledger.RunKey("publish", f"group:{group}", f"{date.isoformat()}:{digest}")
+    if not ledger.claim(services.db, key, f"{len(day.messages)} messages", now_ts):
+        return Published(group, date, len(day.messages), None, "unchanged"), None
+    try:
+        path = write_day(day, config.archive.publish_dir)
+        ingest_day(services.db, day, options=_read_options(config))
+    except Exception:
+        ledger.release(services.db, key)  # the next run (or the retry) publishes it again
+        raise
+    ledger.mark_delivered(services.db, key, now_ts, (str(path),))
+    return Published(group, date, len(day.messages), path, "published"), day
+
+
+async def publish(services: Services, date: dt.date, now_ts: int) -> list[Published]:
+    """Publish every group's `date`, then refresh the answer engine with the changed days."""
+    results, changed = [], []
+    for group in published_groups(services.config):
+        result, day = await asyncio.to_thread(publish_day_sync, services, group, date, now_ts)
+        results.append(result)
+        if day is not None:
+            changed.append(day)
+        log.info("publish %s %s: %s (%d messages)", group, date, result.status, result.messages)
+    if changed and services.answers is not None:
+        await _refresh_answers(services, changed)
+    return results
+
+
+async def _refresh_answers(services: Services, changed: list[Day]) -> None:
+    """B's engine re-indexes only the changed days (`update_days`), off the event loop."""
+    update = getattr(services.answers, "update_days", None)
+    if update is None:
+        log.warning("answer engine has no update_days; published days are indexed at the next start")
+        return
+    await asyncio.to_thread(update, changed)
+
+
+async def publish_job(ctx: JobContext) -> None:
+    """The scheduled run: the day before today (the job runs after midnight)."""
+    await publish(ctx.services, ctx.today - dt.timedelta(days=1), int(ctx.now.timestamp()))
