@@ -1,0 +1,273 @@
+"""Telegram Bot API adapter: webhook updates in, sendMessage/sendPhoto out.
+
+Verification: the `X-Telegram-Bot-Api-Secret-Token` header set with setWebhook(secret_token=...),
+compared in constant time. Parsing: `message` and `edited_message` updates from groups,
+supergroups and private chats (private chats are accepted so /help works in a direct message;
+they count as addressed to the bot). Other update kinds (channel posts, callbacks, member status)
+are acknowledged silently, as Telegram otherwise re-delivers them.
+
+Entity offsets are UTF-16 code units, so slicing goes through UTF-16 and never through Python
+indices. Replies use HTML parse mode (three characters to escape, unlike MarkdownV2's eighteen).
+The bot token lives in the URL path; it never reaches a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import html
+import json
+import time
+from collections.abc import Callable
+
+import aiohttp
+
+from bot.chat import Incoming, Member, Outgoing, Sent
+from bot.config import TelegramSection
+from bot.platforms.base import Parsed, Rejected, Request
+from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, with_retries
+from bot.platforms.text import convert_markdown, parse_command, split_text, utf16_units
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_TEXT = 4096  # UTF-16 units after entity parsing
+MAX_CAPTION = 1024
+
+
+def utf16_slice(text: str, offset: int, length: int) -> str:
+    """`text[offset:offset+length]` with Telegram's UTF-16 offsets."""
+    units = text.encode("utf-16-le")
+    return units[2 * offset:2 * (offset + length)].decode("utf-16-le", errors="replace")
+
+
+def _member(user: dict) -> Member:
+    name = " ".join(part for part in (user.get("first_name"), user.get("last_name")) if part)
+    return Member(str(user["id"]), name or user.get("username") or str(user["id"]),
+                  bool(user.get("is_bot")))
+
+
+def _mention_html(member: Member) -> str:
+    name = html.escape(member.name, quote=False)
+    if member.id.lstrip("-").isdigit():
+        return f'<a href="tg://user?id={member.id}">{name}</a>'
+    return "@" + html.escape(member.id.lstrip("@"), quote=False)
+
+
+def _as_html(text: str, markdown: bool) -> str:
+    escape: Callable[[str], str] = lambda s: html.escape(s, quote=False)
+    if not markdown:
+        return escape(text)
+    return convert_markdown(text, bold="<b>{0}</b>", code="<code>{0}</code>",
+                            link='<a href="{url}">{label}</a>',
+                            escape=lambda s: html.escape(s, quote=True))
+
+
+class TelegramAdapter:
+    """One bot account. `clock` (time.time-like) and `sleep` are injectable for tests."""
+
+    name = "telegram"
+    max_text = MAX_TEXT
+    supports_images = True
+
+    def __init__(self, config: TelegramSection, http: aiohttp.ClientSession, *,
+                 clock: Clock = time.time, sleep: Sleep = asyncio.sleep,
+                 pacer: Pacer | None = None, attempts: int = 4):
+        self._config, self._http, self._clock, self._sleep = config, http, clock, sleep
+        self._username = config.bot_username.lstrip("@")
+        # The token's numeric prefix is the bot's own user id (how replies to the bot are seen).
+        self._bot_id = config.bot_token.partition(":")[0]
+        self._pacer = pacer or Pacer([(1, 1.0), (20, 60.0)], clock=clock, sleep=sleep)
+        self._attempts = attempts
+
+    def __repr__(self) -> str:  # the config holds the token: keep it out of reprs
+        return f"<TelegramAdapter @{self._username}>"
+
+    # -- inbound -----------------------------------------------------------------------------
+
+    def verify(self, request: Request) -> None:
+        expected = self._config.secret_token
+        if not expected:
+            raise Rejected(403, "telegram webhook secret is not configured")
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Rejected(403, "bad or missing secret token")
+
+    def parse(self, request: Request) -> Parsed:
+        try:
+            update = json.loads(request.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise Rejected(400, "body is not JSON") from None
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            raise Rejected(400, "not a Telegram update (no update_id)")
+        delivery = str(update["update_id"])
+        edited = "message" not in update and "edited_message" in update
+        message = update.get("message") or update.get("edited_message")
+        if message is None:
+            return Parsed(delivery_id=delivery)  # other update kinds: acknowledged, ignored
+        try:
+            incoming = self._incoming(message, edited)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise Rejected(400, f"malformed message: {exc.__class__.__name__} {exc}") from None
+        if incoming is None:
+            return Parsed(delivery_id=delivery)
+        return Parsed(messages=(incoming,), delivery_id=delivery)
+
+    def _incoming(self, message: dict, edited: bool) -> Incoming | None:
+        chat = message["chat"]
+        if chat.get("type") == "channel" or "from" not in message and not message.get("new_chat_members"):
+            return None
+        sender = _member(message["from"]) if "from" in message else Member("0", "unknown")
+        text = message.get("text") or message.get("caption") or ""
+        joined = tuple(_member(user) for user in message.get("new_chat_members") or ())
+        if not text and not joined:
+            return None  # stickers, service messages (title changes, pins, departures)
+        entities = message.get("entities") or message.get("caption_entities") or []
+        mentions, addressed = self._mentions(text, entities)
+        if chat.get("type") == "private":
+            addressed = True
+        command, args, by_name = self._command(text, entities)
+        addressed = addressed or by_name
+        reply_to = None
+        if (parent := message.get("reply_to_message")) is not None:
+            reply_to = str(parent["message_id"])
+            author = parent.get("from") or {}
+            if self._is_us(author):
+                addressed = True
+        thread = message.get("message_thread_id")
+        return Incoming(
+            platform=self.name,
+            chat_id=str(chat["id"]),
+            message_id=str(message["message_id"]),
+            sender=sender,
+            text=text,
+            time=dt.datetime.fromtimestamp(int(message["date"]), dt.timezone.utc),
+            mentions=tuple(mentions),
+            reply_to=reply_to,
+            thread_id=str(thread) if thread is not None and message.get("is_topic_message") else None,
+            command=command,
+            args=args,
+            addressed=addressed,
+            edited=edited,
+            joined=joined,
+        )
+
+    def _is_us(self, user: dict) -> bool:
+        if self._bot_id and str(user.get("id")) == self._bot_id:
+            return True
+        return bool(self._username) and (user.get("username") or "").lower() == self._username.lower()
+
+    def _mentions(self, text: str, entities: list) -> tuple[list[Member], bool]:
+        found, addressed = [], False
+        for entity in entities:
+            kind = entity["type"]
+            if kind == "mention":
+                username = utf16_slice(text, entity["offset"], entity["length"]).lstrip("@")
+                if self._username and username.lower() == self._username.lower():
+                    addressed = True
+                    continue
+                found.append(Member("@" + username, username))
+            elif kind == "text_mention":
+                user = entity["user"]
+                if self._is_us(user):
+                    addressed = True
+                    continue
+                found.append(_member(user))
+        return found, addressed
+
+    def _command(self, text: str, entities: list) -> tuple[str | None, str, bool]:
+        """The leading bot_command entity; only emoji, spaces or a mention of us may precede it."""
+        for entity in entities:
+            if entity["type"] != "bot_command":
+                continue
+            before = utf16_slice(text, 0, entity["offset"])
+            if self._username:
+                before = before.replace("@" + self._username, "")
+            if any(ch.isalnum() for ch in before):
+                return None, "", False
+            rest = text.encode("utf-16-le")[2 * entity["offset"]:].decode("utf-16-le", errors="replace")
+            return parse_command(rest, self._username)
+        return None, "", False
+
+    # -- outbound ----------------------------------------------------------------------------
+
+    async def send(self, out: Outgoing) -> Sent:
+        """sendMessage per part (split at 4096 UTF-16 units), then sendPhoto for an image."""
+        prefix = " ".join(_mention_html(m) for m in out.mentions)
+        prefix_len = utf16_units(" ".join(m.name if m.id.lstrip("-").isdigit() else "@" + m.id.lstrip("@")
+                                          for m in out.mentions))
+        first_room = MAX_TEXT - prefix_len - 1 if prefix else MAX_TEXT
+        parts = split_text(out.text, first_room, utf16_units) if out.text else []
+        if len(parts) > 1:  # later parts carry no mention prefix and may use the whole limit
+            parts = parts[:1] + split_text(out.text[len(parts[0]):].lstrip("\n "), MAX_TEXT, utf16_units)
+        ids: list[str] = []
+        for number, part in enumerate(parts):
+            body = _as_html(part, out.markdown)
+            if number == 0 and prefix:
+                body = prefix + " " + body
+            payload: dict = {"chat_id": out.chat_id, "text": body, "parse_mode": "HTML",
+                             "link_preview_options": {"is_disabled": True}}
+            self._thread_and_reply(payload, out, json_encoded=False)
+            ids.append(await self._call_json("sendMessage", payload, out.chat_id))
+        if out.image_png:
+            ids.append(await self._send_photo(out))
+        return Sent(tuple(ids))
+
+    def _thread_and_reply(self, payload: dict, out: Outgoing, *, json_encoded: bool) -> None:
+        if out.reply_to:
+            reply = {"message_id": int(out.reply_to), "allow_sending_without_reply": True}
+            payload["reply_parameters"] = json.dumps(reply) if json_encoded else reply
+        if out.thread_id:
+            payload["message_thread_id"] = str(out.thread_id) if json_encoded else int(out.thread_id)
+
+    async def _send_photo(self, out: Outgoing) -> str:
+        caption = split_text(out.image_caption, MAX_CAPTION, utf16_units)[:1] if out.image_caption else []
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("chat_id", out.chat_id)
+            if caption:
+                data.add_field("caption", caption[0])
+            extra: dict = {}
+            self._thread_and_reply(extra, out, json_encoded=True)
+            for key, value in extra.items():
+                data.add_field(key, value)
+            data.add_field("photo", out.image_png, filename="chart.png", content_type="image/png")
+            return data
+
+        return await self._call("sendPhoto", out.chat_id, lambda: {"data": form()})
+
+    async def _call_json(self, method: str, payload: dict, chat_id: str) -> str:
+        return await self._call(method, chat_id, lambda: {"json": payload})
+
+    async def _call(self, method: str, chat_id: str, body: Callable[[], dict]) -> str:
+        if not self._config.bot_token:
+            raise SendFailed(self.name, "bot_token is not configured")
+        url = f"{self._config.api_base.rstrip('/')}/bot{self._config.bot_token}/{method}"
+
+        async def attempt() -> str:
+            await self._pacer.wait(chat_id)
+            try:
+                async with self._http.post(url, **body()) as response:
+                    status = response.status
+                    try:
+                        answer = await response.json(content_type=None)
+                    except (json.JSONDecodeError, UnicodeDecodeError, aiohttp.ContentTypeError):
+                        answer = {}
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                # str(exc) of aiohttp errors carries the URL, i.e. the token: report the class only
+                raise RetryLater(f"{method}: connection failed ({exc.__class__.__name__})") from None
+            if not isinstance(answer, dict):
+                answer = {}
+            if answer.get("ok") and status == 200:
+                return str((answer.get("result") or {}).get("message_id", ""))
+            description = str(answer.get("description", ""))[:200]
+            if status == 429:
+                retry_after = (answer.get("parameters") or {}).get("retry_after")
+                raise RetryLater(f"{method}: 429 {description}",
+                                 float(retry_after) if retry_after is not None else None, status)
+            if status >= 500:
+                raise RetryLater(f"{method}: HTTP {status} {description}", None, status)
+            raise SendFailed(self.name, f"{method}: HTTP {status} {description}", status)
+
+        return await with_retries(attempt, platform=self.name, sleep=self._sleep,
+                                  attempts=self._attempts)
