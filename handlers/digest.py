@@ -1,0 +1,149 @@
+"""The daily digest job: per chat, the day so far (or the previous day) from its live messages.
+
+The text comes from the pure builder in bot/digest.py; this module gathers its inputs (the
+live day, the same month-day of earlier years from the stored archive, the answer engine's
+suggestions for unanswered questions), renders per platform (Markdown where the adapter takes
+it) and posts once per (chat, date) through the ledger, with the hour chart where the platform
+takes images.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from bot.archive.model import Day, Message, MessageKind
+from bot.chat import Outgoing
+from bot.config import ChatSection
+from bot.digest import Digest, Suggestion, build_digest, day_questions, hour_chart_png, pick_replay, render
+from bot.links import day_url
+from bot.scheduler import JobContext
+from bot.services import Services
+from bot.store.schema import days, groups, messages
+from handlers.publish import live_day
+
+log = logging.getLogger(__name__)
+
+MARKDOWN_PLATFORMS = {"telegram", "slack"}  # adapters that render the Markdown subset
+
+
+def stored_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo) -> Day | None:
+    """An archived day from the store (messages table), or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(days.c.id, days.c.title, days.c.author).join(groups, groups.c.id == days.c.group_id)
+                           .where(groups.c.name == group, days.c.date == date.isoformat())).first()
+        if row is None:
+            return None
+        day = Day(group=group, date=date, title=row.title, author=row.author)
+        for ts, speaker, text, kind, mentions, image_url in conn.execute(
+                select(messages.c.ts, messages.c.speaker, messages.c.text, messages.c.kind, messages.c.mentions,
+                       messages.c.image_url).where(messages.c.day_id == row.id).order_by(messages.c.seq)):
+            day.messages.append(Message(dt.datetime.fromtimestamp(ts, zone), speaker, text, MessageKind(kind),
+                                        tuple(mentions or ()), image_url))
+    return day
+
+
+def earlier_same_date(engine: Engine, group: str, date: dt.date, zone: ZoneInfo) -> Day | None:
+    """The most recent earlier year's stored day with the same month-day (for the replay)."""
+    with engine.connect() as conn:
+        dates = [d for (d,) in conn.execute(
+            select(days.c.date).join(groups, groups.c.id == days.c.group_id)
+            .where(groups.c.name == group, days.c.date.like(f"%-{date:%m-%d}"), days.c.date < date.isoformat())
+            .order_by(days.c.date.desc()))]
+    for text in dates:
+        day = stored_day(engine, group, dt.date.fromisoformat(text), zone)
+        if day is not None and day.messages:
+            return day
+    return None
+
+
+def suggestions_for(services: Services, day: Day) -> dict[int, Suggestion]:
+    """The engine's confident answers to the day's unanswered questions (B's AnswerEngine.ask)."""
+    engine = services.answers
+    if engine is None:
+        return {}
+    threshold = services.config.answer.answer_threshold
+    found: dict[int, Suggestion] = {}
+    for position, question, answerer in day_questions(day):
+        if answerer is not None:
+            continue
+        try:
+            result = engine.ask(question.text, day.group)
+        except Exception as exc:  # noqa: BLE001 - a digest without suggestions is still a digest
+            log.warning("answer engine failed on a digest question: %s", type(exc).__name__)
+            continue
+        suggestion = _as_suggestion(services, result, threshold, day.date)
+        if suggestion is not None:
+            found[position] = suggestion
+    return found
+
+
+def _as_suggestion(services: Services, result, threshold: float, today: dt.date) -> Suggestion | None:
+    """Adapt the engine's answer (best pair + score) to the digest's Suggestion, when confident."""
+    if result is None:
+        return None
+    best = getattr(result, "best", None) or (result[0] if isinstance(result, list | tuple) and result else None)
+    if best is None:
+        return None
+    score = getattr(best, "score", getattr(result, "score", 0.0))
+    if score < threshold:
+        return None
+    pair = getattr(best, "pair", best)
+    answers = getattr(pair, "answers", ())
+    answer = next((a for a in answers if a.speaker != getattr(pair, "asker", None)), answers[0] if answers else None)
+    if answer is None:
+        return None
+    date = getattr(pair, "date", None)
+    if date == today:
+        return None  # the same day's own chatter is not "the archive"
+    group = getattr(pair, "group", "")
+    link = day_url(services.config.bot.public_base_url, group, date, answer.time.time()) if date else None
+    return Suggestion(answer.text, answer.speaker, date.isoformat() if date else "", link)
+
+
+def gather(services: Services, group: str, date: dt.date, until: dt.datetime | None) -> Digest:
+    """Everything the digest of `group` on `date` needs, read from the store (sync: run in a thread)."""
+    zone = services.zone
+    day = live_day(services.db, group, date, zone, int(until.timestamp()) if until else None)
+    earlier = earlier_same_date(services.db, group, date, zone)
+    base = services.config.bot.public_base_url
+    return build_digest(day, suggestions=suggestions_for(services, day),
+                        replay=pick_replay(earlier, base) if earlier else None,
+                        partial_until=until, base_url=base)
+
+
+def digest_date(ctx: JobContext) -> tuple[dt.date, dt.datetime | None]:
+    if ctx.config.schedule.digest_scope == "previous_day":
+        return ctx.today - dt.timedelta(days=1), None
+    return ctx.today, ctx.now
+
+
+def digest_messages(services: Services, chat: ChatSection, digest: Digest) -> list[Outgoing]:
+    adapter = services.adapters.get(chat.platform)
+    markdown = chat.platform in MARKDOWN_PLATFORMS
+    image = None
+    if services.config.schedule.digest_chart and getattr(adapter, "supports_images", False) and digest.message_count:
+        image = hour_chart_png(digest)
+    return [Outgoing(chat_id=chat.chat_id, text=render(digest, markdown=markdown), markdown=markdown,
+                     image_png=image, image_caption=f"{digest.date.isoformat()} 每小时消息数" if image else "")]
+
+
+async def post_digest(ctx: JobContext, chat: ChatSection, period: str | None = None) -> bool:
+    """One chat's digest, once per (chat, date) unless `period` says otherwise (e.g. /digest)."""
+    date, until = digest_date(ctx)
+    digest = await asyncio.to_thread(gather, ctx.services, chat.group, date, until)
+    if digest.message_count == 0 and period is None:
+        log.info("digest %s:%s: no messages on %s; nothing posted", chat.platform, chat.chat_id, date)
+        return False
+    messages = await asyncio.to_thread(digest_messages, ctx.services, chat, digest)
+    return await ctx.post_once(chat, period or date.isoformat(), messages, job="digest")
+
+
+async def digest_job(ctx: JobContext) -> None:
+    """The scheduled run (schedule.digest_time): every configured chat."""
+    for chat in ctx.config.chats:
+        await post_digest(ctx, chat)
