@@ -53,6 +53,11 @@ class FakeAPI:
         """Answer the next `times` requests with `status` (429 carries the platform's retry hint)."""
         self._failures.append(_Failure(status, times, retry_after))
 
+    def reset(self) -> None:
+        """Forget recorded requests and pending failures."""
+        self.requests.clear()
+        self._failures.clear()
+
     def failure_response(self, status: int, retry_after: float | None) -> web.Response:
         """The platform's shape of a failure; subclasses override."""
         headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}

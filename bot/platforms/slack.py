@@ -1,0 +1,279 @@
+"""Slack adapter: Events API (and slash-command posts) in, chat.postMessage and file uploads out.
+
+Verification is Slack's v0 scheme: "v0=" + hex HMAC-SHA256(signing secret,
+"v0:{X-Slack-Request-Timestamp}:{raw body}"), compared in constant time, and the timestamp must
+be within 300 seconds of the injected clock. `url_verification` is answered with its challenge.
+
+Parsing: `message` events (plain, `thread_broadcast`, `file_share`; `message_changed` as an edit;
+`bot_message` and anything carrying `bot_id` marked is_bot), `app_mention` (addressed), and
+`member_joined_channel` (a join). A mention arrives twice (message + app_mention) with the same
+`ts`; both map to message_id = ts, so the store's unique key keeps one. `event_id` is the
+delivery id, so X-Slack-Retry-Num re-deliveries are recognised. A leading "/search" in a channel
+message is a command (Slack's own slash commands, posted form-encoded, are accepted too).
+
+Sending: one chat.postMessage per part; parts are cut at 4,000 characters (Slack's recommended
+size; it truncates at 40,000). `reply_to`/`thread_id` become `thread_ts`. 429 honours Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import time
+from urllib.parse import parse_qs
+
+import aiohttp
+
+from bot.chat import Incoming, Member, Outgoing, Sent
+from bot.config import SlackSection
+from bot.platforms.base import Parsed, Rejected, Request
+from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, with_retries
+from bot.platforms.text import convert_markdown, parse_command, split_text
+
+MAX_TEXT = 4000
+WINDOW_SECONDS = 300
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_LINKISH = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_MESSAGE_SUBTYPES = {None, "thread_broadcast", "file_share", "bot_message", "me_message"}
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The X-Slack-Signature value for `body` sent at `timestamp`."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters; everything else is literal."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain_text(text: str) -> str:
+    """Slack markup to what a person sees: <@U1|ann> → @ann, <url|label> → label, &lt; → <."""
+    def link(match: re.Match) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("@"):
+            return "@" + (label or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!"):
+            return "@" + (label or target[1:].split("^")[0])
+        return label or target
+    return _LINKISH.sub(link, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _time(ts: str) -> dt.datetime:
+    return dt.datetime.fromtimestamp(float(ts), dt.timezone.utc)
+
+
+class SlackAdapter:
+    """One Slack app installed in one workspace."""
+
+    name = "slack"
+    max_text = MAX_TEXT
+    supports_images = True
+
+    def __init__(self, config: SlackSection, http: aiohttp.ClientSession, *,
+                 clock: Clock = time.time, sleep: Sleep = asyncio.sleep,
+                 pacer: Pacer | None = None, attempts: int = 4):
+        self._config, self._http, self._clock, self._sleep = config, http, clock, sleep
+        self._pacer = pacer or Pacer([(1, 1.0)], clock=clock, sleep=sleep)  # ~1 message/s per channel
+        self._attempts = attempts
+
+    def __repr__(self) -> str:
+        return f"<SlackAdapter bot={self._config.bot_user_id or '?'}>"
+
+    # -- inbound -----------------------------------------------------------------------------
+
+    def verify(self, request: Request) -> None:
+        secret = self._config.signing_secret
+        if not secret:
+            raise Rejected(401, "slack signing secret is not configured")
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        given = request.headers.get("X-Slack-Signature", "")
+        if not timestamp or not given:
+            raise Rejected(401, "missing Slack signature headers")
+        try:
+            sent_at = int(timestamp)
+        except ValueError:
+            raise Rejected(401, "bad Slack timestamp") from None
+        if abs(self._clock() - sent_at) > WINDOW_SECONDS:
+            raise Rejected(401, "stale Slack request")
+        if not hmac.compare_digest(given.encode(), sign(secret, timestamp, request.body).encode()):
+            raise Rejected(401, "bad Slack signature")
+
+    def parse(self, request: Request) -> Parsed:
+        ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype == "application/x-www-form-urlencoded":
+            return self._slash_command(request.body)
+        try:
+            envelope = json.loads(request.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise Rejected(400, "body is not JSON") from None
+        if not isinstance(envelope, dict):
+            raise Rejected(400, "not a Slack event envelope")
+        kind = envelope.get("type")
+        if kind == "url_verification":
+            challenge = envelope.get("challenge")
+            if not isinstance(challenge, str):
+                raise Rejected(400, "url_verification without challenge")
+            return Parsed(response_body=challenge.encode(), response_type="text/plain")
+        if kind != "event_callback":
+            return Parsed()  # app_rate_limited and future envelope kinds: acknowledge
+        event, delivery = envelope.get("event"), envelope.get("event_id")
+        if not isinstance(event, dict) or not isinstance(delivery, str):
+            raise Rejected(400, "event_callback without event or event_id")
+        extra = {"retry": int(request.headers.get("X-Slack-Retry-Num", "0") or 0)}
+        try:
+            incoming = self._event(event, delivery)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise Rejected(400, f"malformed event: {exc.__class__.__name__} {exc}") from None
+        return Parsed(messages=(incoming,) if incoming else (), delivery_id=delivery, extra=extra)
+
+    def _event(self, event: dict, delivery: str) -> Incoming | None:
+        kind = event.get("type")
+        if kind == "member_joined_channel":
+            user = str(event["user"])
+            return Incoming(platform=self.name, chat_id=str(event["channel"]), message_id=f"join-{delivery}",
+                            sender=Member(user, user), text="", time=_time(event.get("event_ts") or self._clock()),
+                            joined=(Member(user, user),))
+        if kind not in ("message", "app_mention"):
+            return None
+        edited = False
+        if event.get("subtype") == "message_changed":
+            edited, inner = True, event["message"]
+            event = {**inner, "channel": event["channel"], "channel_type": event.get("channel_type")}
+        elif event.get("subtype") not in _MESSAGE_SUBTYPES:
+            return None  # joins/leaves as messages, deletions, topic changes...
+        raw = event.get("text") or ""
+        is_bot = "bot_id" in event or event.get("subtype") == "bot_message"
+        user = str(event.get("user") or event.get("bot_id") or "")
+        if not user:
+            raise ValueError("message without user")
+        sender = Member(user, str(event.get("username") or (event.get("user_profile") or {}).get("display_name")
+                                  or user), is_bot)
+        ours = self._config.bot_user_id
+        mentions, addressed = [], kind == "app_mention" or event.get("channel_type") == "im"
+        for match in _USER.finditer(raw):
+            if ours and match.group(1) == ours:
+                addressed = True
+            else:
+                mentions.append(Member(match.group(1), match.group(2) or match.group(1)))
+        command_text = _USER.sub("", raw, count=1) if ours and raw.lstrip().startswith(f"<@{ours}") else raw
+        command, args, _ = parse_command(plain_text(command_text))
+        thread = event.get("thread_ts")
+        ts = str(event["ts"])
+        return Incoming(
+            platform=self.name, chat_id=str(event["channel"]), message_id=ts, sender=sender,
+            text=plain_text(raw), time=_time(ts), mentions=tuple(mentions),
+            reply_to=thread if thread and thread != ts else None, thread_id=thread,
+            command=command, args=args, addressed=addressed, edited=edited,
+        )
+
+    def _slash_command(self, body: bytes) -> Parsed:
+        try:
+            form = {key: values[0] for key, values in parse_qs(body.decode("utf-8"), strict_parsing=True).items()}
+        except (UnicodeDecodeError, ValueError):
+            raise Rejected(400, "slash command body is not a form") from None
+        missing = [key for key in ("command", "user_id", "channel_id", "trigger_id") if not form.get(key)]
+        if missing:
+            raise Rejected(400, f"slash command without {', '.join(missing)}")
+        command, args, _ = parse_command(f"{form['command']} {form.get('text', '')}")
+        if command is None:
+            raise Rejected(400, "bad slash command name")
+        message = Incoming(
+            platform=self.name, chat_id=form["channel_id"], message_id=f"slash-{form['trigger_id']}",
+            sender=Member(form["user_id"], form.get("user_name") or form["user_id"]),
+            text=f"{form['command']} {form.get('text', '')}".strip(),
+            time=dt.datetime.fromtimestamp(self._clock(), dt.timezone.utc),
+            command=command, args=args, addressed=True)
+        return Parsed(messages=(message,), delivery_id=form["trigger_id"])
+
+    # -- outbound ----------------------------------------------------------------------------
+
+    async def send(self, out: Outgoing) -> Sent:
+        prefix = " ".join(f"<@{m.id}>" for m in out.mentions)
+        thread = out.thread_id or out.reply_to
+        ids: list[str] = []
+        for number, part in enumerate(split_text(out.text, MAX_TEXT - len(prefix) - 1) if out.text else []):
+            if out.markdown:
+                body = convert_markdown(part, bold="*{0}*", code="`{0}`", link="<{url}|{label}>", escape=escape)
+            else:
+                body = escape(part)
+            if number == 0 and prefix:
+                body = f"{prefix} {body}"
+            payload: dict = {"channel": out.chat_id, "text": body, "unfurl_links": False}
+            if thread:
+                payload["thread_ts"] = thread
+            answer = await self._api("chat.postMessage", out.chat_id, json_body=payload)
+            ids.append(str(answer.get("ts", "")))
+        if out.image_png:
+            ids.append(await self._upload(out, thread))
+        return Sent(tuple(ids))
+
+    async def _upload(self, out: Outgoing, thread: str | None) -> str:
+        """files.getUploadURLExternal → POST the bytes → files.completeUploadExternal."""
+        ticket = await self._api("files.getUploadURLExternal", out.chat_id,
+                                 form={"filename": "chart.png", "length": str(len(out.image_png or b""))})
+        upload_url, file_id = ticket.get("upload_url"), ticket.get("file_id")
+        if not upload_url or not file_id:
+            raise SendFailed(self.name, "files.getUploadURLExternal answered without upload_url")
+
+        async def put() -> None:
+            data = aiohttp.FormData()
+            data.add_field("file", out.image_png, filename="chart.png", content_type="image/png")
+            try:
+                async with self._http.post(upload_url, data=data) as response:
+                    status = response.status
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise RetryLater(f"file upload: connection failed ({exc.__class__.__name__})") from None
+            if status >= 500 or status == 429:
+                raise RetryLater(f"file upload: HTTP {status}", None, status)
+            if status != 200:
+                raise SendFailed(self.name, f"file upload: HTTP {status}", status)
+
+        await with_retries(put, platform=self.name, sleep=self._sleep, attempts=self._attempts)
+        complete: dict = {"files": [{"id": file_id, "title": out.image_caption or "chart"}],
+                          "channel_id": out.chat_id}
+        if out.image_caption:
+            complete["initial_comment"] = out.image_caption
+        if thread:
+            complete["thread_ts"] = thread
+        await self._api("files.completeUploadExternal", out.chat_id, json_body=complete, pace=False)
+        return file_id
+
+    async def _api(self, method: str, channel: str, *, json_body: dict | None = None,
+                   form: dict | None = None, pace: bool = True) -> dict:
+        if not self._config.bot_token:
+            raise SendFailed(self.name, "bot_token is not configured")
+        url = f"{self._config.api_base.rstrip('/')}/{method}"
+        headers = {"Authorization": f"Bearer {self._config.bot_token}"}
+
+        async def attempt() -> dict:
+            if pace:
+                await self._pacer.wait(channel)
+            kwargs = {"json": json_body} if json_body is not None else {"data": form}
+            try:
+                async with self._http.post(url, headers=headers, **kwargs) as response:
+                    status, retry_after = response.status, response.headers.get("Retry-After")
+                    try:
+                        answer = await response.json(content_type=None)
+                    except (json.JSONDecodeError, UnicodeDecodeError):
+                        answer = {}
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise RetryLater(f"{method}: connection failed ({exc.__class__.__name__})") from None
+            if status == 429:
+                delay = float(retry_after) if retry_after and retry_after.isdigit() else None
+                raise RetryLater(f"{method}: rate limited", delay, status)
+            if status >= 500:
+                raise RetryLater(f"{method}: HTTP {status}", None, status)
+            if not isinstance(answer, dict) or not answer.get("ok"):
+                error = answer.get("error", f"HTTP {status}") if isinstance(answer, dict) else f"HTTP {status}"
+                raise SendFailed(self.name, f"{method}: {error}", status)
+            return answer
+
+        return await with_retries(attempt, platform=self.name, sleep=self._sleep, attempts=self._attempts)
