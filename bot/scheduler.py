@@ -183,8 +183,9 @@ class JobScheduler:
                   exc_info=not isinstance(exc, JobFailed))
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> None:
-        self.scheduler.start()
+    def start(self, paused: bool = False) -> None:
+        """Start (inside the running event loop); `paused` adds the jobs without running them."""
+        self.scheduler.start(paused=paused)
         for job in self.scheduler.get_jobs():
             log.info("job %s next at %s", job.id, job.next_run_time)
 
@@ -210,4 +211,5 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         scheduler.shutdown()
+        await asyncio.sleep(0)  # AsyncIOScheduler.shutdown runs via call_soon_threadsafe: let it
         services.extras.pop("scheduler", None)
