@@ -10,6 +10,7 @@ Greetings, thanks, images and emoji-only lines are never questions.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -32,9 +33,9 @@ ASKING = re.compile(
     r"请教|求教|请问|求助|求推荐|有没有|是不是|能不能|可不可以|怎么|咋|如何|为什么|为啥|哪位|哪个|哪些|"
     r"哪里|哪家|谁知道|谁有|能否|可否|是否|多少|什么|啥|区别|咨询一下|问一下|问下")
 GREETING = re.compile(
-    r"^(?:大家|各位|群主|老师)?(?:早|早上好|早安|上午好|中午好|下午好|晚上好|晚安|午安|好|新年好|节日快乐|"
+    r"^(?:大家|各位|群主|老师)?(?:早|早上好|早安|上午好|中午好|下午好|晚上好|晚安|午安|好|新年好|新年快乐|节日快乐|周末愉快|"
     r"谢谢|多谢|感谢|谢了|辛苦了?|哈+|呵+|嘿+|嗯+|哦+|好的|收到|ok|okay|thx|thanks|是的|对|对的|"
-    r"同意|有道理|赞|厉害|牛|\+1|1|欢迎|欢迎欢迎)+(?:大家|各位|啊|呀|哈|了|啦)*$")
+    r"同意|有道理|赞|厉害|牛|\+1|1|欢迎|欢迎欢迎|打卡|签到|路过|围观)+(?:大家|各位|啊|呀|哈|了|啦)*$")
 # Answers that only agree or thank: kept in an exchange, but alone they do not make a pair.
 ACK = GREETING
 MIN_QUESTION_CHARS = 5
@@ -64,6 +65,7 @@ class QAPair:
         return "\n".join(m.text for m in self.question)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # chat repeats itself; mining a copied archive stays fast
 def _content(text: str) -> str:
     return normalise(text).replace(" ", "")
 
@@ -76,9 +78,13 @@ def is_greeting(text: str) -> bool:
 
 def is_question(message: Message) -> bool:
     """Does this line ask something? Text only, enough words, not a greeting."""
-    if message.kind is not MessageKind.TEXT:
-        return False
-    clean = strip_noise(message.text)  # also removes the "?" the export leaves after @name
+    return message.kind is MessageKind.TEXT and asks(message.text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def asks(text: str) -> bool:
+    """Does this text ask something? Enough words, not a greeting, a question form."""
+    clean = strip_noise(text)  # also removes the "?" the export leaves after @name
     content = _content(clean)
     if len(content) < MIN_QUESTION_CHARS or not CJK.search(content) and len(content) < 12:
         return False
@@ -91,10 +97,11 @@ def _substantive(message: Message) -> bool:
     return message.kind is MessageKind.TEXT and len(_content(message.text)) >= 2 and not is_greeting(message.text)
 
 
-def _words(text: str) -> set[str]:
+@functools.lru_cache(maxsize=1 << 16)
+def _words(text: str) -> frozenset[str]:
     """Character bigrams of the content: a cheap, segmentation-free topic fingerprint."""
     content = _content(text)
-    return {content[i:i + 2] for i in range(len(content) - 1)}
+    return frozenset(content[i:i + 2] for i in range(len(content) - 1))
 
 
 def _thread(messages: list[Message], start: int, q_seqs: list[int]) -> list[int]:

@@ -1,0 +1,253 @@
+"""The answer engine: "was this asked and answered before?" and full-archive search.
+
+One `AnswerEngine` per process (built in the server's cleanup_ctx and kept in Services). It holds
+the archive's days, their mined Q&A pairs and two immutable indexes (questions, all messages).
+`ask` and `search` read whichever snapshot is current, so they are safe to call from many threads
+(the server uses `asyncio.to_thread`); `update_days`/`remove_days` build a new snapshot under a
+lock and swap it in with one assignment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.archive.model import Day, Message, MessageKind
+from bot.config import AnswerSection
+from bot.qa.index import TextCache, TextIndex
+from bot.qa.mining import QAPair, is_greeting, mine_day
+from bot.qa.scoring import confidence, features, prepare, rank_score, search_score
+from bot.text import Segmenter, normalise, segmenter
+
+DayKey = tuple[str, dt.date]
+RETRIEVE = 40  # BM25 candidates re-ranked per question
+MAX_CANDIDATES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An archived exchange and how well it matches the question."""
+
+    pair: QAPair
+    score: float
+
+    def to_json(self) -> dict:
+        first = self.pair.first
+        return {
+            "group": self.pair.group,
+            "date": self.pair.date.isoformat(),
+            "time": first.time.strftime("%H:%M:%S"),
+            "speaker": first.speaker,
+            "question": self.pair.question_text,
+            "answers": [
+                {"time": m.time.strftime("%H:%M:%S"), "speaker": m.speaker, "text": m.text}
+                for m in self.pair.answers
+            ],
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AskResult:
+    """What the bot should do with a question: answer, suggest related discussions, or stay silent."""
+
+    answered: bool
+    confidence: float
+    match: Match | None  # the answer, when answered
+    candidates: tuple[Match, ...] = ()  # best first, up to 5
+    suggest: bool = False  # between the thresholds: offer `related`
+
+    @property
+    def related(self) -> tuple[Match, ...]:
+        return self.candidates[:3]
+
+    def to_json(self) -> dict:
+        return {
+            "answered": self.answered,
+            "confidence": round(self.confidence, 4),
+            "match": self.match.to_json() if self.match else None,
+            "candidates": [c.to_json() for c in self.candidates],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One archived message found by search."""
+
+    group: str
+    message: Message
+    score: float
+
+    @property
+    def date(self) -> dt.date:
+        return self.message.time.date()
+
+    def to_json(self) -> dict:
+        return {
+            "group": self.group,
+            "date": self.date.isoformat(),
+            "time": self.message.time.strftime("%H:%M:%S"),
+            "speaker": self.message.speaker,
+            "text": self.message.text,
+            "score": round(self.score, 4),
+        }
+
+
+SILENT = AskResult(answered=False, confidence=0.0, match=None)
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    """Everything `ask` and `search` read; never changed after it is built."""
+
+    group_codes: dict[str, int] = field(default_factory=dict)
+    group_names: list[str] = field(default_factory=list)
+    pairs: list[QAPair] = field(default_factory=list)
+    pair_index: TextIndex | None = None
+    messages: list[Message] = field(default_factory=list)
+    message_index: TextIndex | None = None
+
+
+class AnswerEngine:
+    """Answers questions from mined Q&A pairs and searches every archived message."""
+
+    def __init__(self, config: AnswerSection = AnswerSection(), text: Segmenter | None = None):
+        self.config = config
+        self.segmenter = text or segmenter(tuple(config.extra_terms))
+        self._cache = TextCache(self.segmenter)
+        self._days: dict[DayKey, Day] = {}
+        self._pairs: dict[DayKey, list[QAPair]] = {}
+        self._lock = threading.Lock()
+        self._snap = _Snapshot()
+
+    # ----- building -----
+
+    @classmethod
+    def from_days(cls, days: Iterable[Day], config: AnswerSection = AnswerSection()) -> AnswerEngine:
+        engine = cls(config)
+        engine.update_days(days)
+        return engine
+
+    @classmethod
+    def from_store(cls, db_engine, config: AnswerSection = AnswerSection(), group: str | None = None) -> AnswerEngine:
+        """Days and pairs from the database; days never mined (or mined by an older miner) are mined and saved."""
+        from bot.qa.store import load_days_and_pairs
+
+        engine = cls(config)
+        loaded = load_days_and_pairs(db_engine, group)
+        engine.update_days([day for day, _ in loaded], pairs={(d.group, d.date): p for d, p in loaded})
+        return engine
+
+    def update_days(self, days: Iterable[Day], pairs: dict[DayKey, list[QAPair]] | None = None) -> None:
+        """Add or replace days (mining them unless their pairs are given) and rebuild the indexes."""
+        with self._lock:
+            for day in days:
+                key = (day.group, day.date)
+                self._days[key] = day
+                self._pairs[key] = pairs[key] if pairs is not None and key in pairs else mine_day(day)
+            self._rebuild()
+
+    def remove_days(self, keys: Iterable[DayKey]) -> None:
+        with self._lock:
+            for key in keys:
+                self._days.pop(key, None)
+                self._pairs.pop(key, None)
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        keys = sorted(self._days, key=lambda k: (k[1], k[0]))  # oldest first: the latest copy wins
+        names = sorted({group for group, _ in keys})
+        codes = {name: i for i, name in enumerate(names)}
+        pairs = [pair for key in keys for pair in self._pairs[key]]
+        pair_groups = np.fromiter((codes[p.group] for p in pairs), dtype=np.int16, count=len(pairs))
+        messages: list[Message] = []
+        message_groups: list[int] = []
+        for key in keys:
+            texts = [m for m in self._days[key].messages if m.kind is MessageKind.TEXT]
+            messages.extend(texts)
+            message_groups.extend([codes[key[0]]] * len(texts))
+        self._snap = _Snapshot(
+            group_codes=codes,
+            group_names=names,
+            pairs=pairs,
+            pair_index=TextIndex([p.question_text for p in pairs], pair_groups, self._cache),
+            messages=messages,
+            message_index=TextIndex([m.text for m in messages], np.asarray(message_groups, dtype=np.int16), self._cache),
+        )
+
+    # ----- reading -----
+
+    @property
+    def days(self) -> list[Day]:
+        return list(self._days.values())
+
+    def pairs(self) -> list[QAPair]:
+        return list(self._snap.pairs)
+
+    def stats(self) -> dict:
+        snap = self._snap
+        return {
+            "days": len(self._days),
+            "messages": len(snap.messages),
+            "pairs": len(snap.pairs),
+            "distinct_questions": len(snap.pair_index.docs) if snap.pair_index else 0,
+            "distinct_messages": len(snap.message_index.docs) if snap.message_index else 0,
+        }
+
+    def _query(self, text: str) -> tuple[str, ...]:
+        return tuple(self.segmenter.words(normalise(text), normalised=True))
+
+    def ask(self, question: str, group: str | None = None) -> AskResult:
+        """The best archived exchange for the question, with a confidence and the verdict."""
+        snap = self._snap
+        if snap.pair_index is None or is_greeting(question):
+            return SILENT
+        words = self._query(question)
+        code = snap.group_codes.get(group) if group is not None else None
+        if not words or (group is not None and code is None):
+            return SILENT
+        index = snap.pair_index
+        doc_ids, _ = index.top(words, RETRIEVE, code)
+        if not len(doc_ids):
+            return SILENT
+        query = prepare(words)
+        ranked = sorted(
+            ((rank_score(values), -rank, int(d), values)
+             for rank, d in enumerate(doc_ids)
+             for values in [features(query, index.docs[d], index, rank)]),
+            reverse=True, key=lambda t: (t[0], t[1]))
+        matches = tuple(
+            Match(snap.pairs[int(index.items(d, code)[-1])], confidence(values))
+            for _, _, d, values in ranked[:MAX_CANDIDATES])
+        best = matches[0].score
+        answered = best >= self.config.answer_threshold
+        return AskResult(
+            answered=answered,
+            confidence=best,
+            match=matches[0] if answered else None,
+            candidates=matches,
+            suggest=not answered and best >= self.config.suggest_threshold,
+        )
+
+    def search(self, query: str, group: str | None = None, limit: int = 10) -> list[Hit]:
+        """Messages matching the query, best first; one hit per distinct text (its latest copy)."""
+        snap = self._snap
+        index = snap.message_index
+        words = self._query(query)
+        code = snap.group_codes.get(group) if group is not None else None
+        if index is None or not words or limit <= 0 or (group is not None and code is None):
+            return []
+        doc_ids, bm25 = index.top(words, max(50, 5 * limit), code)
+        prepared = prepare(words)
+        ranked = sorted(
+            ((search_score(prepared, index.docs[d], index), float(b), int(d)) for d, b in zip(doc_ids, bm25)),
+            reverse=True)
+        hits = []
+        for score, _, d in ranked[:limit]:
+            item = int(index.items(d, code)[-1])
+            hits.append(Hit(snap.group_names[int(index.item_groups[item])], snap.messages[item], score))
+        return hits

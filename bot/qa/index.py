@@ -1,0 +1,128 @@
+"""BM25 retrieval over the distinct texts of many items (Q&A pairs or messages).
+
+A chat archive repeats itself: greetings, "+1", the same question asked again, and (in the
+benchmark) whole copied days. Items whose normalised text is identical share one BM25 document,
+so the index grows with the number of distinct texts, not with the number of messages; each
+document remembers its items (compact numpy arrays) so a real item is returned for a hit.
+An index is immutable once built, so any number of threads can query it at the same time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from bot.text import Segmenter, normalise
+
+
+class TextCache:
+    """Normalised form and content words of each raw text seen, kept across rebuilds.
+
+    Segmenting is the slow part of building an index; a rebuild after one day changed only
+    segments that day's new texts. Only the rebuilding thread writes to it.
+    """
+
+    def __init__(self, segmenter: Segmenter):
+        self.segmenter = segmenter
+        self._norm: dict[str, str] = {}
+        self._words: dict[str, tuple[str, ...]] = {}
+
+    def norm(self, raw: str) -> str:
+        found = self._norm.get(raw)
+        if found is None:
+            found = self._norm[raw] = normalise(raw)
+        return found
+
+    def words(self, norm: str) -> tuple[str, ...]:
+        found = self._words.get(norm)
+        if found is None:
+            found = self._words[norm] = tuple(self.segmenter.words(norm, normalised=True))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """One distinct text: its normalised form, content words and what the scorers compare."""
+
+    norm: str
+    words: tuple[str, ...]
+    segmented: str  # words joined by spaces, for rapidfuzz's token_* scorers
+    content: str  # words joined without spaces, for character-level scorers
+
+
+class TextIndex:
+    """BM25 (bm25s) over distinct normalised texts; items map to documents many-to-one."""
+
+    def __init__(self, texts: Sequence[str], item_groups: np.ndarray, cache: TextCache):
+        doc_of: dict[str, int] = {}
+        docs: list[Doc] = []
+        item_doc = np.empty(len(texts), dtype=np.int32)
+        for i, raw in enumerate(texts):
+            norm = cache.norm(raw)
+            d = doc_of.get(norm)
+            if d is None:
+                words = cache.words(norm)
+                d = doc_of[norm] = len(docs)
+                docs.append(Doc(norm, words, " ".join(words), "".join(words)))
+            item_doc[i] = d
+        self.docs = docs
+        self.item_doc = item_doc
+        self.item_groups = item_groups
+        # Items of document d are order[starts[d]:starts[d + 1]], oldest first.
+        self.order = np.argsort(item_doc, kind="stable").astype(np.int32)
+        self.starts = np.searchsorted(item_doc[self.order], np.arange(len(docs) + 1)).astype(np.int64)
+        self._group_masks = {}
+        for g in np.unique(item_groups):
+            mask = np.zeros(len(docs), dtype=bool)
+            mask[item_doc[item_groups == g]] = True
+            self._group_masks[int(g)] = mask
+        self.vocab: dict[str, int] = {}
+        ids = [[self.vocab.setdefault(w, len(self.vocab)) for w in doc.words] for doc in docs]
+        df = np.zeros(len(self.vocab) + 1, dtype=np.float64)
+        for row in ids:
+            for t in set(row):
+                df[t] += 1
+        n = max(len(docs), 1)
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        self.max_idf = math.log1p((n + 0.5) / 0.5)  # a word no document has
+        self._bm25 = None
+        if docs:
+            self._bm25 = bm25s.BM25(method="lucene")
+            self._bm25.index((ids, dict(self.vocab)), show_progress=False)
+
+    def __len__(self) -> int:
+        return len(self.item_doc)
+
+    def word_idf(self, word: str) -> float:
+        t = self.vocab.get(word)
+        return self.max_idf if t is None else float(self.idf[t])
+
+    def top(self, words: Sequence[str], k: int, group: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The k best documents for the words (ids, BM25 scores), best first; group limits the items."""
+        if self._bm25 is None:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        ids = [self.vocab[w] for w in dict.fromkeys(words) if w in self.vocab]
+        if not ids:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        mask = None
+        if group is not None:
+            mask = self._group_masks.get(group)
+            if mask is None:
+                return np.empty(0, dtype=np.int64), np.empty(0)
+        scores = self._bm25.get_scores_from_ids(ids, weight_mask=mask)
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[scores[best] > 0]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return best, scores[best]
+
+    def items(self, doc: int, group: int | None = None) -> np.ndarray:
+        """Item numbers of a document (oldest first), limited to a group when given."""
+        items = self.order[self.starts[doc]:self.starts[doc + 1]]
+        if group is not None:
+            items = items[self.item_groups[items] == group]
+        return items

@@ -1,0 +1,92 @@
+"""Re-ranking BM25 candidates and turning the result into a calibrated confidence.
+
+BM25 finds candidates over the whole archive cheaply but its scores are not comparable between
+queries. The re-rank looks at each candidate the way a reader would: how much of the question's
+meaning (IDF-weighted words, and character pairs, which survive a different segmentation) the
+archived question contains, plus rapidfuzz's token-set and partial scores over segmented text.
+A linear score ranks the candidates; a logistic model over the winner's features gives the
+confidence in [0, 1]. Both were fitted on the development half of tests/data/eval_questions.jsonl
+(`bench/quality.py --fit`) and are checked on the other half.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from bot.qa.index import Doc, TextIndex
+
+FEATURES = ("cover_query", "cover_doc", "bigrams", "token_set", "partial", "query_info", "bm25_rank")
+# Ranking: a linear score over all features (fitted as "is this candidate the right exchange").
+RANK_WEIGHTS = (6.0, 1.5, 3.0, 1.0, 1.0, 0.0, -0.5)
+# Confidence: a logistic model of "the top-ranked exchange is right" over its features.
+# Both fitted by `bench/quality.py --fit` on the dev split of the eval set.
+CONF_DIRECTION = (5.0, 0.0, 3.0, 0.0, 2.0, 4.0, 0.0)  # set by hand; Platt-scaled into CONF_WEIGHTS
+CONF_WEIGHTS = (6.184, 0.0, 3.710, 0.0, 2.474, 4.947, 0.0)
+CONF_BIAS = -9.582
+INFO_FULL = 30.0  # IDF mass of a query that says enough (about four specific words)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question prepared once for scoring against many candidates."""
+
+    words: tuple[str, ...]
+    segmented: str
+    content: str
+    bigrams: frozenset[str]
+
+
+def bigrams(content: str) -> frozenset[str]:
+    return frozenset(content[i:i + 2] for i in range(len(content) - 1)) or frozenset([content])
+
+
+def prepare(words: tuple[str, ...]) -> Query:
+    content = "".join(words)
+    return Query(words, " ".join(words), content, bigrams(content))
+
+
+def features(query: Query, doc: Doc, index: TextIndex, rank: int) -> tuple[float, ...]:
+    """The re-rank features of one candidate (see FEATURES), each in [0, 1] except the rank's log."""
+    q_words = set(query.words)
+    d_words = set(doc.words)
+    shared = q_words & d_words
+    idf = index.word_idf
+    q_mass = sum(idf(w) for w in q_words) or 1.0
+    d_mass = sum(idf(w) for w in d_words) or 1.0
+    shared_mass = sum(idf(w) for w in shared)
+    doc_bigrams = bigrams(doc.content)
+    return (
+        shared_mass / q_mass,
+        shared_mass / d_mass,
+        len(query.bigrams & doc_bigrams) / len(query.bigrams),
+        fuzz.token_set_ratio(query.segmented, doc.segmented) / 100.0,
+        fuzz.partial_ratio(query.content, doc.content) / 100.0 if len(query.content) > 1 else 0.0,
+        min(q_mass, INFO_FULL) / INFO_FULL,  # "辛苦了" says too little to be matched with confidence
+        math.log1p(rank),
+    )
+
+
+def rank_score(values: tuple[float, ...], weights=RANK_WEIGHTS) -> float:
+    return sum(w * x for w, x in zip(weights, values))
+
+
+def confidence(values: tuple[float, ...], weights=CONF_WEIGHTS, bias=CONF_BIAS) -> float:
+    """Probability-like confidence in [0, 1] that the candidate answers the question."""
+    z = bias + sum(w * x for w, x in zip(weights, values))
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+def search_score(query: Query, doc: Doc, index: TextIndex) -> float:
+    """Relevance of a message for /search in [0, 1]: word coverage, with exact phrases first."""
+    q_words = set(query.words)
+    idf = index.word_idf
+    q_mass = sum(idf(w) for w in q_words) or 1.0
+    cover = sum(idf(w) for w in q_words & set(doc.words)) / q_mass
+    exact = 1.0 if query.content and query.content in doc.content else 0.0
+    partial = fuzz.partial_ratio(query.content, doc.content) / 100.0 if query.content else 0.0
+    # Shorter messages are better snippets when coverage ties.
+    brevity = 1.0 / (1.0 + len(doc.content) / 200.0)
+    return min(1.0, 0.45 * cover + 0.25 * exact + 0.2 * partial + 0.1 * brevity)
