@@ -66,7 +66,6 @@ def suggestions_for(services: Services, day: Day) -> dict[int, Suggestion]:
     engine = services.answers
     if engine is None:
         return {}
-    threshold = services.config.answer.answer_threshold
     found: dict[int, Suggestion] = {}
     for position, question, answerer in day_questions(day):
         if answerer is not None:
@@ -76,33 +75,24 @@ def suggestions_for(services: Services, day: Day) -> dict[int, Suggestion]:
         except Exception as exc:  # noqa: BLE001 - a digest without suggestions is still a digest
             log.warning("answer engine failed on a digest question: %s", type(exc).__name__)
             continue
-        suggestion = _as_suggestion(services, result, threshold, day.date)
+        suggestion = as_suggestion(result, day.date, services.config.bot.public_base_url)
         if suggestion is not None:
             found[position] = suggestion
     return found
 
 
-def _as_suggestion(services: Services, result, threshold: float, today: dt.date) -> Suggestion | None:
-    """Adapt the engine's answer (best pair + score) to the digest's Suggestion, when confident."""
-    if result is None:
+def as_suggestion(result, today: dt.date, base_url: str) -> Suggestion | None:
+    """The engine's answer (AskResult) as the digest's Suggestion, only when it is confident."""
+    if result is None or not result.answered or result.match is None:
         return None
-    best = getattr(result, "best", None) or (result[0] if isinstance(result, list | tuple) and result else None)
-    if best is None:
-        return None
-    score = getattr(best, "score", getattr(result, "score", 0.0))
-    if score < threshold:
-        return None
-    pair = getattr(best, "pair", best)
-    answers = getattr(pair, "answers", ())
-    answer = next((a for a in answers if a.speaker != getattr(pair, "asker", None)), answers[0] if answers else None)
+    pair = result.match.pair
+    if pair.date >= today:
+        return None  # the same day's own talk is not "the archive"
+    answer = next((a for a in pair.answers if a.speaker != pair.asker), None)
     if answer is None:
         return None
-    date = getattr(pair, "date", None)
-    if date == today:
-        return None  # the same day's own chatter is not "the archive"
-    group = getattr(pair, "group", "")
-    link = day_url(services.config.bot.public_base_url, group, date, answer.time.time()) if date else None
-    return Suggestion(answer.text, answer.speaker, date.isoformat() if date else "", link)
+    return Suggestion(answer.text, answer.speaker, pair.date.isoformat(),
+                      day_url(base_url, pair.group, pair.date, answer.time.time()))
 
 
 def gather(services: Services, group: str, date: dt.date, until: dt.datetime | None) -> Digest:

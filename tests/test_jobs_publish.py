@@ -1,0 +1,100 @@
+"""Rule 2.7, the nightly publication: live day -> day file -> store -> answer engine."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import ledger
+from bot.archive.reader import read_day
+from bot.chat import Member
+from bot.qa.engine import AnswerEngine
+from bot.scheduler import JobScheduler
+from bot.store.schema import days, messages
+from tests.jobs_support import CHAT_ID, GROUP, Clock, at, incoming, make_config, make_services, store
+
+ASKER = Member("801", "周一-戊支付-产品-广州")
+EXPERT = Member("802", "吴二-己清算-架构-上海")
+OTHER_CHAT = "-100888"
+
+QUESTION = "请问跨境支付的外汇申报一般怎么处理？"
+ANSWER = "跨境支付机构要按国家外汇管理局的要求逐笔做国际收支申报，通常由合作银行代为申报。"
+
+
+@pytest.fixture
+def config(tmp_path, telegram_api):
+    chats = [{"platform": "telegram", "chat_id": CHAT_ID, "group": GROUP},
+             {"platform": "telegram", "chat_id": OTHER_CHAT, "group": GROUP}]
+    return make_config(tmp_path, telegram_api.api_base, chats=chats)
+
+
+@pytest.fixture
+async def env(config, http, fake_clock):
+    clock = Clock(at(2024, 6, 2, 0, 10))
+    services = make_services(config, http, clock, fake_clock)
+    services.answers = AnswerEngine(config.answer)
+    await store(services, [
+        incoming(ASKER, QUESTION, at(2024, 6, 1, 10, 0)),
+        incoming(EXPERT, ANSWER, at(2024, 6, 1, 10, 3), chat_id=OTHER_CHAT),  # a bridged second chat
+        incoming(ASKER, "明白了，多谢 @" + EXPERT.name, at(2024, 6, 1, 10, 5)),
+        incoming(EXPERT, "<b>不客气</b> & 欢迎交流\n第二行", at(2024, 6, 1, 10, 6)),
+        incoming(ASKER, "这条是第二天的", at(2024, 6, 2, 0, 5)),
+    ])
+    return services, clock
+
+
+def day_file(config):
+    return config.archive.publish_dir / GROUP / "2024-06-01-chat.markdown"
+
+
+def stored_days(services) -> list[tuple[str, int]]:
+    with services.db.connect() as conn:
+        rows = conn.execute(select(days.c.date, days.c.message_count).order_by(days.c.date)).all()
+    return [tuple(row) for row in rows]
+
+
+async def test_publication_round_trips_through_the_reader(env):
+    services, clock = env
+    await JobScheduler(services).trampoline("publish")
+    day = read_day(day_file(services.config), GROUP)
+    assert [(m.time, m.speaker, m.text) for m in day.messages] == [
+        (at(2024, 6, 1, 10, 0), ASKER.name, QUESTION),
+        (at(2024, 6, 1, 10, 3), EXPERT.name, ANSWER),
+        (at(2024, 6, 1, 10, 5), ASKER.name, "明白了，多谢 @" + EXPERT.name),
+        (at(2024, 6, 1, 10, 6), EXPERT.name, "<b>不客气</b> & 欢迎交流\n第二行"),
+    ]  # both chats merged in time order; the next day's message is not in it
+    assert day.messages[2].mentions == (EXPERT.name,)
+    assert stored_days(services) == [("2024-06-01", 4)]
+
+
+async def test_tomorrows_question_is_answered_from_todays_answer(env):
+    services, clock = env
+    assert not services.answers.ask(QUESTION, GROUP).answered
+    await JobScheduler(services).trampoline("publish")
+    result = services.answers.ask("跨境支付外汇申报怎么处理", GROUP)
+    assert result.answered and result.match.pair.answers[0].text == ANSWER
+
+
+async def test_republishing_is_idempotent_and_late_edits_replace_the_day(env):
+    services, clock = env
+    scheduler = JobScheduler(services)
+    await scheduler.trampoline("publish")
+    first = day_file(services.config).read_text(encoding="utf-8")
+    await scheduler.trampoline("publish")  # a second clock or a restart: nothing changes
+    assert day_file(services.config).read_text(encoding="utf-8") == first
+    assert len(ledger.runs(services.db, "publish")) == 1
+    late = incoming(EXPERT, "补充：个人业务通过银行申报。", at(2024, 6, 1, 23, 59))
+    await store(services, [late])
+    clock.now = at(2024, 6, 2, 9, 0)
+    await scheduler.trampoline("publish")
+    assert "补充" in day_file(services.config).read_text(encoding="utf-8")
+    assert stored_days(services) == [("2024-06-01", 5)]  # replaced, never duplicated
+    with services.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == 5
+    assert len(list(day_file(services.config).parent.iterdir())) == 1
+
+
+async def test_an_empty_day_writes_nothing(config, http, fake_clock):
+    services = make_services(config, http, Clock(at(2024, 6, 2, 0, 10)), fake_clock)
+    await JobScheduler(services).trampoline("publish")
+    assert not day_file(config).exists() and stored_days(services) == []
