@@ -1,0 +1,141 @@
+"""The daily digest: the pure builder on the bundled sample day, the job through the fake Telegram
+API (Markdown as HTML, the hour chart as a photo), 'this day in the archive', suggestions, /digest."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.archive.model import Day, Message
+from bot.archive.reader import read_day
+from bot.chat import Member
+from bot.digest import build_digest, hour_chart_png, pick_replay, render
+from bot.dispatch import Dispatcher, load_routers
+from bot.qa.engine import AnswerEngine
+from bot.scheduler import JobScheduler
+from bot.store.ingest import ingest_day
+from tests.conftest import SAMPLE_DAY
+from tests.jobs_support import ADMIN, CHAT_ID, GROUP, ZONE, Clock, at, incoming, make_config, make_services, store
+
+PNG = b"\x89PNG\r\n\x1a\n"
+ASKER = Member("901", "郑一-庚支付-产品-成都")
+HELPER = Member("902", "王二-辛银行-技术-西安")
+QUIET = Member("903", "冯三-壬科技-运营-南京")
+
+
+def test_builder_on_the_sample_day():
+    day = read_day(SAMPLE_DAY)
+    digest = build_digest(day)
+    assert digest.message_count == len(day.messages) == sum(digest.hours)
+    assert digest.participants == len({m.speaker for m in day.messages})
+    top_name, top_count = digest.top_members[0]
+    assert top_count == max(sum(m.speaker == s for m in day.messages) for s in {m.speaker for m in day.messages})
+    assert digest.images == sum(m.kind.value == "image" for m in day.messages) > 0
+    # The 08:59:56 question was answered first by the 09:15:06 speaker.
+    by_time = {m.time.strftime("%H:%M:%S"): m for m in day.messages}
+    asked = next(q for q in digest.questions if q.time == by_time["08:59:56"].time)
+    assert asked.answered_by == by_time["09:15:06"].speaker
+    assert digest.unanswered and digest.answered
+    assert len(digest.topics) >= 5 and all(t not in {m.speaker for m in day.messages} for t in digest.topics)
+    plain = render(digest)
+    assert f"消息 {len(day.messages)} 条" in plain and "*" not in plain.splitlines()[0]
+    assert render(digest, markdown=True).startswith("*")
+    assert hour_chart_png(digest).startswith(PNG)
+
+
+def test_replay_picks_an_exchange_with_a_deep_link():
+    day = read_day(SAMPLE_DAY)
+    replay = pick_replay(day, "https://bot.example.org")
+    assert replay.date == day.date and 2 <= len(replay.lines) <= 4
+    assert replay.link.startswith("https://bot.example.org/archive/prodarch/2018-02-28#t-")
+
+
+def test_digest_command_prints_an_archived_day(tmp_path, capsys):
+    from bot.cli import main
+
+    chart = tmp_path / "chart.png"
+    assert main(["digest", "--archive", str(SAMPLE_DAY.parent.parent), "--group", "prodarch",
+                 "--date", "2018-02-28", "--chart", str(chart)]) == 0
+    out = capsys.readouterr().out
+    assert "prodarch 群日报 2018-02-28" in out and "提问" in out
+    assert chart.read_bytes().startswith(PNG)
+    with pytest.raises(SystemExit):
+        main(["digest", "--archive", str(SAMPLE_DAY.parent.parent), "--group", "prodarch", "--date", "2018-03-01"])
+
+
+def _earlier_year() -> Day:
+    """The same month-day a year before: an answered question that today's unanswered one repeats."""
+    t = lambda h, m: dt.datetime(2023, 6, 1, h, m, tzinfo=ZONE)  # noqa: E731
+    return Day(GROUP, dt.date(2023, 6, 1), "2023-06-01-WeChat", "test", messages=[
+        Message(t(9, 0), QUIET.name, "请问聚合支付的二清问题怎么规避？"),
+        Message(t(9, 4), HELPER.name, "资金不要过自己的账户，交易资金由持牌机构直接结算给商户就不算二清。"),
+        Message(t(9, 6), QUIET.name, "懂了，谢谢"),
+    ])
+
+
+@pytest.fixture
+async def env(tmp_path, telegram_api, http, fake_clock):
+    config = make_config(tmp_path, telegram_api.api_base)
+    clock = Clock(at(2024, 6, 1, 22, 0))
+    services = make_services(config, http, clock, fake_clock)
+    earlier = _earlier_year()
+    ingest_day(services.db, earlier)
+    services.answers = AnswerEngine.from_days([earlier], config.answer)
+    await store(services, [
+        incoming(ASKER, "请问有人用过银联的无感支付吗？", at(2024, 6, 1, 9, 0)),
+        incoming(HELPER, "用过，停车场场景接得比较多，签约后自动扣款。", at(2024, 6, 1, 9, 2)),
+        incoming(QUIET, "聚合支付的二清问题怎么规避？", at(2024, 6, 1, 15, 0)),
+        incoming(ASKER, "![](https://img.example.org/a.png)", at(2024, 6, 1, 15, 30)),
+    ])
+    return services, clock
+
+
+async def test_digest_job_posts_html_and_the_chart_once(env, telegram_api):
+    services, clock = env
+    await JobScheduler(services).trampoline("digest")
+    (message,) = telegram_api.sent("sendMessage")
+    text = message["text"]
+    assert message["chat_id"] == CHAT_ID and message["parse_mode"] == "HTML"
+    assert "<b>📋 testgroup 群日报 2024-06-01（截至 22:00）</b>" in text
+    assert "消息 4 条，3 人发言，图片 1 张" in text
+    assert f"{HELPER.name} 回答" in text  # answered, with the first answer's author
+    assert "二清" in text and "暂无回答" in text
+    (tip,) = [line for line in text.splitlines() if "群档案里的参考" in line]  # a confident suggestion
+    assert HELPER.name in tip and "持牌机构" in tip and "2023-06-01" in tip
+    assert "往年今日 2023-06-01" in text and "https://bot.example.org/archive/testgroup/2023-06-01#t-090000" in text
+    (photo,) = [r for r in telegram_api.requests if r.path.endswith("/sendPhoto")]
+    assert photo.files["photo"][1].startswith(PNG)
+    await JobScheduler(services).trampoline("digest")
+    assert len(telegram_api.sent("sendMessage")) == 1
+
+
+async def test_previous_day_scope(env, tmp_path, telegram_api, http, fake_clock):
+    services, clock = env
+    config = services.config.model_copy(update={"schedule": services.config.schedule.model_copy(
+        update={"digest_scope": "previous_day", "digest_chart": False})})
+    services.config = config
+    clock.now = at(2024, 6, 2, 8, 0)
+    await JobScheduler(services).trampoline("digest")
+    (message,) = telegram_api.sent("sendMessage")
+    assert "群日报 2024-06-01</b>" in message["text"] and "截至" not in message["text"]
+    assert telegram_api.sent("sendPhoto") == []
+
+
+async def test_no_digest_for_a_silent_day(env, telegram_api):
+    services, clock = env
+    clock.now = at(2024, 6, 5, 22, 0)
+    await JobScheduler(services).trampoline("digest")
+    assert telegram_api.sent("sendMessage") == []
+
+
+async def test_admin_digest_command(env, telegram_api):
+    services, clock = env
+    dispatcher = Dispatcher(services, load_routers(["handlers.admin"]))
+    refused = await dispatcher.dispatch(incoming(ASKER, "/digest", clock.now, command="digest"))
+    assert [o.text for o in refused] == ["抱歉，这个命令只有群管理员可以使用。"]
+    await dispatcher.dispatch(incoming(ADMIN, "/digest", clock.now, command="digest"))
+    digests = [m for m in telegram_api.sent("sendMessage") if "群日报" in m["text"]]
+    assert len(digests) == 1
+    await JobScheduler(services).trampoline("digest")  # the scheduled one still goes out once
+    assert len([m for m in telegram_api.sent("sendMessage") if "群日报" in m["text"]]) == 2
