@@ -125,12 +125,12 @@ def _blocks(path: Path, body: str, first_line: int) -> Iterator[tuple[int, re.Ma
     text: list[str] = []
     for offset, line in enumerate(body.split("\n")):
         number = first_line + offset
-        match = HEADER.match(line)
+        match = HEADER.match(line) if line[:1] == ">" else None  # cheap test first: most lines are text
         if match:
             if header:
                 yield header[0], header[1], text
             header, text = (number, match), []
-        elif LOOKS_LIKE_HEADER.match(line):
+        elif line[:1] == ">" and LOOKS_LIKE_HEADER.match(line):
             raise ArchiveError(path, number, f"malformed message header {line.strip()!r}")
         elif header is None:
             if line.strip():
@@ -180,7 +180,7 @@ def parse_day(path: str | Path, raw: str, group: str | None = None, options: Rea
         source=str(path),
     )
     for number, header, text_lines in _blocks(path, body, body_line):
-        hour, minute, second = (int(header.group(i)) for i in (1, 2, 3))
+        hour, minute, second = int(header[1]), int(header[2]), int(header[3])
         if hour > 23 or minute > 59 or second > 59:
             raise ArchiveError(path, number, f"impossible time {hour:02}:{minute:02}:{second:02}")
         speaker = _strip_break(header.group(4))
@@ -204,13 +204,19 @@ def parse_day(path: str | Path, raw: str, group: str | None = None, options: Rea
 def read_day(path: str | Path, group: str | None = None, options: ReadOptions = ReadOptions()) -> Day:
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise ArchiveError(path, line, "not UTF-8 text") from exc
+        raw = path.read_bytes()
     except OSError as exc:
         raise ArchiveError(path, None, f"cannot read: {exc.strerror or exc}") from exc
-    return parse_day(path, raw.replace("\r\n", "\n"), group, options)
+    return parse_bytes(path, raw, group, options)
+
+
+def parse_bytes(path: str | Path, raw: bytes, group: str | None = None, options: ReadOptions = ReadOptions()) -> Day:
+    """Parse a day file's bytes (UTF-8; Windows line ends accepted)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArchiveError(path, raw[: exc.start].count(b"\n") + 1, "not UTF-8 text") from exc
+    return parse_day(path, text.replace("\r\n", "\n"), group, options)
 
 
 def find_day_files(paths: Iterable[str | Path]) -> list[tuple[str, Path]]:

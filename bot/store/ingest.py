@@ -27,13 +27,13 @@ from sqlalchemy import (
 )
 
 from bot.archive.model import Day
-from bot.archive.reader import DAY_FILE, ArchiveError, ReadOptions, find_day_files, read_day
+from bot.archive.reader import DAY_FILE, ArchiveError, ReadOptions, find_day_files, parse_bytes
 from bot.archive.writer import render_day
 from bot.store.schema import days, groups, members, messages
 
 ARCHIVE_PLATFORM = "archive"  # members seen only in day files; their key is the display name
 BATCH_MESSAGES = 20_000  # messages written per transaction
-POOL_MIN_FILES = 24  # below this, parsing in-process beats starting workers
+POOL_MIN_BYTES = 8 << 20  # below ~50,000 messages, parsing in-process beats starting workers (~0.5 s)
 
 # The messages table as the writer sees it: `mentions` arrives already JSON-encoded from the
 # parser, so the hot insert skips per-row type processing. Same table, same columns.
@@ -135,23 +135,32 @@ def day_meta(day: Day) -> dict:
     return {"title": day.title, "author": day.author, "declared_lines": day.declared_lines, "source": day.source}
 
 
-def _prepare(group: str, path: str, known_hash: str | None, options: ReadOptions) -> _Prepared:
-    """Read, hash and (unless unchanged) parse one file. Runs in worker processes."""
+def _unchanged(group: str, path: Path, known_hash: str | None, options: ReadOptions) -> _Prepared | None:
+    """A skipped result when the file's hash equals the stored day's, else None (parse it)."""
+    if known_hash is None:
+        return None
+    try:
+        digest = hash_content(path.read_bytes(), options)
+    except OSError:
+        return None  # the parse reports it
+    return _Prepared(group, str(path), digest, skipped=True) if digest == known_hash else None
+
+
+def _prepare(group: str, path: str, options: ReadOptions) -> _Prepared:
+    """Read, hash and parse one file into rows. Runs in worker processes on large runs."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         return _Prepared(group, path, "", error=ArchiveError(path, None, f"cannot read: {exc.strerror or exc}"))
     digest = hash_content(raw, options)
-    if known_hash == digest:
-        return _Prepared(group, path, digest, skipped=True)
     try:
-        day = read_day(path, group, options)
+        day = parse_bytes(path, raw, group, options)
     except ArchiveError as exc:
         return _Prepared(group, path, digest, error=exc)
     return _Prepared(group, path, digest, day.date.isoformat(), day_meta(day), day_rows(day))
 
 
-def _prepare_job(job: tuple[str, str, str | None, ReadOptions]) -> _Prepared:
+def _prepare_job(job: tuple[str, str, ReadOptions]) -> _Prepared:
     return _prepare(*job)
 
 
@@ -212,21 +221,28 @@ class _Writer:
 
 
 def _write_days(conn: Connection, batch: list[_Prepared], group_ids: dict[str, int]) -> set[int]:
-    """Insert or replace each day and its messages; returns the groups that had a day replaced."""
+    """Insert or replace each day and its messages; returns the groups that had a day replaced.
+
+    A handful of statements per batch, not per day: per-statement overhead dominated otherwise.
+    """
     now = int(time.time())
+    by_key = {(_group_id(conn, p.group, group_ids), p.date): p for p in batch}  # a later file of a day wins
+    day_ids = _day_ids(conn, by_key)
+    replaced = {group_id for group_id, _ in day_ids}
+    if day_ids:
+        conn.execute(delete(_raw_messages).where(_raw_messages.c.day_id.in_(list(day_ids.values()))))
+        conn.execute(update(days).where(days.c.id == bindparam("day_id")).values(
+            {name: bindparam(f"v_{name}") for name in _DAY_VALUES}),
+            [{"day_id": day_ids[key], **{f"v_{k}": v for k, v in _day_values(p, now).items()}}
+             for key, p in by_key.items() if key in day_ids])
+    new = [{"group_id": key[0], "date": key[1], **_day_values(p, now)} for key, p in by_key.items() if key not in day_ids]
+    if new:
+        conn.execute(insert(days), new)
+        day_ids = _day_ids(conn, by_key)
     rows: list[tuple] = []
     seen: dict[tuple[int, str], list[int]] = {}
-    replaced: set[int] = set()
-    for prepared in batch:
-        group_id = _group_id(conn, prepared.group, group_ids)
-        day_id = conn.execute(select(days.c.id).where(days.c.group_id == group_id, days.c.date == prepared.date)).scalar()
-        values = dict(prepared.meta, content_hash=prepared.content_hash, message_count=len(prepared.rows), ingested_ts=now)
-        if day_id is None:
-            day_id = conn.execute(insert(days).values(group_id=group_id, date=prepared.date, **values)).inserted_primary_key[0]
-        else:
-            conn.execute(delete(_raw_messages).where(_raw_messages.c.day_id == day_id))
-            conn.execute(update(days).where(days.c.id == day_id).values(**values))
-            replaced.add(group_id)
+    for key, prepared in by_key.items():
+        day_id, group_id = day_ids[key], key[0]
         for row in prepared.rows:
             rows.append((day_id, *row))
             span = seen.get((group_id, row[2]))
@@ -240,6 +256,21 @@ def _write_days(conn: Connection, batch: list[_Prepared], group_ids: dict[str, i
         _insert_messages(conn, rows)
     _merge_members(conn, seen)
     return replaced
+
+
+_DAY_VALUES = ("title", "author", "declared_lines", "source", "content_hash", "message_count", "ingested_ts")
+
+
+def _day_values(prepared: _Prepared, now: int) -> dict:
+    return dict(prepared.meta, content_hash=prepared.content_hash, message_count=len(prepared.rows), ingested_ts=now)
+
+
+def _day_ids(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """Stored day ids of the (group id, date) keys that exist."""
+    keys = set(keys)
+    query = select(days.c.group_id, days.c.date, days.c.id).where(
+        days.c.group_id.in_(sorted({g for g, _ in keys})), days.c.date.in_(sorted({d for _, d in keys})))
+    return {(g, d): i for g, d, i in conn.execute(query) if (g, d) in keys}
 
 
 def _insert_messages(conn: Connection, rows: list[tuple]) -> None:
@@ -265,7 +296,7 @@ def ingest_paths(engine: Engine, paths: Iterable[str | Path], options: ReadOptio
     """Ingest every day file under the paths; bad files are reported, good ones still go in.
 
     `progress` is called once per file, in order. `workers` parse in processes (default: up to
-    two when there are many files; 0 or 1 parses in this process).
+    two when there are many megabytes to parse; 0 or 1 parses in this process).
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -278,9 +309,20 @@ def ingest_paths(engine: Engine, paths: Iterable[str | Path], options: ReadOptio
             if progress:
                 progress(report.files[-1])
     writer = _Writer(engine)
-    jobs = [(group, str(path), writer.known_hash(group, path), options) for group, path in found]
-    for prepared in _prepared(jobs, workers):
-        result = writer.add(prepared)
+    # Hash every file first (cheap): unchanged ones are done, only the rest is worth a pool.
+    first_pass: list[_Prepared | None] = []
+    jobs, size = [], 0
+    for group, path in found:
+        unchanged = _unchanged(group, path, writer.known_hash(group, path), options)
+        first_pass.append(unchanged)
+        if unchanged is None:
+            jobs.append((group, str(path), options))
+            size += path.stat().st_size if path.exists() else 0
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if size >= POOL_MIN_BYTES else 0
+    parsed = _prepared(jobs, workers)
+    for unchanged in first_pass:
+        result = writer.add(unchanged if unchanged is not None else next(parsed))
         report.files.append(result)
         if progress:
             progress(result)
@@ -289,10 +331,8 @@ def ingest_paths(engine: Engine, paths: Iterable[str | Path], options: ReadOptio
     return report
 
 
-def _prepared(jobs: list[tuple], workers: int | None) -> Iterable[_Prepared]:
+def _prepared(jobs: list[tuple], workers: int) -> Iterable[_Prepared]:
     """Prepared days in job order; a bounded window of jobs in flight keeps memory flat."""
-    if workers is None:
-        workers = min(2, os.cpu_count() or 1) if len(jobs) >= POOL_MIN_FILES else 0
     if workers <= 1:
         yield from map(_prepare_job, jobs)
         return
