@@ -15,15 +15,17 @@ webhook's rate; an acknowledged message is always on disk.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 
 from bot.chat import Incoming, Member
 from bot.store.schema import groups, live_messages, members
@@ -39,6 +41,17 @@ class Item:
 
     message: Incoming
     group: str
+
+
+_LIVE_COLUMNS = ("platform", "chat_id", "message_id", "group_id", "ts", "date", "sender_id", "sender_name",
+                 "text", "mentions", "reply_to", "edited_ts")
+_MEMBER_COLUMNS = ("group_id", "platform", "user_key", "display_name", "is_bot", "first_seen_ts",
+                   "last_seen_ts", "joined_ts")
+
+
+def _driver_value(value):
+    """What SQLAlchemy's JSON type would store: lists as JSON text."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
 
 
 def _dialect_insert(engine: Engine):
@@ -60,6 +73,25 @@ class Inbox:
         self._thread: threading.Thread | None = None
         self._group_ids: dict[str, int] = {}
         self._insert = _dialect_insert(db)
+        # Statements built once: building them per batch costs more than running them.
+        key = ["platform", "chat_id", "message_id"]
+        self._insert_live = self._insert(live_messages).on_conflict_do_nothing(index_elements=key)
+        upsert = self._insert(members)
+        self._upsert_members = upsert.on_conflict_do_update(
+            index_elements=["group_id", "platform", "user_key"],
+            set_={"display_name": upsert.excluded.display_name, "is_bot": upsert.excluded.is_bot,
+                  "last_seen_ts": upsert.excluded.last_seen_ts,
+                  "joined_ts": func.coalesce(upsert.excluded.joined_ts, members.c.joined_ts)})
+        self._select_known = select(live_messages.c.platform, live_messages.c.chat_id,
+                                    live_messages.c.message_id).where(
+            live_messages.c.message_id.in_(bindparam("ids", expanding=True)))
+        self._update_edit = update(live_messages).where(
+            live_messages.c.platform == bindparam("k_platform"), live_messages.c.chat_id == bindparam("k_chat"),
+            live_messages.c.message_id == bindparam("k_id")).values(text=bindparam("k_text"),
+                                                                      edited_ts=bindparam("k_ts"))
+        self._fast = self._compile_for_sqlite() if db.dialect.name == "sqlite" else {}
+        self._pending: deque = deque()  # (items, future) waiting for the writer (loop side only)
+        self._busy = False  # the writer holds a batch
         self.batches = 0  # counters for the benchmark and tests
         self.stored = 0
 
@@ -72,11 +104,13 @@ class Inbox:
     async def close(self) -> None:
         """Finish everything queued, then stop the writer thread."""
         if self._thread is not None:
+            while self._busy or self._pending:
+                await asyncio.sleep(0.01)
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
 
-    # -- the async side -------------------------------------------------------------------------
+    # -- the event-loop side --------------------------------------------------------------------
     async def store(self, items: Sequence[Item]) -> list[bool]:
         """Write `items`; returns per item whether it was new. Returns only after the commit."""
         if not items:
@@ -85,50 +119,60 @@ class Inbox:
             raise RuntimeError("inbox writer not started")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put((list(items), future, loop))
+        self._pending.append((list(items), future))
+        if not self._busy:
+            self._hand_over(loop)
         return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Give the writer everything pending (one thread wake-up per batch, not per request)."""
+        batch, count = [], 0
+        while self._pending and count < self.max_batch:
+            entry = self._pending.popleft()
+            batch.append(entry)
+            count += len(entry[0])
+        self._busy = True
+        self._queue.put((batch, loop))
+
+    def _batch_done(self, loop: asyncio.AbstractEventLoop, outcome: list) -> None:
+        for future, result, error in outcome:
+            if future.done():  # the request was cancelled (client went away); the row is stored
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+        self._busy = False
+        if self._pending:
+            self._hand_over(loop)
 
     # -- the writer thread --------------------------------------------------------------------
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch = [first]
-            count = len(first[0])
-            while count < self.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stopping = True
-                    break
-                batch.append(nxt)
-                count += len(nxt[0])
-            self._write_batch(batch)
+        while True:
+            job = self._queue.get()
+            if job is _STOP:
+                return
+            batch, loop = job
+            outcome = self._write_batch(batch)
+            loop.call_soon_threadsafe(self._batch_done, loop, outcome)
 
-    def _write_batch(self, batch: list) -> None:
+    def _write_batch(self, batch: list) -> list:
+        """[(future, results, error)] for each request of the batch, after one commit."""
         items = [item for entry in batch for item in entry[0]]
         try:
             results = self._write(items)
-            outcome = []
-            pos = 0
-            for entry in batch:
-                outcome.append((entry, results[pos:pos + len(entry[0])], None))
-                pos += len(entry[0])
         except Exception as exc:  # noqa: BLE001 - isolate: retry each request on its own
             if len(batch) > 1:
-                for entry in batch:
-                    self._write_batch([entry])
-                return
+                return [row for entry in batch for row in self._write_batch([entry])]
             log.error("storing %d message(s) failed: %s", len(items), type(exc).__name__)
-            outcome = [(batch[0], None, exc)]
+            return [(batch[0][1], None, exc)]
         self.batches += 1
         self.stored += len(items)
-        for (_items, future, loop), result, error in outcome:
-            loop.call_soon_threadsafe(_resolve, future, result, error)
+        outcome, pos = [], 0
+        for entry_items, future in batch:
+            outcome.append((future, results[pos:pos + len(entry_items)], None))
+            pos += len(entry_items)
+        return outcome
 
     def _write(self, items: list[Item]) -> list[bool]:
         now = int(time.time())
@@ -140,9 +184,7 @@ class Inbox:
             edits = [(i, item) for i, item in enumerate(items) if item.message.edited]
             if plain:
                 ids = list({item.message.message_id for _, item in plain})
-                existing = set(conn.execute(
-                    select(live_messages.c.platform, live_messages.c.chat_id, live_messages.c.message_id)
-                    .where(live_messages.c.message_id.in_(ids))).all())
+                existing = set(map(tuple, conn.execute(self._select_known, {"ids": ids}).all()))
                 rows = []
                 for i, item in plain:
                     m = item.message
@@ -153,30 +195,43 @@ class Inbox:
                     results[i] = True
                     rows.append(self._row(m, group_ids[item.group]))
                 if rows:
-                    conn.execute(self._insert(live_messages).on_conflict_do_nothing(
-                        index_elements=["platform", "chat_id", "message_id"]), rows)
+                    self._many(conn, self._insert_live, rows)
             for _, item in edits:
                 m = item.message
-                changed = conn.execute(
-                    update(live_messages).where(
-                        live_messages.c.platform == m.platform, live_messages.c.chat_id == m.chat_id,
-                        live_messages.c.message_id == m.message_id).values(text=m.text, edited_ts=now))
+                changed = conn.execute(self._update_edit, {
+                    "k_platform": m.platform, "k_chat": m.chat_id, "k_id": m.message_id,
+                    "k_text": m.text, "k_ts": now})
                 if changed.rowcount == 0:  # the edit arrived for a message we never saw
-                    row = self._row(m, group_ids[item.group]) | {"edited_ts": now}
-                    conn.execute(self._insert(live_messages).on_conflict_do_nothing(
-                        index_elements=["platform", "chat_id", "message_id"]), [row])
+                    self._many(conn, self._insert_live, [self._row(m, group_ids[item.group]) | {"edited_ts": now}])
             member_rows = self._member_rows(items, group_ids)
             if member_rows:
-                stmt = self._insert(members)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["group_id", "platform", "user_key"],
-                    set_={"display_name": stmt.excluded.display_name,
-                          "is_bot": stmt.excluded.is_bot,
-                          "last_seen_ts": stmt.excluded.last_seen_ts,
-                          "joined_ts": _coalesce(stmt.excluded.joined_ts, members.c.joined_ts)})
-                conn.execute(stmt, member_rows)
+                self._many(conn, self._upsert_members, member_rows)
         self._group_ids.update(fresh)  # only ids that were committed
         return results
+
+    def _compile_for_sqlite(self) -> dict:
+        """SQLite: the two bulk statements as driver SQL with their parameter order.
+
+        Passing rows straight to sqlite3's executemany skips SQLAlchemy's per-row parameter
+        processing, which costs more than SQLite's own work; other databases use the Core path.
+        """
+        fast = {}
+        for stmt, columns in ((self._insert_live, _LIVE_COLUMNS), (self._upsert_members, _MEMBER_COLUMNS)):
+            compiled = stmt.compile(dialect=self.db.dialect, column_keys=list(columns))
+            fast[id(stmt)] = (str(compiled), tuple(compiled.positiontup))
+        return fast
+
+    def _many(self, conn, stmt, rows: list[dict]) -> None:
+        fast = self._fast.get(id(stmt))
+        if fast is None:
+            conn.execute(stmt, rows)
+            return
+        sql, order = fast
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(sql, [tuple(_driver_value(row[key]) for key in order) for row in rows])
+        finally:
+            cursor.close()
 
     def _row(self, m: Incoming, group_id: int) -> dict:
         return {
@@ -218,18 +273,3 @@ class Inbox:
         group_id = conn.execute(select(groups.c.id).where(groups.c.name == name)).scalar_one()
         fresh[name] = group_id
         return group_id
-
-
-def _coalesce(new, old):
-    from sqlalchemy import func
-
-    return func.coalesce(new, old)
-
-
-def _resolve(future: asyncio.Future, result, error) -> None:
-    if future.done():  # the request was cancelled (client went away); the row is stored anyway
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from multidict import CIMultiDict
 
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox, Item
@@ -54,7 +53,7 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
     except web.HTTPRequestEntityTooLarge:
         return _reject(413, "body too large")
     neutral = Request(method=request.method, path=request.path, query=dict(request.query),
-                      headers=CIMultiDict(request.headers), body=body)
+                      headers=request.headers, body=body)
     try:
         adapter.verify(neutral)
     except Rejected as exc:
