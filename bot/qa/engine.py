@@ -133,14 +133,35 @@ class AnswerEngine:
         return engine
 
     @classmethod
-    def from_store(cls, db_engine, config: AnswerSection = AnswerSection(), group: str | None = None) -> AnswerEngine:
-        """Days and pairs from the database; days never mined (or mined by an older miner) are mined and saved."""
+    def from_store(cls, db_engine, config: AnswerSection = AnswerSection(), group: str | None = None,
+                   zone: str = "Asia/Shanghai") -> AnswerEngine:
+        """Days and pairs from the database; days never mined (or changed since) are mined and saved."""
+        engine = cls(config)
+        engine.refresh_from_store(db_engine, group=group, zone=zone)
+        return engine
+
+    def refresh_from_store(self, db_engine, keys: Iterable[tuple[str, dt.date | str]] | None = None,
+                           group: str | None = None, zone: str = "Asia/Shanghai") -> None:
+        """Reload days from the store after an ingest (all, or the changed (group, date) keys).
+
+        Keys the store no longer has are dropped from the index.
+        """
         from bot.qa.store import load_days_and_pairs
 
-        engine = cls(config)
-        loaded = load_days_and_pairs(db_engine, group)
-        engine.update_days([day for day, _ in loaded], pairs={(d.group, d.date): p for d, p in loaded})
-        return engine
+        keys = None if keys is None else [(g, d if isinstance(d, dt.date) else dt.date.fromisoformat(d)) for g, d in keys]
+        loaded = load_days_and_pairs(db_engine, group, keys, zone)
+        found = {(d.group, d.date) for d, _ in loaded}
+        with self._lock:
+            gone = [k for k in (keys or ()) if k not in found]
+            if keys is None:
+                gone = [k for k in self._days if k not in found and (group is None or k[0] == group)]
+            for key in gone:
+                self._days.pop(key, None)
+                self._pairs.pop(key, None)
+            for day, pairs in loaded:
+                self._days[(day.group, day.date)] = day
+                self._pairs[(day.group, day.date)] = pairs
+            self._rebuild()
 
     def update_days(self, days: Iterable[Day], pairs: dict[DayKey, list[QAPair]] | None = None) -> None:
         """Add or replace days (mining them unless their pairs are given) and rebuild the indexes."""

@@ -9,6 +9,7 @@ An index is immutable once built, so any number of threads can query it at the s
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class TextIndex:
         self.max_idf = math.log1p((n + 0.5) / 0.5)  # a word no document has
         self._bm25 = None
         if docs:
+            logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
             self._bm25 = bm25s.BM25(method="lucene")
             self._bm25.index((ids, dict(self.vocab)), show_progress=False)
 

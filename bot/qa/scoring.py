@@ -24,9 +24,9 @@ RANK_WEIGHTS = (6.0, 1.5, 3.0, 1.0, 1.0, 0.0, -0.5)
 # Confidence: a logistic model of "the top-ranked exchange is right" over its features.
 # Both fitted by `bench/quality.py --fit` on the dev split of the eval set.
 CONF_DIRECTION = (5.0, 0.0, 3.0, 0.0, 2.0, 4.0, 0.0)  # set by hand; Platt-scaled into CONF_WEIGHTS
-CONF_WEIGHTS = (6.184, 0.0, 3.710, 0.0, 2.474, 4.947, 0.0)
-CONF_BIAS = -9.582
-INFO_FULL = 30.0  # IDF mass of a query that says enough (about four specific words)
+CONF_WEIGHTS = (6.211, 0.0, 3.727, 0.0, 2.484, 4.969, 0.0)
+CONF_BIAS = -9.583
+INFO_FULL = 3.5  # a query that says enough: IDF mass of three or four words no question uses
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ def features(query: Query, doc: Doc, index: TextIndex, rank: int) -> tuple[float
         len(query.bigrams & doc_bigrams) / len(query.bigrams),
         fuzz.token_set_ratio(query.segmented, doc.segmented) / 100.0,
         fuzz.partial_ratio(query.content, doc.content) / 100.0 if len(query.content) > 1 else 0.0,
-        min(q_mass, INFO_FULL) / INFO_FULL,  # "辛苦了" says too little to be matched with confidence
+        min(q_mass / index.max_idf, INFO_FULL) / INFO_FULL,  # "辛苦了" says too little to be matched confidently
         math.log1p(rank),
     )
 

@@ -114,3 +114,23 @@ nickname_reminders = Table(
     Column("escalated_ts", BigInteger),  # listed to the admins as eligible for removal
     UniqueConstraint("platform", "chat_id", "user_key", name="uq_nickname_reminders_member"),
 )
+
+# Q&A pairs mined from each archive day (bot/qa/mining.py). Positions refer to the day's messages
+# in `seq` order. A deleted day drops its pairs (CASCADE); a day replaced in place is re-mined
+# because `qa_mined` remembers the content hash (and miner version) the pairs came from.
+qa_mined = Table(
+    "qa_mined", metadata,
+    Column("day_id", ForeignKey("days.id", ondelete="CASCADE"), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("miner_version", Integer, nullable=False),
+)
+
+qa_pairs = Table(
+    "qa_pairs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day_id", ForeignKey("days.id", ondelete="CASCADE"), nullable=False),
+    Column("question_seqs", JSON, nullable=False),  # the question line and the asker's continuation
+    Column("answer_seqs", JSON, nullable=False),  # the exchange that answered it, in order
+    Column("ts", BigInteger, nullable=False),  # when the question was asked
+    Index("ix_qa_pairs_day", "day_id"),
+)

@@ -1,0 +1,92 @@
+"""`archive-bot ask` and `archive-bot search`: the answer engine from the command line.
+
+With `--archive PATH` (repeatable: a folder of day files or of group folders) the index is built
+in memory from those files; without it, from the store (`store.url` / `--db`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from bot.commands.common import add_db_option, config_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    ask = sub.add_parser("ask", help="answer a question from the archive's Q&A")
+    ask.add_argument("question", help='the question; "-" reads one question per line from stdin')
+    _common(ask)
+    ask.set_defaults(func=run_ask)
+    search = sub.add_parser("search", help="search every archived message")
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=10, help="at most this many hits (default 10)")
+    _common(search)
+    search.set_defaults(func=run_search)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--archive", action="append", metavar="PATH",
+                        help="index these day files instead of the store (repeatable)")
+    parser.add_argument("--group", help="only this group's archive")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_db_option(parser)
+
+
+def _engine(args: argparse.Namespace):
+    from bot.archive.reader import ArchiveError, ReadOptions, read_folder
+    from bot.qa.engine import AnswerEngine
+
+    config = config_from(args)
+    if args.archive:
+        options = ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+        try:
+            days, errors = read_folder(args.archive, options)
+        except ArchiveError as exc:
+            print(f"archive-bot: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        for error in errors:
+            print(f"archive-bot: skipped {error}", file=sys.stderr)
+        return AnswerEngine.from_days(days, config.answer), config
+    from bot.store.db import connect
+
+    db = connect(config.store.url)
+    try:
+        return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone), config
+    finally:
+        db.dispose()
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    from bot.qa.reply import answer_text, nothing_found_text, related_text
+
+    engine, config = _engine(args)
+    questions = (line.strip() for line in sys.stdin) if args.question == "-" else [args.question]
+    for question in questions:
+        if not question:
+            continue
+        result = engine.ask(question, group=args.group)
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+        elif result.answered:
+            print(answer_text(result, config.bot.public_base_url))
+        elif result.suggest:
+            print(related_text(result, config.bot.public_base_url))
+        else:
+            print(nothing_found_text())
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from bot.qa.reply import search_text
+
+    if args.limit < 1:
+        print("archive-bot: --limit must be at least 1", file=sys.stderr)
+        return 2
+    engine, config = _engine(args)
+    hits = engine.search(args.query, group=args.group, limit=args.limit)
+    if args.json:
+        print(json.dumps([hit.to_json() for hit in hits], ensure_ascii=False))
+    else:
+        print(search_text(hits, args.query, config.bot.public_base_url))
+    return 0

@@ -1,0 +1,138 @@
+"""The texts the bot sends for answers, related discussions, threads and search hits.
+
+Plain text by default (every platform shows it); `markdown=True` adds light Markdown (bold
+names, links as [text](url)) for platforms that render it. Links point into the web archive via
+`bot.links.day_url` and are left out when no public_base_url is configured.
+"""
+
+from __future__ import annotations
+
+from bot.archive.model import Message, MessageKind
+from bot.links import day_url
+from bot.qa.engine import AskResult, Hit, Match
+from bot.qa.mining import QAPair, is_greeting
+from bot.text import normalise
+
+ANSWER_CHARS = 280  # the quoted answer; the link has the rest
+LINE_CHARS = 120
+QUESTION_CHARS = 60
+NOTHING_FOUND = "没有在群聊记录里找到相关的讨论。"
+
+
+def shorten(text: str, limit: int) -> str:
+    """One line, at most `limit` characters, with an ellipsis when cut."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _when(message: Message) -> str:
+    return message.time.strftime("%Y-%m-%d %H:%M")
+
+
+def _link(base_url: str, group: str, message: Message, markdown: bool, label: str = "原文") -> str:
+    url = day_url(base_url, group, message.time.date(), message.time.time().replace(microsecond=0))
+    if not url:
+        return ""
+    return f"[{label}]({url})" if markdown else f"{label}: {url}"
+
+
+def _name(speaker: str, markdown: bool) -> str:
+    return f"**{speaker}**" if markdown else speaker
+
+
+def best_answers(pair: QAPair, limit: int = ANSWER_CHARS) -> list[Message]:
+    """The answer lines worth quoting: others' substantive text, in order, within the length budget."""
+    chosen: list[Message] = []
+    used = 0
+    for m in pair.answers:
+        if m.speaker == pair.asker or m.kind is not MessageKind.TEXT or is_greeting(m.text):
+            continue
+        if len(normalise(m.text)) < 4:
+            continue
+        if chosen and used + len(m.text) > limit:
+            break
+        chosen.append(m)
+        used += len(m.text)
+    return chosen
+
+
+def answer_text(match: Match | AskResult, base_url: str = "", markdown: bool = False) -> str:
+    """The reply to a question answered from the archive: who answered what, when, and a link."""
+    if isinstance(match, AskResult):
+        if match.match is None:
+            return NOTHING_FOUND
+        match = match.match
+    pair = match.pair
+    lines = [f"这个问题群里讨论过（{_when(pair.first)}，{_name(pair.asker, markdown)} 问：{shorten(pair.question_text, QUESTION_CHARS)}）"]
+    quoted = best_answers(pair)
+    budget = ANSWER_CHARS
+    for m in quoted:
+        text = shorten(m.text, min(LINE_CHARS * 2, max(budget, 20)))
+        budget -= len(text)
+        lines.append(f"{_name(m.speaker, markdown)}：{text}" if not markdown else f"> {_name(m.speaker, markdown)}：{text}")
+    link = _link(base_url, pair.group, pair.first, markdown, "查看完整讨论")
+    if link:
+        lines.append(link)
+    return "\n".join(lines)
+
+
+def related_text(result: AskResult | list[Match], base_url: str = "", markdown: bool = False) -> str:
+    """Up to three earlier discussions that may help, each with date, asker and link."""
+    matches = list(result.related if isinstance(result, AskResult) else result[:3])
+    if not matches:
+        return NOTHING_FOUND
+    lines = ["可能相关的讨论："]
+    for number, match in enumerate(matches, start=1):
+        pair = match.pair
+        line = f"{number}. {pair.date.isoformat()} {_name(pair.asker, markdown)}：{shorten(pair.question_text, QUESTION_CHARS)}"
+        link = _link(base_url, pair.group, pair.first, markdown, "链接")
+        lines.append(f"{line} {link}" if link else line)
+    return "\n".join(lines)
+
+
+def nothing_found_text() -> str:
+    return NOTHING_FOUND
+
+
+def thread_text(pair: QAPair, base_url: str = "", markdown: bool = False) -> str:
+    """The whole archived exchange, for /thread: every line with time and speaker."""
+    lines = [f"{pair.group} {pair.date.isoformat()}"]
+    for m in (*pair.question, *pair.answers):
+        body = m.text if m.kind is MessageKind.TEXT else ("[图片]" if m.kind is MessageKind.IMAGE else m.text)
+        lines.append(f"{m.time.strftime('%H:%M:%S')} {_name(m.speaker, markdown)}：{' '.join(body.split())}")
+    link = _link(base_url, pair.group, pair.first, markdown)
+    if link:
+        lines.append(link)
+    return "\n".join(lines)
+
+
+def snippet(text: str, query: str, width: int = 60) -> str:
+    """The part of the text around the first query word it contains, with ellipses."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    folded = flat.casefold()
+    at = -1
+    for word in sorted(normalise(query).split(), key=len, reverse=True):
+        at = folded.find(word)
+        if at >= 0:
+            break
+    if at < 0:
+        return shorten(flat, width)
+    start = max(0, at - width // 3)
+    end = min(len(flat), start + width)
+    start = max(0, end - width)
+    return ("…" if start > 0 else "") + flat[start:end] + ("…" if end < len(flat) else "")
+
+
+def search_text(hits: list[Hit], query: str, base_url: str = "", markdown: bool = False) -> str:
+    """Search results: date, speaker and a snippet around the match, one per line."""
+    if not hits:
+        return f"没有找到包含“{query}”的聊天记录。"
+    lines = [f"“{query}”的搜索结果："]
+    for number, hit in enumerate(hits, start=1):
+        m = hit.message
+        line = f"{number}. {hit.date.isoformat()} {_name(m.speaker, markdown)}：{snippet(m.text, query)}"
+        link = _link(base_url, hit.group, m, markdown, "链接")
+        lines.append(f"{line} {link}" if link else line)
+    return "\n".join(lines)
