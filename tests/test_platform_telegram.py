@@ -196,6 +196,12 @@ async def test_send_reply_with_mention_in_html(live, telegram_api):
     assert sent.message_ids == ("1001",)
 
 
+async def test_topic_thread_and_foreign_reply_ids(live, telegram_api):
+    await live.send(Outgoing(chat_id="-100", text="x", reply_to="archive-2018-02-28-17", thread_id="42"))
+    (payload,) = telegram_api.sent()
+    assert "reply_parameters" not in payload and payload["message_thread_id"] == 42
+
+
 async def test_markdown_subset_becomes_html(live, telegram_api):
     await live.send(Outgoing(chat_id="1", text="*今日* `code<x>` [归档](https://example.org/a?b=1&c=2) 1<2",
                              markdown=True))

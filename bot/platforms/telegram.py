@@ -213,10 +213,10 @@ class TelegramAdapter:
         return Sent(tuple(ids))
 
     def _thread_and_reply(self, payload: dict, out: Outgoing, *, json_encoded: bool) -> None:
-        if out.reply_to:
+        if out.reply_to and out.reply_to.isdigit():  # ids from elsewhere (an archive line) are skipped
             reply = {"message_id": int(out.reply_to), "allow_sending_without_reply": True}
             payload["reply_parameters"] = json.dumps(reply) if json_encoded else reply
-        if out.thread_id:
+        if out.thread_id and out.thread_id.isdigit():
             payload["message_thread_id"] = str(out.thread_id) if json_encoded else int(out.thread_id)
 
     async def _send_photo(self, out: Outgoing) -> str:
