@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     replay = sub.add_parser("replay", help="feed an archived day through the bot as if live; print its replies")
     replay.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
-    add_db_option(replay)
+    replay.add_argument("--db", help="store for the replay (default: a throwaway SQLite file)")
     replay.add_argument("--archive", required=True, type=Path, help="archive folder (or a day file)")
     replay.add_argument("--group", required=True, help="group folder name, e.g. prodarch")
     replay.add_argument("--date", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
@@ -205,6 +205,8 @@ def run_replay(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     day = _one_day(args, config)
-    report = asyncio.run(replay_day(config, day, speed=0.0 if args.instant else args.speed, out=sys.stdout))
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job-added chatter is noise here
+    report = asyncio.run(replay_day(config, day, speed=0.0 if args.instant else args.speed, out=sys.stdout,
+                                    archive=args.archive, db_url=config.store.url if args.db else None))
     print(report.summary())
     return 0

@@ -1,0 +1,61 @@
+"""`archive-bot replay` and `archive-bot clock`: an archived day through the real dispatcher."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+
+from bot.archive.model import Day, Message
+from bot.archive.reader import read_day
+from bot.archive.writer import write_day
+from bot.config import Config
+from bot.replay import incoming_of, replay_day
+from tests.conftest import SAMPLE_DAY
+from tests.jobs_support import ZONE
+
+
+async def test_replay_of_the_sample_day_stores_every_message_and_runs_the_days_jobs():
+    day = read_day(SAMPLE_DAY)
+    out = io.StringIO()
+    report = await replay_day(Config(), day, out=out)
+    assert report.messages == report.stored == len(day.messages)
+    assert report.jobs_run == ["nicknames", "digest"]
+    assert report.job_posts >= 1
+    assert "22:00:00  [job digest]" in out.getvalue()
+    assert f"replayed {len(day.messages)} message(s)" in report.summary()
+
+
+def test_archived_messages_become_live_ones():
+    t = dt.datetime(2024, 1, 2, 9, 0, tzinfo=ZONE)
+    day = Day("g", t.date(), "t", "a", messages=[Message(t, "某甲-某司-产品-北京", "/search 备付金", mentions=()),
+                                                 Message(t, "某乙", "@某甲-某司-产品-北京 你好", mentions=("某甲-某司-产品-北京",))])
+    first, second = incoming_of(day, 0), incoming_of(day, 1)
+    assert (first.command, first.args, first.sender.id) == ("search", "备付金", "某甲-某司-产品-北京")
+    assert second.command is None and second.mentions[0].name == "某甲-某司-产品-北京"
+
+
+async def test_replay_answers_a_question_the_archive_answered_before(tmp_path):
+    pytest.importorskip("handlers.autoanswer", reason="the auto-answerer (engineer D) is not in this checkout")
+    t = lambda d, h, m: dt.datetime(2024, 1, d, h, m, tzinfo=ZONE)  # noqa: E731
+    before = Day("g", dt.date(2024, 1, 1), "t", "a", messages=[
+        Message(t(1, 9, 0), "甲-某支付-产品-北京", "请问网联的备付金集中存管比例现在是多少？"),
+        Message(t(1, 9, 2), "乙-某银行-架构-上海", "现在是百分之百集中存管了，全部交存到人民银行。"),
+        Message(t(1, 9, 3), "甲-某支付-产品-北京", "好的，谢谢"),
+    ])
+    write_day(before, tmp_path / "archive")
+    today = Day("g", dt.date(2024, 1, 2), "t", "a", messages=[
+        Message(t(2, 10, 0), "丙-某科技-技术-深圳", "请问备付金集中存管比例现在是多少？"),
+    ])
+    report = await replay_day(Config(), today, archive=tmp_path / "archive")
+    assert report.answered == 1
+
+
+def test_clock_dry_run_prints_the_next_run_of_each_job(tmp_path, capsys):
+    from bot.cli import main
+
+    assert main(["clock", "--db", str(tmp_path / "c.db"), "--dry-run"]) == 0
+    lines = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
+    assert set(lines) == {"publish", "nicknames", "digest", "inactivity"}
+    assert dt.datetime.fromisoformat(lines["digest"]).strftime("%H:%M") == "22:00"
