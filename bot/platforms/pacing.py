@@ -8,6 +8,7 @@ retried a bounded number of times. Clock and sleep are injected so tests never r
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
@@ -16,6 +17,8 @@ from typing import TypeVar
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 class SendFailed(Exception):
@@ -94,5 +97,6 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, platform: str, sl
             if number == attempts or delay > max_delay:
                 raise SendFailed(platform, f"gave up after {number} attempt(s): {exc.reason}",
                                  exc.status) from None
+            log.warning("%s: %s; retry %d/%d in %.1f s", platform, exc.reason, number, attempts - 1, delay)
             await sleep(delay)
     raise AssertionError("unreachable")  # the loop always returns or raises
