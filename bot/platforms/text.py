@@ -63,11 +63,12 @@ def split_text(text: str, limit: int, measure: Measure = chars) -> list[str]:
     parts: list[str] = []
     rest = text
     while rest:
-        if measure(rest) <= limit:
+        # every character costs at least 1, so a part never holds more than `limit` characters
+        sums = list(accumulate(cost(ch) for ch in rest[:limit + 1]))
+        fit = next((i for i, total in enumerate(sums) if total > limit), None)  # chars that fit
+        if fit is None:
             parts.append(rest)
             break
-        sums = list(accumulate(cost(ch) for ch in rest))
-        fit = next(i for i, total in enumerate(sums) if total > limit)  # chars that fit
         head, cut, skip = rest[:fit], 0, 0
         for sep in _BOUNDARIES:
             at = head.rfind(sep)
