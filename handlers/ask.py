@@ -1,0 +1,45 @@
+"""`/ask 问题`: the best archived answer, else related discussions, else a clear "nothing found"."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.dispatch import Context
+from bot.router import Router
+
+router = Router("ask")
+USAGE = "用法：/ask 问题（例如 /ask 财付通为什么算发卡行）"
+NOT_READY = "聊天记录的索引还在加载，请稍后再试。"
+REPEATED = "这个问题刚刚回答过，请看上面的回复。"
+
+
+def remember_answer(ctx: Context, pair) -> None:
+    """Keep the exchange behind the last answer in this chat, for /thread."""
+    ctx.chat_state()["last_pair"] = pair
+
+
+@router.command("ask", "问")
+async def ask(ctx: Context) -> None:
+    """问题 — 在以前的讨论里找答案（找不到时列出相关讨论）"""
+    from bot.qa.reply import answer_text, nothing_found_text, related_text
+
+    question = ctx.args
+    if not question:
+        await ctx.reply(USAGE)
+        return
+    engine = ctx.services.answers
+    if engine is None:
+        await ctx.reply(NOT_READY)
+        return
+    if not ctx.first_time(question):
+        await ctx.reply(REPEATED)
+        return
+    result = await asyncio.to_thread(engine.ask, question, ctx.group)
+    base_url = ctx.services.config.bot.public_base_url
+    if result.answered and result.match is not None:
+        remember_answer(ctx, result.match.pair)
+        await ctx.reply(answer_text(result.match, base_url))
+    elif result.suggest and result.related:
+        await ctx.reply(related_text(result, base_url))
+    else:
+        await ctx.reply(nothing_found_text())

@@ -1,0 +1,38 @@
+"""`/stats`: the archive's days, messages, speakers and date range for this chat's group, plus
+how many messages the group's chats received today."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.dispatch import Context
+from bot.inbox import live_count
+from bot.router import Router
+
+router = Router("stats")
+
+
+def _archive_stats(db, group: str):
+    from bot.store import queries
+
+    for entry in queries.stats(db).groups:
+        if entry.group == group:
+            return entry
+    return None
+
+
+@router.command("stats", "统计")
+async def stats(ctx: Context) -> None:
+    """— 本群聊天记录的天数、消息数、发言人数、时间范围和今天的消息数"""
+    db = ctx.services.db
+    today = ctx.services.now().astimezone(ctx.services.zone).date().isoformat()
+    archive, live = await asyncio.gather(asyncio.to_thread(_archive_stats, db, ctx.group),
+                                         asyncio.to_thread(live_count, db, ctx.group, today))
+    lines = [f"{ctx.group} 聊天记录："]
+    if archive is None or not archive.days:
+        lines.append("存档里还没有记录。")
+    else:
+        lines.append(f"{archive.days} 天，{archive.messages} 条消息，{archive.speakers} 位发言人，"
+                     f"{archive.first_date} 至 {archive.last_date}")
+    lines.append(f"今天（{today}）已收到 {live} 条消息。")
+    await ctx.reply("\n".join(lines))
