@@ -195,7 +195,7 @@ def ingest_archive(db, config: Config) -> None:
 def build_answer_engine(db, config: Config):
     from bot.qa.engine import AnswerEngine
 
-    return AnswerEngine.from_store(db, config)
+    return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone)
 
 
 async def _load_answers(app: web.Application) -> None:

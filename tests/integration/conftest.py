@@ -97,7 +97,7 @@ def make_bot(aiohttp_client, fake_clock):
 async def tg_bot(make_bot, telegram_api, tmp_path):
     raw = base_config(tmp_path, platforms={"telegram": telegram_section(telegram_api)},
                       chats=[{"platform": "telegram", "chat_id": TELEGRAM_CHAT, "group": GROUP}])
-    return await make_bot(raw, load_answers=False)
+    return await make_bot(raw)
 
 
 _ids = itertools.count(1)
