@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from bot.archive.model import Day, Message, MessageKind
 from bot.links import day_url
 from bot.qa.mining import is_question, mine_day
-from bot.text import strip_noise
+from bot.text import segmenter, strip_noise
 
 TOP_MEMBERS = 5
 MAX_LISTED = 5  # answered and unanswered questions listed each
 TOPICS = 8
 QUOTE_CHARS = 60
 REPLAY_LINES = 4
-_MENTION_OR_URL = re.compile(r"@\S+|https?://\S+|\[[^\]]{1,8}\]")
+_MENTION_OR_URL = re.compile(r"@\S+|(?:https?://|www\.)\S+|\[[^\]]{1,8}\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +117,20 @@ def hot_topics(day: Day, count: int = TOPICS) -> list[str]:
     text = "\n".join(_MENTION_OR_URL.sub(" ", m.text) for m in day.messages if m.kind is MessageKind.TEXT)
     if not text.strip():
         return []
-    words = jieba.analyse.extract_tags(text, topK=count * 2)
-    return [w for w in words if w not in speakers and not w.isdigit() and len(w) > 1][:count]
+    stopwords = segmenter().stopwords
+    words = jieba.analyse.extract_tags(text, topK=count * 3)
+    kept: dict[str, str] = {}
+    for word in words:
+        if word not in speakers and word.lower() not in stopwords and _topical(word):
+            kept.setdefault(word.lower(), word)  # "p2p" and "P2P" are one topic
+    return list(kept.values())[:count]
+
+
+def _topical(word: str) -> bool:
+    """Not a number, not a scrap of Latin letters ("CF", "01"), not a single character."""
+    if word.isascii():
+        return word.isalpha() and len(word) >= 3 or any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+    return len(word) > 1
 
 
 def pick_replay(day: Day, base_url: str = "") -> Replay | None:
