@@ -88,7 +88,19 @@ def _front_matter(path: Path, raw: str) -> tuple[dict, str, int]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ArchiveError(path, (mark.line + 1) if mark else 1, f"bad front matter: {exc}") from exc
+    except (ValueError, TypeError) as exc:  # YAML accepted the shape of a value it cannot build (2018-13-45)
+        raise ArchiveError(path, _bad_value_line(head), f"bad front matter value: {exc}") from exc
     return dict(post.metadata), "\n".join(lines[end + 1 :]), end + 2
+
+
+def _bad_value_line(head: str) -> int:
+    """The 1-based line of the first front matter entry YAML cannot build on its own."""
+    for number, line in enumerate(head.split("\n"), start=1):
+        try:
+            yaml.safe_load(line) if ":" in line else None
+        except (yaml.YAMLError, ValueError, TypeError):
+            return number
+    return 1
 
 
 def _day_date(path: Path, meta: dict, line_of: dict[str, int]) -> dt.date:
@@ -130,8 +142,11 @@ def _blocks(path: Path, body: str, first_line: int) -> Iterator[tuple[int, re.Ma
             if header:
                 yield header[0], header[1], text
             header, text = (number, match), []
-        elif line[:1] == ">" and LOOKS_LIKE_HEADER.match(line):
-            raise ArchiveError(path, number, f"malformed message header {line.strip()!r}")
+        elif line[:1] == ">":  # the export escapes ">" in text, so this can only be a broken header
+            if LOOKS_LIKE_HEADER.match(line):
+                raise ArchiveError(path, number, f"malformed message header {line.strip()!r}")
+            raise ArchiveError(path, number, f"message header without a time {line.strip()!r} "
+                                             "(expected '> HH:MM:SS  Speaker')")
         elif header is None:
             if line.strip():
                 raise ArchiveError(path, number, "text before the first '> HH:MM:SS  Speaker' header")

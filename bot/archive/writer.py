@@ -22,14 +22,13 @@ def escape(text: str) -> str:
 
 
 def render_day(day: Day) -> str:
-    lines = day.declared_lines if day.declared_lines is not None else len(day.messages)
     out = [
         "---",
         "layout:     source",
-        f'title:      "{day.date.isoformat()}-WeChat"',
+        f"title:      {json.dumps(day.title or f'{day.date.isoformat()}-WeChat', ensure_ascii=False)}",
         f"date:       {day.date.isoformat()} 12:00:00",
         f"author:     {json.dumps(day.author, ensure_ascii=False)}",
-        f"lines:      {lines}",
+        *([f"lines:      {day.declared_lines}"] if day.declared_lines is not None else []),  # absent stays absent
         "tag:        [chat]",
         "---",
     ]
