@@ -28,7 +28,7 @@ from handlers.publish import live_day
 
 log = logging.getLogger(__name__)
 
-MARKDOWN_PLATFORMS = {"telegram", "slack"}  # adapters that render the Markdown subset
+MARKDOWN_PLATFORMS = {"telegram", "slack", "wecom"}  # adapters that render the Markdown subset
 
 
 def stored_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo) -> Day | None:
