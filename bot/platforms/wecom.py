@@ -53,12 +53,17 @@ class CryptoError(ValueError):
 
 
 def aes_key(encoding_aes_key: str) -> bytes:
-    if len(encoding_aes_key) != 43:
-        raise ValueError("EncodingAESKey must be 43 characters")
-    key = base64.b64decode(encoding_aes_key + "=")
-    if len(key) != 32:
-        raise ValueError("EncodingAESKey does not decode to 32 bytes")
-    return key
+    """The AES key from WeCom's 43-character EncodingAESKey (ValueError names the config key)."""
+    problem = "must be 43 characters"
+    if len(encoding_aes_key) == 43:
+        try:
+            key = base64.b64decode(encoding_aes_key + "=", validate=True)
+        except ValueError:
+            key = b""
+        if len(key) == 32:
+            return key
+        problem = "is not base64 for 32 bytes"
+    raise ValueError(f"platforms.wecom.encoding_aes_key {problem}")
 
 
 def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
