@@ -106,9 +106,12 @@ class Context:
     message: Incoming | None
     dispatcher: Dispatcher
     sent: list[Outgoing] = field(default_factory=list)
+    command_args: str | None = None  # set when the dispatcher found the command in the text
 
     @property
     def args(self) -> str:
+        if self.command_args is not None:
+            return self.command_args.strip()
         return self.message.args.strip() if self.message else ""
 
     @property
@@ -220,16 +223,30 @@ class Dispatcher:
         if message.joined:
             for route in self.router.of_kind("join"):
                 await self._run(route, ctx)
-        if message.command:
-            route = self.router.find_command(message.command)
+        command, args = message.command, None
+        if not command:
+            command, args = self._command_in_text(message.text)
+            ctx.command_args = args
+        if command:
+            route = self.router.find_command(command)
             if route is not None:
                 await self._run(route, ctx)
             else:
-                log.debug("unknown command /%s in %s:%s", message.command, chat.platform, chat.chat_id)
+                log.debug("unknown command /%s in %s:%s", command, chat.platform, chat.chat_id)
         elif message.text.strip():
             for route in self.router.of_kind("fallback"):
                 await self._run(route, ctx)
         return ctx.sent
+
+    def _command_in_text(self, text: str) -> tuple[str | None, str | None]:
+        """`/搜索 词`: platforms only mark ASCII commands, so known names are also found in text."""
+        match = _TEXT_COMMAND.match(text)
+        if not match or self.router.find_command(match.group(1)) is None:
+            return None, None
+        target = match.group(2)
+        if target and target.lower() not in {name.lower() for name in self._self_ids}:
+            return None, None  # "/search@OtherBot"
+        return match.group(1).lower(), match.group(3)
 
     async def _run(self, route: Route, ctx: Context) -> None:
         try:
@@ -241,6 +258,9 @@ class Dispatcher:
             log.error("handler %s failed on %s:%s message %s: %s: %s", route.label, ctx.chat.platform,
                       ctx.chat.chat_id, message.message_id if message else "-", type(exc).__name__,
                       _safe(str(exc)), exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+_TEXT_COMMAND = re.compile(r"^\s*/([^\s@/]+)(?:@(\S+))?(?:\s+(.*))?$", re.S)
 
 
 def _safe(text: str, limit: int = 200) -> str:
