@@ -269,6 +269,8 @@ class AnswerEngine:
             reverse=True)
         hits = []
         for score, _, d in ranked[:limit]:
+            if score <= 0:
+                break
             item = int(index.items(d, code)[-1])
             hits.append(Hit(snap.group_names[int(index.item_groups[item])], snap.messages[item], score))
         return hits

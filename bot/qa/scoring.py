@@ -26,6 +26,7 @@ RANK_WEIGHTS = (6.0, 1.5, 3.0, 1.0, 1.0, 0.0, -0.5)
 CONF_DIRECTION = (5.0, 0.0, 3.0, 0.0, 2.0, 4.0, 0.0)  # set by hand; Platt-scaled into CONF_WEIGHTS
 CONF_WEIGHTS = (6.211, 0.0, 3.727, 0.0, 2.484, 4.969, 0.0)
 CONF_BIAS = -9.583
+MIN_SEARCH_COVER = 0.5  # share of the query's IDF mass a search hit must contain
 INFO_FULL = 3.5  # a query that says enough: IDF mass of three or four words no question uses
 
 
@@ -86,6 +87,8 @@ def search_score(query: Query, doc: Doc, index: TextIndex) -> float:
     q_mass = sum(idf(w) for w in q_words) or 1.0
     cover = sum(idf(w) for w in q_words & set(doc.words)) / q_mass
     exact = 1.0 if query.content and query.content in doc.content else 0.0
+    if cover < MIN_SEARCH_COVER and not exact:
+        return 0.0  # shares only a minor word with the query: not a hit
     partial = fuzz.partial_ratio(query.content, doc.content) / 100.0 if query.content else 0.0
     # Shorter messages are better snippets when coverage ties.
     brevity = 1.0 / (1.0 + len(doc.content) / 200.0)
