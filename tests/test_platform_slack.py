@@ -236,3 +236,11 @@ async def test_image_upload_uses_the_external_upload_flow(live, slack_api):
     complete = slack_api.requests[2].json
     assert complete["channel_id"] == "C1" and complete["thread_ts"] == "1700000000.000100"
     assert slack_api.uploads[sent.message_ids[0]] == png
+
+
+async def test_many_mentions_are_packed_within_the_limit(live, slack_api):
+    people = tuple(Member(f"U{n:08d}", f"p{n}") for n in range(600))
+    await live.send(Outgoing(chat_id="C1", text="请改群昵称", mentions=people))
+    bodies = [p["text"] for p in slack_api.posted()]
+    assert len(bodies) > 1 and all(len(b) <= 4000 for b in bodies)
+    assert sum(b.count("<@U") for b in bodies) == 600 and bodies[-1].endswith("请改群昵称")

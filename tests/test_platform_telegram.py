@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -194,6 +195,20 @@ async def test_send_reply_with_mention_in_html(live, telegram_api):
     assert payload["text"] == '<a href="tg://user?id=4242">小明&lt;b&gt;</a> 见 &lt;规则&gt; &amp; 说明'
     assert payload["reply_parameters"] == {"message_id": 77, "allow_sending_without_reply": True}
     assert sent.message_ids == ("1001",)
+
+
+async def test_hundreds_of_mentions_never_squeeze_the_text(live, telegram_api):
+    people = tuple(Member(str(10_000 + n), f"成员{n:03d}-支付-上海🧧") for n in range(300))
+    await live.send(Outgoing(chat_id="-100", text="请按群规修改群昵称。" * 300, mentions=people))
+    bodies = [p["text"] for p in telegram_api.sent()]
+    visible = [html.unescape(re.sub(r"<[^>]+>", "", b)) for b in bodies]
+    assert all(utf16_units(v) <= 4096 for v in visible)
+    assert sum(b.count("tg://user?id=") for b in bodies) == 300
+    assert "请按群规" in visible[-1] or "请按群规" in visible[-2]
+
+    telegram_api.reset()
+    await live.send(Outgoing(chat_id="-100", text="", mentions=people[:2]))
+    assert [p["text"].count("tg://user") for p in telegram_api.sent()] == [2]
 
 
 async def test_topic_thread_and_foreign_reply_ids(live, telegram_api):

@@ -244,3 +244,11 @@ async def test_image_as_base64_with_md5(live, wecom_robot):
     (payload,) = wecom_robot.posted()
     assert payload["msgtype"] == "image"
     assert base64.b64decode(payload["image"]["base64"]) == png
+
+
+async def test_markdown_mentions_packed_within_4096_bytes(live, wecom_robot):
+    people = tuple(Member(f"user{n:05d}", f"成员{n}") for n in range(500))
+    await live.send(Outgoing(chat_id="1", text="*请改群昵称*", markdown=True, mentions=people))
+    contents = [p["markdown"]["content"] for p in wecom_robot.posted()]
+    assert all(utf8_bytes(c) <= 4096 for c in contents)
+    assert sum(c.count("<@user") for c in contents) == 500 and contents[-1].endswith("**请改群昵称**")

@@ -32,7 +32,7 @@ from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import SlackSection
 from bot.platforms.base import Parsed, Rejected, Request
 from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, with_retries
-from bot.platforms.text import convert_markdown, parse_command, split_text
+from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text
 
 MAX_TEXT = 4000
 WINDOW_SECONDS = 300
@@ -196,16 +196,20 @@ class SlackAdapter:
     # -- outbound ----------------------------------------------------------------------------
 
     async def send(self, out: Outgoing) -> Sent:
-        prefix = " ".join(f"<@{m.id}>" for m in out.mentions)
+        runs = pack_mentions([(f"<@{m.id}>", len(m.id) + 3) for m in out.mentions], MAX_TEXT // 2)
+        prefix, prefix_size = runs.pop() if runs else ("", 0)
         thread = out.thread_id or out.reply_to
-        ids: list[str] = []
-        for number, part in enumerate(split_text(out.text, MAX_TEXT - len(prefix) - 1) if out.text else []):
+        bodies = []
+        for part in split_text(out.text, MAX_TEXT - prefix_size - 1) if out.text else []:
             if out.markdown:
-                body = convert_markdown(part, bold="*{0}*", code="`{0}`", link="<{url}|{label}>", escape=escape)
+                bodies.append(convert_markdown(part, bold="*{0}*", code="`{0}`", link="<{url}|{label}>",
+                                               escape=escape))
             else:
-                body = escape(part)
-            if number == 0 and prefix:
-                body = f"{prefix} {body}"
+                bodies.append(escape(part))
+        if prefix:
+            bodies[:1] = [f"{prefix} {bodies[0]}" if bodies else prefix]
+        ids: list[str] = []
+        for body in [run for run, _ in runs] + bodies:  # overflow mention runs go first, alone
             payload: dict = {"channel": out.chat_id, "text": body, "unfurl_links": False}
             if thread:
                 payload["thread_ts"] = thread

@@ -27,7 +27,7 @@ from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import TelegramSection
 from bot.platforms.base import Parsed, Rejected, Request
 from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, with_retries
-from bot.platforms.text import convert_markdown, parse_command, split_text, utf16_units
+from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text, utf16_units
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096  # UTF-16 units after entity parsing
@@ -51,6 +51,11 @@ def _mention_html(member: Member) -> str:
     if member.id.lstrip("-").isdigit():
         return f'<a href="tg://user?id={member.id}">{name}</a>'
     return "@" + html.escape(member.id.lstrip("@"), quote=False)
+
+
+def _mention_text(member: Member) -> str:
+    """What a rendered mention shows (and what Telegram counts against the limit)."""
+    return member.name if member.id.lstrip("-").isdigit() else "@" + member.id.lstrip("@")
 
 
 def _as_html(text: str, markdown: bool) -> str:
@@ -192,18 +197,17 @@ class TelegramAdapter:
 
     async def send(self, out: Outgoing) -> Sent:
         """sendMessage per part (split at 4096 UTF-16 units), then sendPhoto for an image."""
-        prefix = " ".join(_mention_html(m) for m in out.mentions)
-        prefix_len = utf16_units(" ".join(m.name if m.id.lstrip("-").isdigit() else "@" + m.id.lstrip("@")
-                                          for m in out.mentions))
-        first_room = MAX_TEXT - prefix_len - 1 if prefix else MAX_TEXT
-        parts = split_text(out.text, first_room, utf16_units) if out.text else []
-        if len(parts) > 1:  # later parts carry no mention prefix and may use the whole limit
+        runs = pack_mentions([(_mention_html(m), utf16_units(_mention_text(m))) for m in out.mentions],
+                             MAX_TEXT // 2)
+        prefix, prefix_size = runs.pop() if runs else ("", 0)
+        parts = split_text(out.text, MAX_TEXT - prefix_size - 1, utf16_units) if out.text else []
+        if prefix and len(parts) > 1:  # only the first part carries the mentions
             parts = parts[:1] + split_text(out.text[len(parts[0]):].lstrip("\n "), MAX_TEXT, utf16_units)
+        bodies = [_as_html(part, out.markdown) for part in parts]
+        if prefix:
+            bodies[:1] = [f"{prefix} {bodies[0]}" if bodies else prefix]
         ids: list[str] = []
-        for number, part in enumerate(parts):
-            body = _as_html(part, out.markdown)
-            if number == 0 and prefix:
-                body = prefix + " " + body
+        for body in [run for run, _ in runs] + bodies:  # overflow mention runs go first, alone
             payload: dict = {"chat_id": out.chat_id, "text": body, "parse_mode": "HTML",
                              "link_preview_options": {"is_disabled": True}}
             self._thread_and_reply(payload, out, json_encoded=False)

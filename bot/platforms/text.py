@@ -92,6 +92,21 @@ def split_text(text: str, limit: int, measure: Measure = chars) -> list[str]:
     return [part for part in parts if part]
 
 
+def pack_mentions(rendered: list[tuple[str, int]], budget: int) -> list[tuple[str, int]]:
+    """Join rendered mentions (markup, counted size) with spaces into runs of at most `budget`.
+
+    A reply normally carries a few mentions in front of its text; a long list (a reminder to
+    many people) becomes several runs so the text part always keeps at least half the limit.
+    """
+    runs: list[tuple[str, int]] = []
+    for markup, size in rendered:
+        if runs and runs[-1][1] + 1 + size <= budget:
+            runs[-1] = (f"{runs[-1][0]} {markup}", runs[-1][1] + 1 + size)
+        else:
+            runs.append((markup, size))
+    return runs
+
+
 _COMMAND = re.compile(r"/([A-Za-z][A-Za-z0-9_]{0,31})(?:@([A-Za-z0-9_]+))?(?=\s|$)")
 
 

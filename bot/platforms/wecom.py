@@ -39,7 +39,7 @@ from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import WecomSection
 from bot.platforms.base import Parsed, Rejected, Request
 from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, with_retries
-from bot.platforms.text import convert_markdown, parse_command, split_text, utf8_bytes
+from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text, utf8_bytes
 
 MAX_TEXT_BYTES = 2048
 MAX_MARKDOWN_BYTES = 4096
@@ -196,8 +196,10 @@ class WecomAdapter:
     async def send(self, out: Outgoing) -> Sent:
         ids: list[str] = []
         if out.markdown:
-            prefix = "".join(f"<@{m.id}>" for m in out.mentions)
-            for content in self._markdown_parts(out.text, prefix):
+            runs = pack_mentions([(f"<@{m.id}>", utf8_bytes(m.id) + 3) for m in out.mentions],
+                                 MAX_MARKDOWN_BYTES // 2)
+            prefix = runs.pop()[0] if runs else ""
+            for content in [run for run, _ in runs] + self._markdown_parts(out.text, prefix):
                 ids.append(await self._post({"msgtype": "markdown", "markdown": {"content": content}}))
         else:
             mentioned = [m.id for m in out.mentions]
@@ -219,8 +221,8 @@ class WecomAdapter:
         while True:
             parts = [convert_markdown(part, bold="**{0}**", code="`{0}`", link="[{label}]({url})")
                      for part in (split_text(text, room, utf8_bytes) if text else [])]
-            if prefix and parts:
-                parts[0] = f"{prefix} {parts[0]}"
+            if prefix:
+                parts[:1] = [f"{prefix} {parts[0]}" if parts else prefix]
             if all(utf8_bytes(part) <= MAX_MARKDOWN_BYTES for part in parts):
                 return parts
             room = room * 9 // 10
