@@ -117,12 +117,15 @@ def test_changed_options_replace_the_days(engine, archive):
     assert "新群主" in names and "群主-测试-北京" not in names
 
 
-def test_worker_processes_give_the_same_store(tmp_path, archive):
+def test_worker_processes_give_the_same_store_and_errors(tmp_path, archive):
+    bad = archive / "payclub" / "2021-03-04-chat.markdown"
+    bad.write_text("---\ndate: 2021-03-04\n---\n> 10:00  甲  \n", encoding="utf-8")
     stores = []
     for workers in (0, 2):
         engine = connect(tmp_path / f"w{workers}.db")
         report = ingest_paths(engine, [archive], OPTIONS, workers=workers)
         assert report.count(Status.ADDED) == 3
+        assert [str(e) for e in report.errors] == [f"{bad}:4: malformed message header '> 10:00  甲'"]
         stores.append([(d.date, [(m.time, m.speaker, m.text, m.line) for m in d.messages])
                        for d in queries.iter_days(engine)])
         engine.dispose()

@@ -47,6 +47,9 @@ class ArchiveError(Exception):
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self):  # survives the trip back from a parsing worker process
+        return ArchiveError, (self.path, self.line, self.reason)
+
 
 @dataclass(frozen=True, slots=True)
 class ReadOptions:

@@ -22,16 +22,16 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from sqlalchemy import (
-    BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, Text, bindparam, delete, func, insert,
-    select, update,
+    BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, Text, bindparam, delete, insert, select,
+    update,
 )
 
 from bot.archive.model import Day
 from bot.archive.reader import DAY_FILE, ArchiveError, ReadOptions, find_day_files, parse_bytes
 from bot.archive.writer import render_day
-from bot.store.schema import days, groups, members, messages
+from bot.store.archive_members import merge_members, recompute_members
+from bot.store.schema import days, groups, messages
 
-ARCHIVE_PLATFORM = "archive"  # members seen only in day files; their key is the display name
 BATCH_MESSAGES = 20_000  # messages written per transaction
 POOL_MIN_BYTES = 8 << 20  # below ~50,000 messages, parsing in-process beats starting workers (~0.5 s)
 
@@ -44,8 +44,6 @@ _raw_messages = Table(
     Column("speaker", Text), Column("text", Text), Column("kind", String(8)),
     Column("mentions", Text), Column("image_url", Text), Column("line", Integer),
 )
-_SET_SPAN = update(members).where(members.c.id == bindparam("mid")).values(
-    first_seen_ts=bindparam("first"), last_seen_ts=bindparam("last"))
 _MESSAGE_KEYS = ("seq", "ts", "speaker", "text", "kind", "mentions", "image_url", "line")
 _ROW_KEYS = ("day_id", *_MESSAGE_KEYS)
 _QMARK_INSERT = f"INSERT INTO messages ({', '.join(_ROW_KEYS)}) VALUES ({', '.join('?' * len(_ROW_KEYS))})"
@@ -254,7 +252,7 @@ def _write_days(conn: Connection, batch: list[_Prepared], group_ids: dict[str, i
                 span[1] = row[1]
     if rows:
         _insert_messages(conn, rows)
-    _merge_members(conn, seen)
+    merge_members(conn, seen)
     return replaced
 
 
@@ -279,7 +277,8 @@ def _insert_messages(conn: Connection, rows: list[tuple]) -> None:
     if conn.dialect.paramstyle == "qmark":
         conn.exec_driver_sql(_QMARK_INSERT, rows)
     else:
-        conn.execute(insert(_raw_messages), [dict(zip(_ROW_KEYS, row)) for row in rows])
+        conn.execute(insert(messages), [dict(zip(_ROW_KEYS, row), mentions=json.loads(row[6]) if row[6] else None)
+                                        for row in rows])
 
 
 def _group_id(conn: Connection, name: str, cache: dict[str, int]) -> int:
@@ -367,53 +366,3 @@ def ingest_day(target: Engine | Connection, day: Day, content_hash: str | None =
     for group_id in _write_days(target, [prepared], {}):
         recompute_members(target, group_id)
     return Status.ADDED if previous is None else Status.REPLACED
-
-
-def _merge_members(conn: Connection, seen: dict[tuple[int, str], list[int]]) -> None:
-    """Widen each archive member's first/last seen to cover the new messages."""
-    if not seen:
-        return
-    group_ids = {gid for gid, _ in seen}
-    existing = {(gid, key): (mid, first, last) for mid, gid, key, first, last in conn.execute(
-        select(members.c.id, members.c.group_id, members.c.user_key, members.c.first_seen_ts, members.c.last_seen_ts)
-        .where(members.c.group_id.in_(group_ids), members.c.platform == ARCHIVE_PLATFORM))}
-    new, widened = [], []
-    for (gid, name), (first, last) in seen.items():
-        old = existing.get((gid, name))
-        if old is None:
-            new.append(_member_row(gid, name, first, last))
-        elif first < old[1] or last > old[2]:
-            widened.append({"mid": old[0], "first": min(first, old[1]), "last": max(last, old[2])})
-    if new:
-        conn.execute(insert(members), new)
-    if widened:
-        conn.execute(_SET_SPAN, widened)
-
-
-def recompute_members(conn: Connection, group_id: int) -> None:
-    """Exact archive members of a group after days were replaced (a name may have vanished).
-
-    Rows are updated in place, not re-created, so their ids stay valid for other tables.
-    """
-    spans = {name: (first, last) for name, first, last in conn.execute(
-        select(messages.c.speaker, func.min(messages.c.ts), func.max(messages.c.ts))
-        .join(days, days.c.id == messages.c.day_id).where(days.c.group_id == group_id)
-        .group_by(messages.c.speaker))}
-    existing = {key: (mid, first, last) for mid, key, first, last in conn.execute(
-        select(members.c.id, members.c.user_key, members.c.first_seen_ts, members.c.last_seen_ts)
-        .where(members.c.group_id == group_id, members.c.platform == ARCHIVE_PLATFORM))}
-    stale = [mid for key, (mid, _, _) in existing.items() if key not in spans]
-    if stale:
-        conn.execute(delete(members).where(members.c.id.in_(stale)))
-    changed = [{"mid": existing[name][0], "first": first, "last": last}
-               for name, (first, last) in spans.items() if name in existing and existing[name][1:] != (first, last)]
-    if changed:
-        conn.execute(_SET_SPAN, changed)
-    new = [_member_row(group_id, name, first, last) for name, (first, last) in spans.items() if name not in existing]
-    if new:
-        conn.execute(insert(members), new)
-
-
-def _member_row(group_id: int, name: str, first: int, last: int) -> dict:
-    return {"group_id": group_id, "platform": ARCHIVE_PLATFORM, "user_key": name, "display_name": name,
-            "is_bot": False, "first_seen_ts": first, "last_seen_ts": last}
