@@ -103,7 +103,7 @@ def test_command_addressed_to_us_and_to_another_bot(adapter):
     assert (msg.command, msg.args) == ("search", "清算")
 
 
-@pytest.mark.parametrize("lead", ["🙂 ", "👍🏽👍🏽 ", "😀🇨🇳 ", "@ArchiveTestBot "])
+@pytest.mark.parametrize("lead", ["🙂 ", "👍🏽👍🏽 ", "😀🇨🇳 ", "@ArchiveTestBot ", "@archivetestbot "])
 def test_entity_offsets_are_utf16_when_emoji_precede_the_command(adapter, lead):
     text = f"{lead}/stats@ArchiveTestBot 本周 🧧 红包"
     ents = [entity(text, "/stats@ArchiveTestBot", "bot_command")]

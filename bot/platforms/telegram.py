@@ -9,6 +9,10 @@ are acknowledged silently, as Telegram otherwise re-delivers them.
 Entity offsets are UTF-16 code units, so slicing goes through UTF-16 and never through Python
 indices. Replies use HTML parse mode (three characters to escape, unlike MarkdownV2's eighteen).
 The bot token lives in the URL path; it never reaches a log line or an exception message.
+
+Setup: setWebhook(url=".../webhook/telegram", secret_token=<platforms.telegram.secret_token>), and
+turn the bot's privacy mode off in @BotFather — with it on, a group bot only receives commands,
+mentions and replies, so the live archive would miss everything else.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import datetime as dt
 import hmac
 import html
 import json
+import re
 import time
 from collections.abc import Callable
 
@@ -186,7 +191,7 @@ class TelegramAdapter:
                 continue
             before = utf16_slice(text, 0, entity["offset"])
             if self._username:
-                before = before.replace("@" + self._username, "")
+                before = re.sub("@" + re.escape(self._username), "", before, flags=re.IGNORECASE)
             if any(ch.isalnum() for ch in before):
                 return None, "", False
             rest = text.encode("utf-16-le")[2 * entity["offset"]:].decode("utf-16-le", errors="replace")
