@@ -1,0 +1,76 @@
+"""The app factory: readiness while the index loads, start without platforms, the serve command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+
+import pytest
+
+import bot.app as app_module
+from bot.app import wait_ready
+from bot.commands.server import listen_port
+from tests.integration.conftest import GROUP, TELEGRAM_CHAT, base_config, post_telegram, telegram_section, tg_update
+
+
+async def test_healthz_reports_not_ready_until_the_index_is_loaded(make_bot, telegram_api, tmp_path, monkeypatch):
+    gate = threading.Event()
+    real_build = app_module.build_answer_engine
+
+    def gated_build(db, config):  # the real engine, built only when the test opens the gate
+        gate.wait(10)
+        return real_build(db, config)
+
+    monkeypatch.setattr(app_module, "build_answer_engine", gated_build)
+    raw = base_config(tmp_path, platforms={"telegram": telegram_section(telegram_api)},
+                      chats=[{"platform": "telegram", "chat_id": TELEGRAM_CHAT, "group": GROUP}])
+    bot = await make_bot(raw, ready=False)
+    try:
+        response = await bot.client.get("/healthz")
+        assert response.status == 200 and await response.json() == {"status": "ok", "ready": False}
+        assert (await bot.client.get("/healthz?ready=1")).status == 503
+        # webhooks are served meanwhile: messages are stored, /ask says the index is loading
+        assert (await post_telegram(bot.client, tg_update("/ask 财付通算发卡行吗？"))).status == 200
+        assert "索引还在加载" in telegram_api.sent()[-1]["text"]
+        assert len(bot.live_rows()) == 1
+    finally:
+        gate.set()
+    await wait_ready(bot.app)
+    response = await bot.client.get("/healthz?ready=1")
+    assert response.status == 200 and (await response.json())["ready"] is True
+
+
+async def test_healthz_reports_a_failed_index_without_crashing(make_bot, tmp_path, monkeypatch):
+    def broken(db, config):
+        raise ValueError("index file damaged")
+
+    monkeypatch.setattr(app_module, "build_answer_engine", broken)
+    bot = await make_bot(base_config(tmp_path), ready=False)
+    for _ in range(100):
+        if "error" in await (await bot.client.get("/healthz")).json():
+            break
+        await asyncio.sleep(0.02)
+    body = await (await bot.client.get("/healthz")).json()
+    assert body["ready"] is False and "ValueError" in body["error"] and "damaged" not in body["error"]
+    assert (await bot.client.get("/healthz?ready=1")).status == 503
+
+
+async def test_app_starts_with_no_platform_configured(make_bot, tmp_path):
+    bot = await make_bot(base_config(tmp_path))
+    assert bot.services.adapters == {}
+    assert (await bot.client.post("/webhook/telegram", json={})).status == 404
+    assert bot.services.answers is not None
+
+
+@pytest.mark.parametrize("given, environ, expected", [
+    (9000, {"PORT": "5000"}, 9000), (None, {"PORT": "5000"}, 5000), (None, {}, 8080), (None, {"PORT": "x"}, 8080)])
+def test_serve_port_prefers_flag_then_env_then_config(given, environ, expected):
+    assert listen_port(argparse.Namespace(port=given), 8080, environ) == expected
+
+
+def test_serve_is_registered_on_the_cli():
+    from bot.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "--port", "0", "--no-scheduler"])
+    assert args.func.__name__ == "serve" and args.port == 0 and args.no_scheduler
