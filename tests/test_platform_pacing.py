@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from bot.platforms.pacing import Pacer, RetryLater, SendFailed, with_retries
+import time
+
+from bot.platforms.pacing import Pacer, RetryLater, SendFailed, pacer_clock, with_retries
 from tests.fakes.clock import FakeClock
 
 
@@ -83,3 +85,8 @@ async def test_an_absurd_retry_hint_is_not_waited_for():
     with pytest.raises(SendFailed):
         await with_retries(banned, platform="x", sleep=clock.sleep)
     assert clock.sleeps == []
+
+
+def test_default_wall_clock_is_replaced_by_monotonic_for_pacing():
+    fake = FakeClock()
+    assert pacer_clock(time.time) is time.monotonic and pacer_clock(fake) is fake

@@ -25,7 +25,7 @@ import aiohttp
 from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import BridgeSection
 from bot.platforms.base import Parsed, Rejected, Request
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, with_retries
+from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
 from bot.platforms.text import parse_command, split_text
 
 MAX_TEXT = 2000  # characters per reply part: long WeChat messages fold and go unread
@@ -77,7 +77,7 @@ class BridgeAdapter:
                  pacer: Pacer | None = None, attempts: int = 4):
         self._config, self._http, self._clock, self._sleep = config, http, clock, sleep
         # WeChat accounts get banned for bursts: the same pace as a Telegram group.
-        self._pacer = pacer or Pacer([(1, 1.0), (20, 60.0)], clock=clock, sleep=sleep)
+        self._pacer = pacer or Pacer([(1, 1.0), (20, 60.0)], clock=pacer_clock(clock), sleep=sleep)
         self._attempts = attempts
 
     def __repr__(self) -> str:

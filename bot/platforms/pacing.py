@@ -40,6 +40,12 @@ class RetryLater(Exception):
         self.reason, self.delay, self.status = reason, delay, status
 
 
+def pacer_clock(clock: Clock) -> Clock:
+    """The wall clock adapters get by default is swapped for a monotonic one: a clock stepped back
+    by NTP must not make a chat wait an hour. An injected (test) clock is used as given."""
+    return time.monotonic if clock is time.time else clock
+
+
 class Pacer:
     """Sliding-window limits per key (a chat, a robot): `await pacer.wait(key)` before each send.
 

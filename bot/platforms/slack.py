@@ -31,7 +31,7 @@ import aiohttp
 from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import SlackSection
 from bot.platforms.base import Parsed, Rejected, Request
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, with_retries
+from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text
 
 MAX_TEXT = 4000
@@ -81,7 +81,8 @@ class SlackAdapter:
                  clock: Clock = time.time, sleep: Sleep = asyncio.sleep,
                  pacer: Pacer | None = None, attempts: int = 4):
         self._config, self._http, self._clock, self._sleep = config, http, clock, sleep
-        self._pacer = pacer or Pacer([(1, 1.0)], clock=clock, sleep=sleep)  # ~1 message/s per channel
+        # chat.postMessage allows about one message a second per channel
+        self._pacer = pacer or Pacer([(1, 1.0)], clock=pacer_clock(clock), sleep=sleep)
         self._attempts = attempts
 
     def __repr__(self) -> str:

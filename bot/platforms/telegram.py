@@ -31,7 +31,7 @@ import aiohttp
 from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import TelegramSection
 from bot.platforms.base import Parsed, Rejected, Request
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, with_retries
+from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text, utf16_units
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -86,7 +86,7 @@ class TelegramAdapter:
         self._username = config.bot_username.lstrip("@")
         # The token's numeric prefix is the bot's own user id (how replies to the bot are seen).
         self._bot_id = config.bot_token.partition(":")[0]
-        self._pacer = pacer or Pacer([(1, 1.0), (20, 60.0)], clock=clock, sleep=sleep)
+        self._pacer = pacer or Pacer([(1, 1.0), (20, 60.0)], clock=pacer_clock(clock), sleep=sleep)
         self._attempts = attempts
 
     def __repr__(self) -> str:  # the config holds the token: keep it out of reprs

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import WecomSection
 from bot.platforms.base import Parsed, Rejected, Request
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, with_retries
+from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text, utf8_bytes
 
 MAX_TEXT_BYTES = 2048
@@ -131,7 +131,7 @@ class WecomAdapter:
                  pacer: Pacer | None = None, attempts: int = 4, rate_limit_wait: float = 60.0):
         self._config, self._http, self._clock, self._sleep = config, http, clock, sleep
         self._key = aes_key(config.encoding_aes_key) if config.encoding_aes_key else None
-        self._pacer = pacer or Pacer([(20, 60.0)], clock=clock, sleep=sleep)
+        self._pacer = pacer or Pacer([(20, 60.0)], clock=pacer_clock(clock), sleep=sleep)
         self._attempts, self._rate_limit_wait = attempts, rate_limit_wait
 
     def __repr__(self) -> str:
