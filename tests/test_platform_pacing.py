@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
-
-import time
 
 from bot.platforms.pacing import Pacer, RetryLater, SendFailed, pacer_clock, with_retries
 from tests.fakes.clock import FakeClock
