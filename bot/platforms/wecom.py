@@ -8,6 +8,8 @@ Callbacks are encrypted (WXBizMsgCrypt scheme):
 `GET ?msg_signature&timestamp&nonce&echostr` (URL verification) is answered with the decrypted
 echostr; `POST` carries `<xml><ToUserName/><Encrypt/><AgentID/></xml>` and is answered with an
 empty 200 (WeCom then does not retry). XML with a DTD or entity declarations is refused.
+There is no timestamp window (WeCom documents none); a replayed callback carries a MsgId the
+store already holds, so it is stored and answered once.
 
 Chat ids: a message carrying `ChatId` (a group chat created through the app) uses it; otherwise
 the chat is the app itself and chat_id is its AgentID (configure `chats` with that id). The
