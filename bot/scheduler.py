@@ -184,10 +184,30 @@ class JobScheduler:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self, paused: bool = False) -> None:
-        """Start (inside the running event loop); `paused` adds the jobs without running them."""
+        """Start (inside the running event loop); `paused` adds the jobs without running them.
+
+        APScheduler's memory job store forgets runs missed while the process was down, so a job
+        whose time passed less than `misfire_grace_seconds` ago runs once now (the ledger makes
+        that harmless when it had in fact run before the restart).
+        """
         self.scheduler.start(paused=paused)
+        now = self.services.now()
+        for job_id in self.due_for_catch_up(now):
+            log.info("job %s missed its time during a restart; running it now", job_id)
+            self.scheduler.add_job(self.trampoline, DateTrigger(now), args=[job_id], id=f"{job_id}:catch-up",
+                                   name=f"{job_id} (catch-up)", replace_existing=True)
         for job in self.scheduler.get_jobs():
             log.info("job %s next at %s", job.id, job.next_run_time)
+
+    def due_for_catch_up(self, now: dt.datetime) -> list[str]:
+        """Jobs whose last fire time lies within the misfire grace period before `now`."""
+        grace = dt.timedelta(seconds=self.services.config.schedule.misfire_grace_seconds)
+        due = []
+        for job_id, spec in self.jobs.items():
+            when = spec.trigger.get_next_fire_time(None, now - grace)
+            if when is not None and when <= now:
+                due.append(job_id)
+        return due
 
     def shutdown(self) -> None:
         if self.scheduler.running:

@@ -173,3 +173,23 @@ async def test_scheduler_context_starts_and_stops_with_the_app(config, http, fak
 def test_zone_is_the_bot_zone(config, http, fake_clock):
     services = make_services(config, http, Clock(at(2018, 2, 28, 21, 0)), fake_clock)
     assert JobScheduler(services).scheduler.timezone == ZONE
+
+
+async def test_a_restart_within_the_grace_period_catches_up_once(config, http, fake_clock, telegram_api):
+    clock = Clock(at(2018, 2, 28, 22, 10))  # the process was down at 22:00; grace is 900 s
+    services = make_services(config, http, clock, fake_clock)
+    await _a_day_of_talk(services)
+    scheduler = JobScheduler(services)
+    assert scheduler.due_for_catch_up(clock.now) == ["digest"]
+    assert scheduler.due_for_catch_up(at(2018, 2, 28, 22, 16)) == []  # past the grace period
+    assert scheduler.due_for_catch_up(at(2018, 3, 1, 0, 12)) == ["publish"]
+    scheduler.start(paused=True)
+    try:
+        catch_up = scheduler.scheduler.get_job("digest:catch-up")
+        assert catch_up is not None and catch_up.args == ("digest",)
+        assert catch_up.next_run_time == clock.now
+    finally:
+        scheduler.shutdown()
+    await scheduler.trampoline(*catch_up.args)  # what the catch-up does when it fires
+    await JobScheduler(make_services(config, http, clock, fake_clock)).trampoline("digest")  # and again
+    assert len(_digests(telegram_api)) == 1
