@@ -132,3 +132,17 @@ async def test_admin_names_command_and_polite_refusal(env, telegram_api):
     assert mentioned_ids(telegram_api.sent()[-1]) == {BAD1.id, BAD2.id}
     replies = await dispatcher.dispatch(incoming(ADMIN, "/names", clock.now, command="names"))
     assert "已经提醒过" in replies[-1].text
+
+
+async def test_enforce_remove_never_removes_where_the_platform_cannot(tmp_path, telegram_api, http, fake_clock):
+    config = make_config(tmp_path, telegram_api.api_base, nicknames={"enforce": "remove", "reminders_before_escalation": 1})
+    clock = Clock(at(2024, 5, 1, 6, 45))
+    services = make_services(config, http, clock, fake_clock)
+    await store(services, [incoming(BAD1, "hi", at(2024, 4, 1, 9, 0))])
+    scheduler = JobScheduler(services)
+    await scheduler.trampoline("nicknames")
+    clock.set(2024, 5, 2, 6, 45)
+    await scheduler.trampoline("nicknames")
+    report = telegram_api.sent()[-1]["text"]
+    assert BAD1.name in report and "请手动处理" in report  # the Telegram adapter has no remove_member
+    assert counts(services) == {BAD1.id: (1, True)}
