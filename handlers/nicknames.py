@@ -132,6 +132,7 @@ async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = N
     counts = await ctx.db(reminder_counts, services.db, chat.platform, chat.chat_id)
     todo = plan(flagged, counts, config.nicknames.reminders_before_escalation)
     await ctx.db(clear_counts, services.db, chat.platform, chat.chat_id, todo.reset)
+    services.extras.get("nickname_reminded", {}).pop((chat.platform, chat.chat_id), None)
     result = {"reminded": [], "escalated": [], "reset": list(todo.reset), "already": False}
     if todo.remind:
         messages = reminder_messages(rule, chat, todo.remind, config.nicknames.mentions_per_message)
@@ -141,6 +142,7 @@ async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = N
             on_release=lambda conn: count_reminders(conn, chat.platform, chat.chat_id, todo.remind, now_ts, -1))
         result["reminded"] = [c.name for c in todo.remind] if posted else []
         result["already"] = not posted
+        services.extras.get("nickname_reminded", {}).pop((chat.platform, chat.chat_id), None)
     if todo.escalate:
         removed = await _remove(ctx, chat, todo.escalate) if config.nicknames.enforce == "remove" else []
         target, mentions = admin_target(chat)
@@ -190,6 +192,28 @@ def forget_if_renamed(engine: Engine, rule: NicknameRule, platform: str, chat_id
     return True
 
 
+REMINDED_CACHE_SECONDS = 60  # how stale the web process's view of who was reminded may be
+
+
+def reminded_keys(engine: Engine, platform: str, chat_id: str) -> set[str]:
+    query = select(nickname_reminders.c.user_key).where(
+        nickname_reminders.c.platform == platform, nickname_reminders.c.chat_id == chat_id)
+    with engine.connect() as conn:
+        return {key for (key,) in conn.execute(query)}
+
+
+async def _was_reminded(ctx, member_id: str) -> bool:
+    """Cheap check before any write: the reminded ids of the chat, re-read at most once a minute
+    (the clock may run in another process), so ordinary messages cost no store round trip."""
+    cache = ctx.services.extras.setdefault("nickname_reminded", {})
+    now = ctx.services.now().timestamp()
+    loaded = cache.get(ctx.chat_key)
+    if loaded is None or now - loaded[0] > REMINDED_CACHE_SECONDS:
+        keys = await asyncio.to_thread(reminded_keys, ctx.services.db, ctx.chat.platform, ctx.chat.chat_id)
+        loaded = cache[ctx.chat_key] = (now, keys)
+    return member_id in loaded[1]
+
+
 @router.observe()
 async def recognise_rename(ctx) -> None:
     """Every message: a reminded member who now has a conforming name is forgiven."""
@@ -197,6 +221,8 @@ async def recognise_rename(ctx) -> None:
     if message is None or not message.sender.id:
         return
     rule = rule_of(ctx.services.config)
-    if rule.check(message.sender.name).ok:
-        await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
-                                message.sender)
+    if not rule.check(message.sender.name).ok or not await _was_reminded(ctx, message.sender.id):
+        return
+    if await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
+                               message.sender):
+        ctx.services.extras["nickname_reminded"].pop(ctx.chat_key, None)
