@@ -218,13 +218,22 @@ class JobScheduler:
         return {job_id: spec.trigger.get_next_fire_time(None, now) for job_id, spec in self.jobs.items()}
 
 
+def refresh_only_jobs() -> list[JobSpec]:
+    """What a web process runs when a separate clock runs the jobs: it only re-reads the days the
+    clock published, so its answer engine knows yesterday's answers too. Nothing is posted."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from handlers.publish import REFRESH_SECONDS, refresh_job
+
+    return [JobSpec("refresh-answers", refresh_job, IntervalTrigger(seconds=REFRESH_SECONDS))]
+
+
 async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx for the aiohttp app: runs the jobs unless server.run_scheduler is false."""
+    """cleanup_ctx for the aiohttp app: the jobs, or only the answer refresh when
+    server.run_scheduler is false (a separate `archive-bot clock` posts)."""
     services = app[SERVICES]
-    if not services.config.server.run_scheduler:
-        yield
-        return
-    scheduler = JobScheduler(services)
+    run_jobs = services.config.server.run_scheduler
+    scheduler = JobScheduler(services, None if run_jobs else refresh_only_jobs())
     scheduler.start()
     services.extras["scheduler"] = scheduler  # the app is frozen by now; admin commands find it here
     try:

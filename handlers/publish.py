@@ -125,3 +125,41 @@ async def _refresh_answers(services: Services, changed: list[Day]) -> None:
 async def publish_job(ctx: JobContext) -> None:
     """The scheduled run: the day before today (the job runs after midnight)."""
     await publish(ctx.services, ctx.today - dt.timedelta(days=1), int(ctx.now.timestamp()))
+
+
+# -- web processes that do not run the jobs ------------------------------------------------------
+REFRESH_SECONDS = 600  # how soon a web process answers from a day that the clock process published
+_SEEN = "answers_seen_publish_id"
+
+
+def published_since(engine: Engine, after_id: int) -> tuple[int, list[tuple[str, str]]]:
+    """(highest ledger id, (group, date) keys) of publications delivered after `after_id`."""
+    from bot.store.schema import job_ledger
+
+    query = (select(job_ledger.c.id, job_ledger.c.chat, job_ledger.c.period, job_ledger.c.status)
+             .where(job_ledger.c.job == "publish", job_ledger.c.id > after_id).order_by(job_ledger.c.id))
+    last, keys = after_id, []
+    with engine.connect() as conn:
+        for row_id, chat, period, status in conn.execute(query):
+            if status != ledger.DELIVERED:
+                break  # still being written: look again next time
+            last = row_id
+            keys.append((chat.removeprefix("group:"), period.split(":", 1)[0]))
+    return last, list(dict.fromkeys(keys))
+
+
+async def refresh_job(ctx: JobContext) -> None:
+    """In a web process without the scheduled jobs: load the days the clock published since."""
+    services = ctx.services
+    if services.answers is None:
+        return  # still loading: it will read everything from the store anyway
+    seen = services.extras.get(_SEEN)
+    if seen is None:  # first run after the index loaded from the store: it has everything so far
+        services.extras[_SEEN], _ = await asyncio.to_thread(published_since, services.db, 0)
+        return
+    last, keys = await asyncio.to_thread(published_since, services.db, seen)
+    if keys:
+        await asyncio.to_thread(services.answers.refresh_from_store, services.db, keys,
+                                zone=services.config.bot.timezone)
+        log.info("answer index refreshed with %d published day(s)", len(keys))
+    services.extras[_SEEN] = last

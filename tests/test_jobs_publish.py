@@ -98,3 +98,17 @@ async def test_an_empty_day_writes_nothing(config, http, fake_clock):
     services = make_services(config, http, Clock(at(2024, 6, 2, 0, 10)), fake_clock)
     await JobScheduler(services).trampoline("publish")
     assert not day_file(config).exists() and stored_days(services) == []
+
+
+async def test_a_web_process_beside_the_clock_picks_up_the_published_day(env, http, fake_clock):
+    from bot.scheduler import refresh_only_jobs
+
+    clock_services, clock = env
+    web = make_services(clock_services.config, http, clock, fake_clock)  # another process, same store
+    web.answers = AnswerEngine.from_store(web.db, web.config.answer)
+    web_jobs = JobScheduler(web, refresh_only_jobs())
+    await web_jobs.trampoline("refresh-answers")  # first run: the index already has everything
+    await JobScheduler(clock_services).trampoline("publish")
+    assert not web.answers.ask("跨境支付外汇申报怎么处理", GROUP).answered
+    await web_jobs.trampoline("refresh-answers")
+    assert web.answers.ask("跨境支付外汇申报怎么处理", GROUP).answered
