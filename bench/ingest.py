@@ -12,6 +12,7 @@ Target: >= 50,000 messages/s and < 1 GB RSS on 2 cores.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import sys
@@ -55,6 +56,12 @@ def replicate(source: Path, target: Path, messages: int) -> tuple[int, int]:
     return files, copies * per_copy
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """User+system CPU of this process and of its finished children (the parsing workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
 def mib(kib: int) -> float:
     return kib / 1024
 
@@ -74,7 +81,9 @@ def main() -> int:
         files, expected = replicate(args.archive, folder, args.messages)
         print(f"replicated {files} day files, {expected:,} messages in {time.perf_counter() - started:.1f}s (not timed)")
         engine = connect(db)
+        cpu_before = cpu_seconds()
         report = ingest_paths(engine, [folder], ReadOptions(), workers=args.workers)
+        main_cpu, worker_cpu = (after - before for after, before in zip(cpu_seconds(), cpu_before))
         if not report.ok or report.messages != expected:
             print(f"FAIL: {report.count(Status.FAILED)} failed files, {report.messages:,} of {expected:,} messages")
             return 1
@@ -86,6 +95,9 @@ def main() -> int:
         workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         print(f"ingest: {report.messages:,} messages, {report.count(Status.ADDED)} days in {report.seconds:.2f}s"
               f" = {rate:,.0f} messages/s (target >= 50,000)")
+        print(f"CPU: main process {main_cpu:.1f}s, parsing workers {worker_cpu:.1f}s"
+              f" = {report.messages / (main_cpu + worker_cpu):,.0f} messages per CPU-second"
+              f" (wall-clock rate drops when other work shares the 2 cores; load now {os.getloadavg()[0]:.1f})")
         print(f"peak RSS: main process {mib(own):.0f} MiB, largest worker {mib(workers):.0f} MiB (target < 1024 MiB)")
         print(f"database: {size / 2**20:.0f} MiB ({size / report.messages:.0f} bytes/message)")
         print(f"re-ingest unchanged: {again.count(Status.UNCHANGED)} of {len(again.files)} files unchanged"

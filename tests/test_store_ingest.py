@@ -236,3 +236,21 @@ def test_cli_as_a_process(tmp_path, archive):
     run = subprocess.run([sys.executable, "-m", "bot", "stats", "--json", "--db", f"sqlite:///{db}"],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 0 and json.loads(run.stdout)["messages"] == 14
+
+
+def test_epoch_times_across_a_clock_change(engine, tmp_path):
+    """The bulk path computes times from seconds since midnight; on a DST day it must not."""
+    folder = tmp_path / "berlin"
+    folder.mkdir()
+    blocks = "".join(f"> {t}  甲-某付-产品  \n   \n{t}  \n   \n" for t in ("01:59:59", "03:00:00", "23:59:59"))
+    for date in ("2021-03-28", "2021-03-29"):
+        (folder / f"{date}-chat.markdown").write_text(
+            f"---\ndate: {date} 12:00:00\nauthor: X\n---\n{blocks}", encoding="utf-8")
+    options = ReadOptions(timezone="Europe/Berlin", owner_name="群主")
+    ingest_paths(engine, [folder], options)
+    read, _ = read_folder([folder], options)
+    stored = list(queries.iter_days(engine, zone="Europe/Berlin"))
+    for before, after in zip(read, stored, strict=True):
+        assert [m.time for m in after.messages] == [m.time for m in before.messages]
+        assert [m.time.utcoffset() for m in after.messages] == [m.time.utcoffset() for m in before.messages]
+    assert [int(m.time.timestamp()) for m in stored[0].messages][:2] == [1616893199, 1616893200]

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import frontmatter
@@ -176,13 +177,30 @@ def _strip_break(raw: str) -> str:
     return raw[:-1] if raw.endswith(" ") else raw
 
 
-def parse_day(path: str | Path, raw: str, group: str | None = None, options: ReadOptions = ReadOptions()) -> Day:
-    """Parse one day file's text. `group` defaults to the name of the file's folder."""
+class Record(NamedTuple):
+    """One message block as parsed, before it becomes a `Message` (or, in bulk ingest, a row)."""
+
+    line: int
+    hour: int
+    minute: int
+    second: int
+    speaker: str
+    text: str
+    kind: MessageKind
+    image_url: str | None
+    mentions: tuple[str, ...]
+
+
+def parse_records(path: str | Path, raw: str, group: str | None = None,
+                  options: ReadOptions = ReadOptions()) -> tuple[Day, list[Record]]:
+    """The parser proper: the day's metadata (no messages yet) and a record per message block.
+
+    `parse_day` turns the records into Messages; bulk ingest turns them straight into rows.
+    """
     path = Path(path)
     meta, body, body_line = _front_matter(path, raw)
     line_of = _key_lines(raw)
     day_date = _day_date(path, meta, line_of)
-    zone = ZoneInfo(options.timezone)
     declared = meta.get("lines")
     if declared is not None and not isinstance(declared, int):
         try:
@@ -197,25 +215,31 @@ def parse_day(path: str | Path, raw: str, group: str | None = None, options: Rea
         declared_lines=declared,
         source=str(path),
     )
+    records = []
     for number, header, text_lines in _blocks(path, body, body_line):
         hour, minute, second = int(header[1]), int(header[2]), int(header[3])
         if hour > 23 or minute > 59 or second > 59:
             raise ArchiveError(path, number, f"impossible time {hour:02}:{minute:02}:{second:02}")
-        speaker = _strip_break(header.group(4))
+        speaker = _strip_break(header[4])
         if speaker == OWNER_SPEAKER:
             speaker = options.owner_name
         text = _message_text(text_lines)
         kind, image_url = classify(text)
-        day.messages.append(Message(
-            time=dt.datetime.combine(day_date, dt.time(hour, minute, second), tzinfo=zone),
-            speaker=speaker,
-            text=text,
-            kind=kind,
-            mentions=mentions_in(text) if kind is MessageKind.TEXT else (),
-            image_url=image_url,
-            source=str(path),
-            line=number,
-        ))
+        mentions = mentions_in(text) if kind is MessageKind.TEXT and "@" in text else ()
+        records.append(Record(number, hour, minute, second, speaker, text, kind, image_url, mentions))
+    return day, records
+
+
+def parse_day(path: str | Path, raw: str, group: str | None = None, options: ReadOptions = ReadOptions()) -> Day:
+    """Parse one day file's text. `group` defaults to the name of the file's folder."""
+    day, records = parse_records(path, raw, group, options)
+    zone, source = ZoneInfo(options.timezone), day.source
+    day.messages = [
+        Message(time=dt.datetime.combine(day.date, dt.time(r.hour, r.minute, r.second), tzinfo=zone),
+                speaker=r.speaker, text=r.text, kind=r.kind, mentions=r.mentions, image_url=r.image_url,
+                source=source, line=r.line)
+        for r in records
+    ]
     return day
 
 
@@ -230,11 +254,16 @@ def read_day(path: str | Path, group: str | None = None, options: ReadOptions = 
 
 def parse_bytes(path: str | Path, raw: bytes, group: str | None = None, options: ReadOptions = ReadOptions()) -> Day:
     """Parse a day file's bytes (UTF-8; Windows line ends accepted)."""
+    return parse_day(path, decode(path, raw), group, options)
+
+
+def decode(path: str | Path, raw: bytes) -> str:
+    """A day file's text; an error naming the line when it is not UTF-8."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ArchiveError(path, raw[: exc.start].count(b"\n") + 1, "not UTF-8 text") from exc
-    return parse_day(path, text.replace("\r\n", "\n"), group, options)
+    return text.replace("\r\n", "\n")
 
 
 def find_day_files(paths: Iterable[str | Path]) -> list[tuple[str, Path]]:
