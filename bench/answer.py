@@ -7,7 +7,8 @@ every copy is a distinct set of days with the same texts. Each size runs in a fr
 process so its peak RSS (VmHWM) is its own; it includes the replicated days themselves. The
 queries are the eval set's paraphrases and silent messages plus archived questions, cycled.
 Prints index build time (mining included), peak RSS and ask() latency p50/p99, and the same for
-`rapidfuzz.process.extractOne(query, all question texts, scorer=fuzz.WRatio)`.
+`rapidfuzz.process.extractOne(query, all question texts, scorer=fuzz.WRatio)`; for the engine also
+search() latency and the time to re-index after one day changed (update_days).
 """
 
 from __future__ import annotations
@@ -98,7 +99,19 @@ def child(archive: str, size: int, count: int, which: str) -> dict:
         t = time.perf_counter()
         ask(q)
         latencies.append((time.perf_counter() - t) * 1000)
+    extra = {}
+    if which == "engine":
+        search = []
+        for q in asked:
+            t = time.perf_counter()
+            engine.search(q, limit=10)
+            search.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        engine.update_days([days[-1]])  # what the nightly publication does after writing a day
+        extra = {"search_p50_ms": percentile(search, 50), "search_p99_ms": percentile(search, 99),
+                 "refresh_one_day_s": time.perf_counter() - t}
     stats.pop("messages", None)  # the engine's count is text messages only
+    stats.update(extra)
     return {"which": which, "messages": messages, "build_s": build, "rss_days_mb": rss_data,
             "peak_rss_mb": peak_rss_mb(), "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
             "queries": len(latencies), **stats}
@@ -127,6 +140,9 @@ def main() -> None:
             row = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(row)
             extra = f" pairs={row.get('pairs')} distinct_q={row.get('distinct_questions', '-')}"
+            if which == "engine":
+                extra += (f"\n{'':8} search p50 {row['search_p50_ms']:.2f} ms p99 {row['search_p99_ms']:.2f} ms; "
+                          f"update_days(one day) {row['refresh_one_day_s']:.1f}s")
             print(f"{which:8} {row['messages']:>9,} msgs  build {row['build_s']:6.1f}s  peak RSS {row['peak_rss_mb']:7.0f} MB "
                   f"(days alone {row['rss_days_mb']:.0f} MB)  ask p50 {row['p50_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms "
                   f"over {row['queries']} queries{extra}", flush=True)

@@ -51,3 +51,20 @@ def test_from_store_mines_saves_and_reuses(tmp_path):
     assert _count(db, qa_pairs) == 0 and _count(db, qa_mined) == 0
     again.refresh_from_store(db)
     assert not again.ask(QUESTION).candidates
+
+
+def test_cli_ask_and_search_from_the_store(tmp_path, capsys):
+    import json
+
+    from bot.cli import main
+
+    folder = tmp_path / "qa"
+    folder.mkdir()
+    shutil.copy(DAY, folder / DAY.name)
+    db_path = tmp_path / "bot.db"
+    ingest_paths(connect(db_path), [folder])
+    assert main(["ask", QUESTION, "--db", str(db_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["answered"] and (out["match"]["group"], out["match"]["time"]) == ("qa", "09:00:00")
+    assert main(["search", "汇缴户", "--db", str(db_path), "--json"]) == 0
+    assert any("汇缴户" in hit["text"] for hit in json.loads(capsys.readouterr().out))

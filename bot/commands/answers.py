@@ -52,9 +52,13 @@ def _engine(args: argparse.Namespace):
 
     db = connect(config.store.url)
     try:
-        return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone), config
+        engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone)
     finally:
         db.dispose()
+    if not engine.days:
+        print("archive-bot: the store has no archive days yet; run `archive-bot ingest` or pass --archive PATH",
+              file=sys.stderr)
+    return engine, config
 
 
 def run_ask(args: argparse.Namespace) -> int:

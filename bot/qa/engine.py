@@ -26,6 +26,7 @@ from bot.text import Segmenter, normalise, segmenter
 DayKey = tuple[str, dt.date]
 RETRIEVE = 40  # BM25 candidates re-ranked per question
 MAX_CANDIDATES = 5
+MAX_QUERY_CHARS = 300  # a wall of text is matched by its start; keeps ask() fast on any input
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +221,7 @@ class AnswerEngine:
         }
 
     def _query(self, text: str) -> tuple[str, ...]:
-        return tuple(self.segmenter.words(normalise(text), normalised=True))
+        return tuple(self.segmenter.words(normalise(text[:MAX_QUERY_CHARS]), normalised=True))
 
     def ask(self, question: str, group: str | None = None) -> AskResult:
         """The best archived exchange for the question, with a confidence and the verdict."""
