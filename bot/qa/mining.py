@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.archive.model import Day, Message, MessageKind
 from bot.text import CJK, normalise, strip_noise
 
-MINER_VERSION = 1  # bump when the rules change: stored pairs of older versions are re-mined
+MINER_VERSION = 2  # bump when the rules change: stored pairs of older versions are re-mined
 
 CONTINUATION_GAP = dt.timedelta(minutes=3)  # asker's follow-up lines merged into the question
 THREAD_GAP = dt.timedelta(minutes=20)  # silence that ends an exchange
@@ -31,7 +31,9 @@ QUESTION_MARK = re.compile(r"[?？]")
 FINAL_PARTICLE = re.compile(r"[吗呢么嘛][\s,，。.!！~～…]*(?:$|[,，。])")
 ASKING = re.compile(
     r"请教|求教|请问|求助|求推荐|有没有|是不是|能不能|可不可以|怎么|咋|如何|为什么|为啥|哪位|哪个|哪些|"
-    r"哪里|哪家|谁知道|谁有|能否|可否|是否|多少|什么|啥|区别|咨询一下|问一下|问下")
+    r"哪里|哪家|谁知道|谁有|能否|可否|是否|多少|什么|啥|咨询一下|问一下|问下")
+# Question words inside statements: "没啥关系", "无论做什么", "多少可以分一点", "确认是否合法".
+NOT_ASKING = re.compile(r"没啥|没什么|啥都|什么都|无论|不管|多少[可有会还能也]|(?:确认|判断|验证|检查|看|取决于|在于|主要是)[^，。,]{0,8}是否")
 GREETING = re.compile(
     r"^(?:大家|各位|群主|老师)?(?:早|早上好|早安|上午好|中午好|下午好|晚上好|晚安|午安|好|新年好|新年快乐|节日快乐|周末愉快|"
     r"谢谢|多谢|感谢|谢了|辛苦了?|哈+|呵+|嘿+|嗯+|哦+|好的|收到|ok|okay|thx|thanks|是的|对|对的|"
@@ -90,7 +92,7 @@ def asks(text: str) -> bool:
         return False
     if is_greeting(clean):
         return False
-    return bool(QUESTION_MARK.search(clean) or FINAL_PARTICLE.search(clean) or ASKING.search(clean))
+    return bool(QUESTION_MARK.search(clean) or FINAL_PARTICLE.search(clean) or ASKING.search(NOT_ASKING.sub(" ", clean)))
 
 
 def _substantive(message: Message) -> bool:
