@@ -24,6 +24,7 @@ MAX_LISTED = 5  # answered and unanswered questions listed each
 TOPICS = 8
 QUOTE_CHARS = 60
 REPLAY_LINES = 4
+_NAME_SPLIT = re.compile(r"[-－—_~～|\s]+")
 _MENTION_OR_URL = re.compile(r"@\S+|(?:https?://|www\.)\S+|\[[^\]]{1,8}\]")
 
 
@@ -114,6 +115,9 @@ def hot_topics(day: Day, count: int = TOPICS) -> list[str]:
     import jieba.analyse
 
     speakers = {m.speaker for m in day.messages}
+    # "陈一-某司-产品-深圳" is talked about as "陈一": the name part of a nickname is not a topic.
+    names = {name for m in day.messages for name in (m.speaker, *m.mentions)}
+    speakers |= {_NAME_SPLIT.split(name.strip("? \u2005"), 1)[0] for name in names}
     text = "\n".join(_MENTION_OR_URL.sub(" ", m.text) for m in day.messages if m.kind is MessageKind.TEXT)
     if not text.strip():
         return []
