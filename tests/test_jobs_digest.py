@@ -38,6 +38,16 @@ def test_builder_on_the_sample_day():
     assert asked.answered_by == by_time["09:15:06"].speaker
     assert digest.unanswered and digest.answered
     assert len(digest.topics) >= 5 and all(t not in {m.speaker for m in day.messages} for t in digest.topics)
+
+
+def test_topics_leave_out_people_talked_about_by_name():
+    t = lambda m: dt.datetime(2024, 3, 1, 10, m, tzinfo=ZONE)  # noqa: E731
+    lines = ["蒋大伟说清结算系统的对账要做到T+1", "蒋大伟的清结算方案里对账文件按商户拆分",
+             "清结算和对账是两回事，蒋大伟你怎么看", "对账差错处理要有挂账流程"]
+    day = Day(GROUP, dt.date(2024, 3, 1), "t", "a",
+              messages=[Message(t(i), "蒋大伟-某支付-产品-上海" if i == 3 else "沈二", text) for i, text in enumerate(lines)])
+    topics = build_digest(day).topics
+    assert "对账" in topics and "蒋大伟" not in topics
     plain = render(digest)
     assert f"消息 {len(day.messages)} 条" in plain and "*" not in plain.splitlines()[0]
     assert render(digest, markdown=True).startswith("*")
