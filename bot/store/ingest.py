@@ -25,8 +25,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, Text, bindparam, delete, insert, select,
-    update,
+    BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, Text, bindparam, delete, false, insert,
+    select, update,
 )
 
 from bot.archive.model import Day
@@ -235,6 +235,7 @@ class _Writer:
         self.flush()
         if self.replaced_groups:
             with self.engine.begin() as conn:
+                _take_write_lock(conn)
                 for group_id in sorted(self.replaced_groups):
                     recompute_members(conn, group_id)
 
@@ -244,6 +245,7 @@ def _write_days(conn: Connection, batch: list[_Prepared], group_ids: dict[str, i
 
     A handful of statements per batch, not per day: per-statement overhead dominated otherwise.
     """
+    _take_write_lock(conn)
     now = int(time.time())
     by_key = {(_group_id(conn, p.group, group_ids), p.date): p for p in batch}  # a later file of a day wins
     day_ids = _day_ids(conn, by_key)
@@ -302,7 +304,19 @@ def _insert_messages(conn: Connection, rows: list[tuple]) -> None:
                                         for row in rows])
 
 
+def _take_write_lock(conn: Connection) -> None:
+    """Start the transaction with a (no-op) write so SQLite takes its write lock now.
+
+    The sqlite3 driver begins transactions lazily at the first write, so the reads that decide
+    "insert or replace" would otherwise see a state another writer (a second ingest, the webhook
+    inbox creating a group) can change before our inserts. No-op on other databases.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.execute(update(groups).where(false()).values(name=groups.c.name))
+
+
 def _group_id(conn: Connection, name: str, cache: dict[str, int]) -> int:
+    """The group's id, creating the group when new (the inbox may create groups concurrently)."""
     if name not in cache:
         found = conn.execute(select(groups.c.id).where(groups.c.name == name)).scalar()
         if found is None:
