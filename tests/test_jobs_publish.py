@@ -112,3 +112,14 @@ async def test_a_web_process_beside_the_clock_picks_up_the_published_day(env, ht
     assert not web.answers.ask("跨境支付外汇申报怎么处理", GROUP).answered
     await web_jobs.trampoline("refresh-answers")
     assert web.answers.ask("跨境支付外汇申报怎么处理", GROUP).answered
+
+
+@pytest.mark.parametrize("text", [
+    "a &amp; b &lt;c&gt; <d>", "> 12:00:00  不是标题", "第一段\n\n第二段", "[强][强]", "![](https://img.example.org/x.png)",
+    "行尾有空格  ", "@某人 你看 @另一人", "* 列表\n- 也是列表", "   前面有空格", "```code```"])
+async def test_tricky_texts_survive_the_round_trip(config, http, fake_clock, text):
+    services = make_services(config, http, Clock(at(2024, 6, 2, 0, 10)), fake_clock)
+    await store(services, [incoming(ASKER, text, at(2024, 6, 1, 10, 0)), incoming(EXPERT, "收到", at(2024, 6, 1, 10, 1))])
+    await JobScheduler(services).trampoline("publish")
+    day = read_day(day_file(config), GROUP)
+    assert [m.text for m in day.messages] == [text.strip(), "收到"]
