@@ -140,6 +140,7 @@ class JobScheduler:
         self.services = services
         self.jobs = {spec.id: spec for spec in (default_jobs(services.config) if jobs is None else jobs)}
         self.error_handler = error_handler or self._log_error
+        self._locks: dict[str, asyncio.Lock] = {}
         schedule = services.config.schedule
         self.scheduler = AsyncIOScheduler(timezone=services.zone, job_defaults={
             "coalesce": True,  # many missed runs = one run
@@ -153,18 +154,19 @@ class JobScheduler:
     # -- running ----------------------------------------------------------------------------------
     async def trampoline(self, job_id: str, retry: bool = False) -> JobContext:
         """The only callable APScheduler knows: build the context, run the job, route errors."""
-        ctx = JobContext(self.services, job_id, self.services.now())
-        try:
-            await self.jobs[job_id].handler(ctx)
-            if ctx.failures:
-                raise JobFailed("; ".join(ctx.failures))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one job's failure must not stop the clock
-            await self.error_handler(ctx, exc)
-            if isinstance(exc, JobFailed) and not retry:
-                self.schedule_retry(job_id)
-        return ctx
+        async with self._locks.setdefault(job_id, asyncio.Lock()):  # a retry or catch-up never overlaps
+            ctx = JobContext(self.services, job_id, self.services.now())
+            try:
+                await self.jobs[job_id].handler(ctx)
+                if ctx.failures:
+                    raise JobFailed("; ".join(ctx.failures))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one job's failure must not stop the clock
+                await self.error_handler(ctx, exc)
+                if isinstance(exc, JobFailed) and not retry:
+                    self.schedule_retry(job_id)
+            return ctx
 
     async def run(self, job_id: str) -> JobContext:
         """Run a job now, outside its schedule (tests, `/digest`, the CLI); errors are handled."""
