@@ -59,3 +59,19 @@ def test_clock_dry_run_prints_the_next_run_of_each_job(tmp_path, capsys):
     lines = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
     assert set(lines) == {"publish", "nicknames", "digest", "inactivity"}
     assert dt.datetime.fromisoformat(lines["digest"]).strftime("%H:%M") == "22:00"
+
+
+def test_clock_status_lists_ledger_rows_and_stale_claims(tmp_path, capsys):
+    from bot import ledger
+    from bot.cli import main
+    from bot.store import connect
+
+    db = connect(tmp_path / "s.db")
+    ledger.claim(db, ledger.RunKey("digest", "telegram:-1", "2024-06-01"), "t", 1_700_000_000)
+    ledger.mark_delivered(db, ledger.RunKey("digest", "telegram:-1", "2024-06-01"), 1_700_000_001)
+    ledger.claim(db, ledger.RunKey("nicknames", "telegram:-1", "2024-06-02"), "t", 1_700_000_100, runner="host:1")
+    db.dispose()
+    assert main(["clock", "--db", str(tmp_path / "s.db"), "--status"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("digest\ttelegram:-1\t2024-06-01\tdelivered")
+    assert out[-1] == "stale claim (not re-sent): nicknames telegram:-1 2024-06-02 by host:1"

@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(clock)
     clock.add_argument("--dry-run", action="store_true", help="print each job's next run time and exit")
     clock.add_argument("--run", metavar="JOB", help="run one job now (ledger-protected) and exit")
+    clock.add_argument("--status", action="store_true", help="print the latest ledger rows and stale claims")
     clock.set_defaults(func=run_clock)
 
     digest = sub.add_parser("digest", help="print the digest of an archived day")
@@ -194,8 +195,29 @@ async def _clock(config: Config, dry_run: bool, run_job: str | None) -> int:
     return 0
 
 
+def print_status(config: Config, limit: int = 20) -> None:
+    """The ledger's latest posts, and claims whose process died before the send (never re-sent)."""
+    import time
+
+    from bot import ledger
+    from bot.store import connect
+
+    db = connect(config.store.url)
+    try:
+        for row in ledger.runs(db)[-limit:]:
+            when = dt.datetime.fromtimestamp(row["claimed_ts"], dt.timezone.utc).isoformat(timespec="seconds")
+            print(f"{when}\t{row['job']}\t{row['chat']}\t{row['period']}\t{row['status']}")
+        for row in ledger.stale(db, int(time.time()) - 3600):
+            print(f"stale claim (not re-sent): {row['job']} {row['chat']} {row['period']} by {row['runner']}")
+    finally:
+        db.dispose()
+
+
 def run_clock(args: argparse.Namespace) -> int:
     config = config_from(args)
+    if args.status:
+        print_status(config)
+        return 0
     return asyncio.run(_clock(config, args.dry_run, args.run))
 
 
