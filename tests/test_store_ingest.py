@@ -94,10 +94,13 @@ def test_members_first_and_last_seen(engine, archive):
 def test_bad_file_is_reported_and_the_good_ones_still_go_in(engine, archive, tmp_path):
     bad = archive / "payclub" / "2021-03-04-chat.markdown"
     bad.write_text("---\ndate: 2021-03-04\n---\n> 10:00  甲  \n", encoding="utf-8")
-    report = ingest_paths(engine, [archive, tmp_path / "missing"], OPTIONS)
-    assert not report.ok and report.count(Status.FAILED) == 2 and report.count(Status.ADDED) == 3
-    assert [str(e) for e in report.errors] == [f"{tmp_path / 'missing'}: no such file or folder",
-                                               f"{bad}:4: malformed message header '> 10:00  甲'"]
+    (tmp_path / "empty").mkdir()
+    report = ingest_paths(engine, [archive, tmp_path / "missing", tmp_path / "empty"], OPTIONS)
+    assert not report.ok and report.count(Status.FAILED) == 3 and report.count(Status.ADDED) == 3
+    assert [str(e) for e in report.errors] == [
+        f"{tmp_path / 'missing'}: no such file or folder",
+        f"{tmp_path / 'empty'}: no day files (YYYY-MM-DD-chat.markdown) in this folder or its subfolders",
+        f"{bad}:4: malformed message header '> 10:00  甲'"]
     assert counts(engine)[:2] == (3, 14)
 
 

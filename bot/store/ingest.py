@@ -337,11 +337,15 @@ def ingest_paths(engine: Engine, paths: Iterable[str | Path], options: ReadOptio
     found: list[tuple[str, Path]] = []
     for path in paths:
         try:
-            found.extend(find_day_files([path]))
+            files = find_day_files([path])
+            if not files:
+                raise ArchiveError(path, None, "no day files (YYYY-MM-DD-chat.markdown) in this folder or its subfolders")
         except ArchiveError as exc:
             report.files.append(FileResult(str(path), "", Status.FAILED, error=exc))
             if progress:
                 progress(report.files[-1])
+            continue
+        found.extend(files)
     writer = _Writer(engine)
     # Hash every file first (cheap): unchanged ones are done, only the rest is worth a pool.
     first_pass: list[_Prepared | None] = []
