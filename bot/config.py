@@ -164,6 +164,13 @@ class NicknameSection(Section):
     mentions_per_message: int = Field(20, ge=1)  # longer reminder lists go out in several messages
     rule_text: str = ""  # "" = the built-in wording of rule 2.5 (bot/nickname_rule.py)
 
+    @field_validator("max_parts")
+    @classmethod
+    def _parts_range(cls, value: int, info) -> int:
+        if value < info.data.get("min_parts", 1):
+            raise ValueError("max_parts must not be less than min_parts")
+        return value
+
 
 class Config(Section):
     bot: BotSection = BotSection()

@@ -96,3 +96,12 @@ def test_names_check_command(tmp_path, capsys):
     spoke = [name for name in day.messages[0].mentions if name in speakers]
     assert spoke and all(name in lines for name in spoke)  # reminded members who spoke that day
     assert "would be reminded" in err
+
+
+def test_a_parts_range_upside_down_is_a_config_error(tmp_path):
+    from bot.config import ConfigError, load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text("[nicknames]\nmin_parts = 4\nmax_parts = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="nicknames.max_parts"):
+        load_config(path, environ={})
