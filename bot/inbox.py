@@ -90,6 +90,7 @@ class Inbox:
             live_messages.c.message_id == bindparam("k_id")).values(text=bindparam("k_text"),
                                                                       edited_ts=bindparam("k_ts"))
         self._fast = self._compile_for_sqlite() if db.dialect.name == "sqlite" else {}
+        self._conn = None  # the writer thread's connection
         self._pending: deque = deque()  # (items, future) waiting for the writer (loop side only)
         self._busy = False  # the writer holds a batch
         self.batches = 0  # counters for the benchmark and tests
@@ -148,13 +149,18 @@ class Inbox:
 
     # -- the writer thread --------------------------------------------------------------------
     def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is _STOP:
-                return
-            batch, loop = job
-            outcome = self._write_batch(batch)
-            loop.call_soon_threadsafe(self._batch_done, loop, outcome)
+        self._conn = self.db.connect()  # the writer's own connection, held for its life
+        try:
+            while True:
+                job = self._queue.get()
+                if job is _STOP:
+                    return
+                batch, loop = job
+                outcome = self._write_batch(batch)
+                loop.call_soon_threadsafe(self._batch_done, loop, outcome)
+        finally:
+            self._conn.close()
+            self._conn = None
 
     def _write_batch(self, batch: list) -> list:
         """[(future, results, error)] for each request of the batch, after one commit."""
@@ -178,7 +184,8 @@ class Inbox:
         now = int(time.time())
         results = [False] * len(items)
         fresh: dict[str, int] = {}
-        with self.db.begin() as conn:
+        conn = self._conn if self._conn is not None else self.db.connect()
+        with conn.begin():
             group_ids = {name: self._group_id(conn, name, fresh) for name in {item.group for item in items}}
             plain = [(i, item) for i, item in enumerate(items) if not item.message.edited]
             edits = [(i, item) for i, item in enumerate(items) if item.message.edited]
@@ -206,6 +213,8 @@ class Inbox:
             member_rows = self._member_rows(items, group_ids)
             if member_rows:
                 self._many(conn, self._upsert_members, member_rows)
+        if conn is not self._conn:
+            conn.close()
         self._group_ids.update(fresh)  # only ids that were committed
         return results
 
