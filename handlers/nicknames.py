@@ -24,7 +24,7 @@ from bot.config import ChatSection, Config
 from bot.nickname_rule import Candidate, NicknameRule, batches, non_conforming, plan
 from bot.router import Router
 from bot.scheduler import JobContext
-from bot.store.schema import groups, members, nickname_reminders
+from bot.store.schema import groups, live_messages, members, nickname_reminders
 
 log = logging.getLogger(__name__)
 router = Router("nicknames")
@@ -42,14 +42,28 @@ def exempt_keys(config: Config, chat: ChatSection | None = None) -> set[str]:
     return keys
 
 
-def known_members(engine: Engine, group: str, platform: str) -> list[Candidate]:
-    """Every member of the chat's group seen on its platform (messages and join events)."""
+def known_members(engine: Engine, group: str, platform: str, chat_id: str | None = None) -> list[Candidate]:
+    """Every member of the chat's group seen on its platform (messages and join events).
+
+    With `chat_id` (several chats of one platform feed the group), only members who spoke in
+    that chat: the members table is per group, and a reminder must not @ people of another chat.
+    """
     query = (select(members.c.user_key, members.c.display_name, members.c.is_bot, members.c.joined_ts)
              .join(groups, groups.c.id == members.c.group_id)
              .where(groups.c.name == group, members.c.platform == platform)
              .order_by(members.c.first_seen_ts, members.c.id))
+    if chat_id is not None:
+        spoke = (select(live_messages.c.sender_id).where(
+            live_messages.c.platform == platform, live_messages.c.chat_id == chat_id).distinct())
+        query = query.where(members.c.user_key.in_(spoke))
     with engine.connect() as conn:
         return [Candidate(key, name, bool(is_bot), joined) for key, name, is_bot, joined in conn.execute(query)]
+
+
+def shares_group(config: Config, chat: ChatSection) -> bool:
+    """Does another configured chat on the same platform feed the same archive group?"""
+    return any(other.group == chat.group and other.platform == chat.platform and other.chat_id != chat.chat_id
+               for other in config.chats)
 
 
 def reminder_counts(engine: Engine, platform: str, chat_id: str) -> dict[str, tuple[int, int | None]]:
@@ -127,7 +141,8 @@ async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = N
     rule = rule_of(config)
     now_ts = int(ctx.now.timestamp())
     period = period or ctx.today.isoformat()
-    candidates = await ctx.db(known_members, services.db, chat.group, chat.platform)
+    candidates = await ctx.db(known_members, services.db, chat.group, chat.platform,
+                              chat.chat_id if shares_group(config, chat) else None)
     flagged = [c for c, _ in non_conforming(rule, candidates, exempt_keys(config, chat), now_ts, config.nicknames.grace_days)]
     counts = await ctx.db(reminder_counts, services.db, chat.platform, chat.chat_id)
     todo = plan(flagged, counts, config.nicknames.reminders_before_escalation)

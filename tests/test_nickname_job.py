@@ -146,3 +146,15 @@ async def test_enforce_remove_never_removes_where_the_platform_cannot(tmp_path, 
     report = telegram_api.sent()[-1]["text"]
     assert BAD1.name in report and "请手动处理" in report  # the Telegram adapter has no remove_member
     assert counts(services) == {BAD1.id: (1, True)}
+
+
+async def test_two_chats_feeding_one_group_remind_only_their_own_members(tmp_path, telegram_api, http, fake_clock):
+    chats = [{"platform": "telegram", "chat_id": CHAT_ID, "group": "shared"},
+             {"platform": "telegram", "chat_id": "-100222", "group": "shared"}]
+    config = make_config(tmp_path, telegram_api.api_base, chats=chats)
+    services = make_services(config, http, Clock(at(2024, 5, 1, 6, 45)), fake_clock)
+    await store(services, [incoming(BAD1, "hi", at(2024, 4, 1, 9, 0)),
+                           incoming(BAD2, "hi", at(2024, 4, 1, 9, 1), chat_id="-100222")], group="shared")
+    await JobScheduler(services).trampoline("nicknames")
+    by_chat = {p["chat_id"]: mentioned_ids(p) for p in telegram_api.sent()}
+    assert by_chat == {CHAT_ID: {BAD1.id}, "-100222": {BAD2.id}}
