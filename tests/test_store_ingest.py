@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.archive.reader import ReadOptions, read_day, read_folder
 from bot.archive.writer import write_day
@@ -61,8 +61,12 @@ def test_changed_file_replaces_its_day(engine, archive):
     path = archive / "payclub" / "2021-03-03-chat.markdown"
     raw = path.read_text(encoding="utf-8").replace("今天的讨论到此", "明天继续讨论")
     path.write_text(raw + "> 22:10:00  新人-某付-产品  \n   \n大家好  \n   \n", encoding="utf-8")
+    with engine.begin() as conn:  # as if the first ingest ran long ago
+        conn.execute(update(days).values(ingested_ts=1))
     report = ingest_paths(engine, [archive], OPTIONS)
     assert [r.status for r in report.files] == [Status.UNCHANGED, Status.UNCHANGED, Status.REPLACED]
+    assert queries.changed_since(engine, 2) == [("payclub", "2021-03-03")]
+    assert len(queries.changed_since(engine, 1)) == 3
     assert report.changed == [DayKey("payclub", "2021-03-03")] and report.messages == 2
     assert counts(engine) == (3, 15, 9)
     day = queries.load_day(engine, "payclub", dt.date(2021, 3, 3))
@@ -257,3 +261,16 @@ def test_epoch_times_across_a_clock_change(engine, tmp_path):
         assert [m.time for m in after.messages] == [m.time for m in before.messages]
         assert [m.time.utcoffset() for m in after.messages] == [m.time.utcoffset() for m in before.messages]
     assert [int(m.time.timestamp()) for m in stored[0].messages][:2] == [1616893199, 1616893200]
+
+
+def test_cli_ingest_defaults_to_the_configured_paths_and_zone(tmp_path, archive, capsys):
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[bot]\ntimezone = "UTC"\nowner_name = "配置的群主"\n[archive]\npaths = ["{archive}"]\n',
+                      encoding="utf-8")
+    db = tmp_path / "conf.db"
+    assert main(["--config", str(config), "ingest", "--db", str(db)]) == 0
+    engine = connect(db)
+    day = queries.load_day(engine, "payclub", "2021-03-01", zone="UTC")
+    engine.dispose()
+    assert day.messages[3].speaker == "配置的群主"
+    assert day.messages[0].time == dt.datetime(2021, 3, 1, 8, 1, 2, tzinfo=dt.timezone.utc)

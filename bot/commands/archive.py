@@ -25,7 +25,8 @@ PROGRESS_MIN_FILES = 20  # smaller runs finish before a bar is worth drawing
 
 def register(sub: argparse._SubParsersAction) -> None:
     ingest = sub.add_parser("ingest", help="read day files into the store (unchanged files are skipped)")
-    ingest.add_argument("paths", nargs="+", metavar="PATH", help="day file, group folder or folder of group folders")
+    ingest.add_argument("paths", nargs="*", metavar="PATH",
+                        help="day file, group folder or folder of group folders (default: archive.paths)")
     ingest.add_argument("--workers", type=int, default=None, help="parsing processes (default: up to 2 on large runs)")
     add_db_option(ingest)
     ingest.set_defaults(func=run_ingest)
@@ -57,9 +58,10 @@ def _options(config: Config) -> ReadOptions:
 
 def run_ingest(args: argparse.Namespace) -> int:
     config = config_from(args)
+    paths = args.paths or [str(path) for path in config.archive.paths]
     err = Console(stderr=True)
     try:
-        total = len(find_day_files(args.paths))
+        total = len(find_day_files(paths))
     except ArchiveError:
         total = 0  # a missing path; ingest_paths reports it with the rest
     engine = connect(config.store.url)
@@ -72,9 +74,9 @@ def run_ingest(args: argparse.Namespace) -> int:
                 def advance(_: FileResult) -> None:
                     bar.advance(task)
 
-                report = ingest_paths(engine, args.paths, _options(config), advance, args.workers)
+                report = ingest_paths(engine, paths, _options(config), advance, args.workers)
         else:
-            report = ingest_paths(engine, args.paths, _options(config), workers=args.workers)
+            report = ingest_paths(engine, paths, _options(config), workers=args.workers)
     finally:
         engine.dispose()
     for error in report.errors:

@@ -8,11 +8,12 @@ can work from the store instead of the files.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, distinct, func, select, tuple_
+from sqlalchemy import Engine, Text, bindparam, distinct, func, select, tuple_, type_coerce
 
 from bot.archive.model import Day, Message, MessageKind
 from bot.store.schema import days, messages
@@ -20,6 +21,13 @@ from bot.store.schema import groups as groups_table
 from bot.store.schema import members as members_table
 
 DEFAULT_ZONE = "Asia/Shanghai"
+_KINDS = {kind.value: kind for kind in MessageKind}
+# One day's messages; mentions read as raw JSON text (decoded only when present: most are empty).
+_DAY_MESSAGES = (
+    select(messages.c.ts, messages.c.speaker, messages.c.text, messages.c.kind, type_coerce(messages.c.mentions, Text),
+           messages.c.image_url, messages.c.line)
+    .where(messages.c.day_id == bindparam("day_id")).order_by(messages.c.seq)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,17 @@ def list_days(engine: Engine, group: str) -> list[DayInfo]:
                 for date, title, author, declared, count, source in conn.execute(query)]
 
 
+def changed_since(engine: Engine, ts: int) -> list[tuple[str, str]]:
+    """(group, ISO date) of the days added or replaced at or after `ts` (UTC epoch seconds).
+
+    For a process that did not run the ingest itself (the server after `archive-bot ingest`).
+    """
+    query = (select(groups_table.c.name, days.c.date).join(groups_table, groups_table.c.id == days.c.group_id)
+             .where(days.c.ingested_ts >= ts).order_by(groups_table.c.name, days.c.date))
+    with engine.connect() as conn:
+        return [(name, date) for name, date in conn.execute(query)]
+
+
 def load_day(engine: Engine, group: str, date: dt.date | str, zone: str | ZoneInfo = DEFAULT_ZONE) -> Day | None:
     """One stored day as a `Day`, or None when the store does not have it."""
     iso = date if isinstance(date, str) else date.isoformat()
@@ -141,12 +160,11 @@ def _days(engine: Engine, where, zone: ZoneInfo) -> Iterator[Day]:
         heads = list(conn.execute(day_query))
         for day_id, group, date, title, author, declared, source in heads:
             day = Day(group, dt.date.fromisoformat(date), title, author, declared, source=source)
-            rows = conn.execute(select(messages.c.ts, messages.c.speaker, messages.c.text, messages.c.kind,
-                                       messages.c.mentions, messages.c.image_url, messages.c.line)
-                                .where(messages.c.day_id == day_id).order_by(messages.c.seq))
+            rows = conn.execute(_DAY_MESSAGES, {"day_id": day_id}).all()
             day.messages = [
-                Message(time=dt.datetime.fromtimestamp(ts, zone), speaker=speaker, text=text, kind=MessageKind(kind),
-                        mentions=tuple(mentions or ()), image_url=image_url, source=source, line=line)
+                Message(time=dt.datetime.fromtimestamp(ts, zone), speaker=speaker, text=text, kind=_KINDS[kind],
+                        mentions=tuple(json.loads(mentions)) if mentions else (), image_url=image_url,
+                        source=source, line=line)
                 for ts, speaker, text, kind, mentions, image_url, line in rows
             ]
             yield day
