@@ -81,3 +81,16 @@ async def test_texts_are_configurable(tmp_path, telegram_api, http, fake_clock):
         incoming(ADMIN, "", at(2024, 7, 1, 8, 1), joined=(Member("970", "新人"),)))
     texts = [p["text"] for p in telegram_api.sent()]
     assert texts[0] == "今天也请遵守群规。" and texts[1].endswith("欢迎！")
+
+
+async def test_inactivity_per_chat_when_two_chats_feed_one_group(tmp_path, telegram_api, http, fake_clock):
+    chats = [{"platform": "telegram", "chat_id": CHAT_ID, "group": GROUP},
+             {"platform": "telegram", "chat_id": "-100333", "group": GROUP}]
+    config = make_config(tmp_path, telegram_api.api_base, chats=chats)
+    services = make_services(config, http, Clock(at(2024, 7, 1, 9, 0)), fake_clock)
+    await store(services, [incoming(SLEEPER, "在吗", at(2024, 3, 1, 10, 0)),
+                           incoming(Member("954", "卫三-寅支付-产品-福州"), "在", at(2024, 3, 1, 11, 0), chat_id="-100333")])
+    await JobScheduler(services).trampoline("inactivity")
+    reports = {p["chat_id"]: p["text"] for p in telegram_api.sent()}
+    assert SLEEPER.name in reports[CHAT_ID] and "卫三" not in reports[CHAT_ID]
+    assert "卫三" in reports["-100333"] and SLEEPER.name not in reports["-100333"]
