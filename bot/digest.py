@@ -12,7 +12,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.archive.model import Day, Message, MessageKind
 from bot.links import day_url
@@ -242,11 +242,3 @@ def hour_chart_png(digest: Digest) -> bytes:
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
 
-
-@dataclass
-class DigestInputs:
-    """What the job gathers before building: the day, an earlier same-date day, suggestions."""
-
-    day: Day
-    earlier: Day | None = None
-    suggestions: dict[int, Suggestion] = field(default_factory=dict)
