@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.archive.model import MessageKind
+from bot.archive.model import Day, Message, MessageKind
 from bot.archive.reader import ArchiveError, ReadOptions, classify, mentions_in, parse_day, read_day, read_folder
 from bot.archive.writer import render_day, write_day
 
@@ -196,6 +197,23 @@ def test_write_day_round_trip_through_a_file(tmp_path):
     assert (again.title, again.author, again.declared_lines) == (day.title, day.author, day.declared_lines)
     assert all(a.same_content(b) for a, b in zip(day.messages, again.messages, strict=True))
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+
+
+@pytest.mark.parametrize("text", [
+    "> 10:00:00  像是消息头", "a\n> 1:2 b", "第一段\n\n第二段", "结尾换行\n", "\n\n前面空行", " ", "   ", "x\n ",
+    "   \nx", "tab\tend\t", "&amp; 字面", "<b>粗体</b>", "a  \n   \nb", "---", "---\nx: 1", "", "  ", "两个空格结尾  ",
+    "emoji 😀 @某人 你好", "[强]", "??",
+])
+def test_live_texts_survive_the_writer(tmp_path, text):
+    """The nightly publication writes live messages: whatever people type must read back the same."""
+    kind, url = classify(text)
+    message = Message(time=dt.datetime(2021, 5, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), speaker="甲-某付-产品",
+                      text=text, kind=kind, mentions=mentions_in(text) if kind is MessageKind.TEXT else (),
+                      image_url=url)
+    day = Day("club", dt.date(2021, 5, 6), "2021-05-06-WeChat", "PayClub", None, [message, message])
+    again = read_day(write_day(day, tmp_path), options=OPTIONS)
+    assert [m.text for m in again.messages] == [text, text]
+    assert all(m.same_content(message) for m in again.messages)
 
 
 # --- broken files: each error names the file and the line ---------------------------------------

@@ -33,12 +33,16 @@ def render_day(day: Day) -> str:
         "---",
     ]
     for message in day.messages:
-        out.append(f"> {message.time:%H:%M:%S}  {message.speaker}  ")
+        speaker = " ".join(message.speaker.splitlines())  # a line break would end the header
+        out.append(f"> {message.time:%H:%M:%S}  {speaker}  ")
         out.append(SEPARATOR)
         if message.kind is MessageKind.IMAGE:
             out.append(message.text + " ")
         else:
-            out.append(escape(message.text) + "  ")
+            body = escape(message.text)
+            if body == " " or body.endswith("\n "):  # "   " would read as a separator line
+                body = body[:-1] + "&amp;#32;"  # a space, escaped twice like the rest
+            out.append(body + "  ")
         out.append(SEPARATOR)
     return "\n".join(out) + "\n"
 
