@@ -36,15 +36,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def replicate(days, target: int):
-    """Copies of the days, dates shifted 100 days per copy, until `target` messages."""
+def replicate(days, target: int, distinct: bool = False):
+    """Copies of the days, dates shifted 100 days per copy, until `target` messages.
+
+    `distinct` tags every copied text with its copy number, so nothing deduplicates: the worst case.
+    """
     out, total, copy = [], 0, 0
     while total < target:
         shift = dt.timedelta(days=100 * copy)
         for day in days:
             if total >= target:
                 break
-            messages = [dataclasses.replace(m, time=m.time + shift) for m in day.messages[: target - total]]
+            messages = [dataclasses.replace(m, time=m.time + shift, text=f"{m.text} 副本{copy}" if distinct and copy else m.text)
+                        for m in day.messages[: target - total]]
             out.append(dataclasses.replace(day, date=day.date + shift, messages=messages))
             total += len(messages)
         copy += 1
@@ -66,14 +70,14 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def child(archive: str, size: int, count: int, which: str) -> dict:
+def child(archive: str, size: int, count: int, which: str, distinct: bool = False) -> dict:
     from bot.archive import read_folder
     from bot.config import AnswerSection
     from bot.qa.engine import AnswerEngine
 
     days, _ = read_folder([archive])
     asked = queries(days, count)
-    days = replicate(days, size)
+    days = replicate(days, size, distinct)
     messages = sum(len(d.messages) for d in days)
     rss_data = peak_rss_mb()
     started = time.perf_counter()
@@ -124,18 +128,22 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--baseline-queries", type=int, default=200,
                         help="the baseline scans every question per query; fewer queries keep the run short")
+    parser.add_argument("--distinct", action="store_true",
+                        help="make every copied text unique (no deduplication: the worst case)")
+    parser.add_argument("--engine-only", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         which, size = args.child.split(":")
         count = args.queries if which == "engine" else args.baseline_queries
-        print(json.dumps(child(args.archive, int(size), count, which)))
+        print(json.dumps(child(args.archive, int(size), count, which, args.distinct)))
         return
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        for which in ("engine", "baseline"):
+        for which in ("engine",) if args.engine_only else ("engine", "baseline"):
             out = subprocess.run([sys.executable, __file__, "--archive", args.archive, "--queries", str(args.queries),
-                                  "--baseline-queries", str(args.baseline_queries), "--child", f"{which}:{size}"],
+                                  "--baseline-queries", str(args.baseline_queries), "--child", f"{which}:{size}"]
+                                 + (["--distinct"] if args.distinct else []),
                                  capture_output=True, text=True, check=True)
             row = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(row)

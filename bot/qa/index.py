@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import bm25s
 import numpy as np
@@ -41,18 +41,30 @@ class TextCache:
     def words(self, norm: str) -> tuple[str, ...]:
         found = self._words.get(norm)
         if found is None:
-            found = self._words[norm] = tuple(self.segmenter.words(norm, normalised=True))
+            # Interned: the same word from a million messages is one string object, not a million.
+            found = self._words[norm] = tuple(sys.intern(w) for w in self.segmenter.words(norm, normalised=True))
         return found
 
 
-@dataclass(frozen=True, slots=True)
 class Doc:
-    """One distinct text: its normalised form, content words and what the scorers compare."""
+    """One distinct text's content words, and the two joined forms the scorers compare.
 
-    norm: str
-    words: tuple[str, ...]
-    segmented: str  # words joined by spaces, for rapidfuzz's token_* scorers
-    content: str  # words joined without spaces, for character-level scorers
+    Only the words are kept (shared with the cache); the joined forms are made when a document
+    is scored, which is a few dozen per query, so a big archive does not hold three copies.
+    """
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: tuple[str, ...]):
+        self.words = words
+
+    @property
+    def segmented(self) -> str:  # words joined by spaces, for rapidfuzz's token_* scorers
+        return " ".join(self.words)
+
+    @property
+    def content(self) -> str:  # words joined without spaces, for character-level scorers
+        return "".join(self.words)
 
 
 class TextIndex:
@@ -68,7 +80,7 @@ class TextIndex:
             if d is None:
                 words = cache.words(norm)
                 d = doc_of[norm] = len(docs)
-                docs.append(Doc(norm, words, " ".join(words), "".join(words)))
+                docs.append(Doc(words))
             item_doc[i] = d
         self.docs = docs
         self.item_doc = item_doc

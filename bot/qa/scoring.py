@@ -58,13 +58,13 @@ def features(query: Query, doc: Doc, index: TextIndex, rank: int) -> tuple[float
     q_mass = sum(idf(w) for w in q_words) or 1.0
     d_mass = sum(idf(w) for w in d_words) or 1.0
     shared_mass = sum(idf(w) for w in shared)
-    doc_bigrams = bigrams(doc.content)
+    content = doc.content
     return (
         shared_mass / q_mass,
         shared_mass / d_mass,
-        len(query.bigrams & doc_bigrams) / len(query.bigrams),
+        len(query.bigrams & bigrams(content)) / len(query.bigrams),
         fuzz.token_set_ratio(query.segmented, doc.segmented) / 100.0,
-        fuzz.partial_ratio(query.content, doc.content) / 100.0 if len(query.content) > 1 else 0.0,
+        fuzz.partial_ratio(query.content, content) / 100.0 if len(query.content) > 1 else 0.0,
         min(q_mass / index.max_idf, INFO_FULL) / INFO_FULL,  # "辛苦了" says too little to be matched confidently
         math.log1p(rank),
     )
@@ -86,10 +86,11 @@ def search_score(query: Query, doc: Doc, index: TextIndex) -> float:
     idf = index.word_idf
     q_mass = sum(idf(w) for w in q_words) or 1.0
     cover = sum(idf(w) for w in q_words & set(doc.words)) / q_mass
-    exact = 1.0 if query.content and query.content in doc.content else 0.0
+    content = doc.content
+    exact = 1.0 if query.content and query.content in content else 0.0
     if cover < MIN_SEARCH_COVER and not exact:
         return 0.0  # shares only a minor word with the query: not a hit
-    partial = fuzz.partial_ratio(query.content, doc.content) / 100.0 if query.content else 0.0
+    partial = fuzz.partial_ratio(query.content, content) / 100.0 if query.content else 0.0
     # Shorter messages are better snippets when coverage ties.
-    brevity = 1.0 / (1.0 + len(doc.content) / 200.0)
+    brevity = 1.0 / (1.0 + len(content) / 200.0)
     return min(1.0, 0.45 * cover + 0.25 * exact + 0.2 * partial + 0.1 * brevity)
