@@ -33,7 +33,7 @@ NON_WORD = re.compile(r"[^\w\u4e00-\u9fff]+|_+")
 SPACES = re.compile(r"\s+")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Keep tokens like "T+1" whole: `normalise` would split them, so it protects a few forms.
-_KEEP = re.compile(r"\b([td])\+(\d)\b")
+_KEEP = re.compile(r"(?<![a-z])([td])\+(\d)(?!\d)")
 
 
 def strip_noise(text: str) -> str:

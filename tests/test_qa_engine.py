@@ -131,3 +131,10 @@ def test_cli_plain_text_and_bad_limit(capsys):
     assert main(["ask", PARAPHRASE, "--archive", str(SAMPLE_DAY.parent)]) == 0
     assert "2018-02-28" in capsys.readouterr().out
     assert main(["search", "发卡行", "--archive", str(SAMPLE_DAY.parent), "--limit", "0"]) == 2
+
+
+def test_search_finds_part_of_a_word():
+    local = AnswerEngine.from_days([read_day(DATA / "qa" / "2030-01-15-chat.markdown")])
+    assert "汇缴" not in local.segmenter.words("汇缴户日终要全额划转")  # the dictionary keeps 汇缴户 whole
+    hits = local.search("汇缴")
+    assert len(hits) == 2 and all("汇缴户" in h.message.text for h in hits)

@@ -39,3 +39,8 @@ def test_segmented_text_is_space_separated_for_token_scorers():
 
 def test_segmenter_is_loaded_once_per_term_set():
     assert segmenter(()) is segmenter(())
+
+
+def test_settlement_terms_survive_punctuation_removal():
+    assert normalise("做T+0垫资") == "做tplus0垫资"
+    assert "tplus1" in segmenter().words("T+1结算")

@@ -198,7 +198,8 @@ class AnswerEngine:
             pairs=pairs,
             pair_index=TextIndex([p.question_text for p in pairs], pair_groups, self._cache),
             messages=messages,
-            message_index=TextIndex([m.text for m in messages], np.asarray(message_groups, dtype=np.int16), self._cache),
+            message_index=TextIndex([m.text for m in messages], np.asarray(message_groups, dtype=np.int16), self._cache,
+                                    subwords=True),
         )
 
     # ----- reading -----

@@ -70,7 +70,10 @@ class Doc:
 class TextIndex:
     """BM25 (bm25s) over distinct normalised texts; items map to documents many-to-one."""
 
-    def __init__(self, texts: Sequence[str], item_groups: np.ndarray, cache: TextCache):
+    def __init__(self, texts: Sequence[str], item_groups: np.ndarray, cache: TextCache, subwords: bool = False):
+        """`subwords` also indexes the character pairs of longer words, so a search for part of a
+        word ("汇缴" in "汇缴户") still finds it."""
+        self.subwords = subwords
         doc_of: dict[str, int] = {}
         docs: list[Doc] = []
         item_doc = np.empty(len(texts), dtype=np.int32)
@@ -94,7 +97,7 @@ class TextIndex:
             mask[item_doc[item_groups == g]] = True
             self._group_masks[int(g)] = mask
         self.vocab: dict[str, int] = {}
-        ids = [[self.vocab.setdefault(w, len(self.vocab)) for w in doc.words] for doc in docs]
+        ids = [[self.vocab.setdefault(w, len(self.vocab)) for w in self.tokens(doc.words)] for doc in docs]
         df = np.zeros(len(self.vocab) + 1, dtype=np.float64)
         for row in ids:
             for t in set(row):
@@ -108,6 +111,16 @@ class TextIndex:
             self._bm25 = bm25s.BM25(method="lucene")
             self._bm25.index((ids, dict(self.vocab)), show_progress=False)
 
+    def tokens(self, words: Sequence[str]) -> list[str]:
+        """What BM25 indexes for these words: the words, plus their character pairs with `subwords`."""
+        if not self.subwords:
+            return list(words)
+        out = list(words)
+        for w in words:
+            if len(w) >= 3 and not w.isascii():
+                out.extend(w[i:i + 2] for i in range(len(w) - 1))
+        return out
+
     def __len__(self) -> int:
         return len(self.item_doc)
 
@@ -119,7 +132,7 @@ class TextIndex:
         """The k best documents for the words (ids, BM25 scores), best first; group limits the items."""
         if self._bm25 is None:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        ids = [self.vocab[w] for w in dict.fromkeys(words) if w in self.vocab]
+        ids = [self.vocab[w] for w in dict.fromkeys(self.tokens(words)) if w in self.vocab]
         if not ids:
             return np.empty(0, dtype=np.int64), np.empty(0)
         mask = None
