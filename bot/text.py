@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable
 from importlib import resources
@@ -88,7 +87,6 @@ class Segmenter:
             if term.strip():
                 self._add(term.strip(), 1000)
         self.stopwords = frozenset(normalise(word) for word in _data_lines("stopwords.txt"))
-        self._lock = threading.Lock()
 
     def _add(self, term: str, freq: int) -> None:
         word = normalise(term).replace(" ", "")
