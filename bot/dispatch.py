@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from bot.router import Route, Router, combine
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+INLINE_ENGINE_SECONDS = 0.005
 
 # Handler modules in routing order; modules not written yet are skipped. The auto-answerer is
 # the fallback and goes last so that command and observer modules see messages first.
@@ -134,6 +137,24 @@ class Context:
         chats = self.services.extras.setdefault("chat_state", {})
         return chats.setdefault(self.chat_key, {})
 
+    async def engine(self, method: str, *args: Any) -> Any:
+        """Call the answer engine (`ask`, `search`): inline while calls are quick, since a thread
+        hop costs more than a millisecond of work under the GIL; in a worker thread while the
+        calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive)."""
+        call = getattr(self.services.answers, method)
+        timing = self.dispatcher.engine_timing
+
+        def timed() -> Any:
+            started = time.perf_counter()
+            try:
+                return call(*args)
+            finally:
+                timing[0] = 0.9 * timing[0] + 0.1 * (time.perf_counter() - started)
+
+        if timing[0] > INLINE_ENGINE_SECONDS:
+            return await asyncio.to_thread(timed)
+        return timed()
+
     def first_time(self, question: str) -> bool:
         """False when the same question was answered in this chat within the cool-down."""
         return self.dispatcher.limits.first_time(self.chat_key, question_key(question), self.now_ts())
@@ -175,6 +196,7 @@ class Dispatcher:
         config = services.config
         self.limits = Limits(config.server.replies_per_minute, config.answer.cooldown_seconds)
         self.tasks: set[asyncio.Task] = set()
+        self.engine_timing = [0.0]  # moving average of engine call seconds (see Context.engine)
         self._chats = {(chat.platform, chat.chat_id): chat for chat in config.chats}
         self._self_ids = {value for value in (config.platforms.slack.bot_user_id,
                                               config.platforms.telegram.bot_username) if value}

@@ -122,7 +122,10 @@ class Inbox:
         future = loop.create_future()
         self._pending.append((list(items), future))
         if not self._busy:
-            self._hand_over(loop)
+            # Hand over on the next loop turn: every request read in this turn joins the batch,
+            # so a thread wake-up (which costs more than the insert) is shared.
+            self._busy = True
+            loop.call_soon(self._hand_over, loop)
         return await future
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:

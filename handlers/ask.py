@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.dispatch import Context
 from bot.router import Router
 
@@ -34,7 +32,7 @@ async def ask(ctx: Context) -> None:
     if not ctx.first_time(question):
         await ctx.reply(REPEATED)
         return
-    result = await asyncio.to_thread(engine.ask, question, ctx.group)
+    result = await ctx.engine("ask", question, ctx.group)
     base_url = ctx.services.config.bot.public_base_url
     if result.answered and result.match is not None:
         remember_answer(ctx, result.match.pair)

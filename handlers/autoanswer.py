@@ -8,8 +8,6 @@ same archived exchange reached by a paraphrase), and never to a bot.
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.dispatch import Context
 from bot.router import Router
 
@@ -34,7 +32,7 @@ async def auto_answer(ctx: Context) -> None:
     text = message.text.strip()
     if not asks(text):
         return
-    result = await asyncio.to_thread(engine.ask, text, ctx.group)
+    result = await ctx.engine("ask", text, ctx.group)
     base_url = ctx.services.config.bot.public_base_url
     if mode == "on" and result.answered and result.match is not None:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.dispatch import Context
 from bot.router import Router
 
@@ -26,5 +24,5 @@ async def search(ctx: Context) -> None:
     if engine is None:
         await ctx.reply(NOT_READY)
         return
-    hits = await asyncio.to_thread(engine.search, query, ctx.group, LIMIT)
+    hits = await ctx.engine("search", query, ctx.group, LIMIT)
     await ctx.reply(search_text(hits, query, ctx.services.config.bot.public_base_url))
