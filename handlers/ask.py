@@ -16,10 +16,26 @@ def remember_answer(ctx: Context, pair) -> None:
     ctx.chat_state()["last_pair"] = pair
 
 
+def answer_reply(ctx: Context, match) -> str:
+    """The answer text for an archived exchange; kept per exchange (the same answers are given
+    again and again, in many chats) in a small per-process cache in services.extras."""
+    from bot.qa.reply import answer_text
+
+    pair = match.pair
+    key = (pair.group, pair.date, pair.question_seqs, pair.answer_seqs)
+    cache = ctx.services.extras.setdefault("answer_texts", {})
+    text = cache.get(key)
+    if text is None:
+        if len(cache) >= 512:
+            cache.clear()
+        text = cache[key] = answer_text(match, ctx.services.config.bot.public_base_url)
+    return text
+
+
 @router.command("ask", "问")
 async def ask(ctx: Context) -> None:
     """问题 — 在以前的讨论里找答案（找不到时列出相关讨论）"""
-    from bot.qa.reply import answer_text, nothing_found_text, related_text
+    from bot.qa.reply import nothing_found_text, related_text
 
     question = ctx.args
     if not question:
@@ -36,7 +52,7 @@ async def ask(ctx: Context) -> None:
     base_url = ctx.services.config.bot.public_base_url
     if result.answered and result.match is not None:
         remember_answer(ctx, result.match.pair)
-        await ctx.reply(answer_text(result.match, base_url))
+        await ctx.reply(answer_reply(ctx, result.match))
     elif result.suggest and result.related:
         await ctx.reply(related_text(result, base_url))
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.dispatch import Context
 from bot.router import Router
+from handlers.ask import answer_reply
 
 router = Router("autoanswer")
 
@@ -22,7 +23,7 @@ def _pair_key(pair) -> str:
 async def auto_answer(ctx: Context) -> None:
     """Answers questions in the group that were asked and answered before"""
     from bot.qa.mining import asks
-    from bot.qa.reply import answer_text, related_text
+    from bot.qa.reply import related_text
 
     mode = ctx.chat.auto_answer
     engine = ctx.services.answers
@@ -38,7 +39,7 @@ async def auto_answer(ctx: Context) -> None:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):
             return
         ctx.chat_state()["last_pair"] = result.match.pair
-        await ctx.reply(answer_text(result.match, base_url), mentions=(message.sender,))
+        await ctx.reply(answer_reply(ctx, result.match), mentions=(message.sender,))
     elif mode == "suggest" and (result.answered or result.suggest) and result.candidates:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.candidates[0].pair))):
             return
