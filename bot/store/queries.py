@@ -163,11 +163,16 @@ def _days(engine: Engine, where, zone: ZoneInfo) -> Iterator[Day]:
             rows = conn.execute(_DAY_MESSAGES, {"day_id": day_id}).all()
             day.messages = [
                 Message(time=dt.datetime.fromtimestamp(ts, zone), speaker=speaker, text=text, kind=_KINDS[kind],
-                        mentions=tuple(json.loads(mentions)) if mentions else (), image_url=image_url,
+                        mentions=_mentions(mentions) if mentions else (), image_url=image_url,
                         source=source, line=line)
                 for ts, speaker, text, kind, mentions, image_url, line in rows
             ]
             yield day
+
+
+def _mentions(raw: str | list) -> tuple[str, ...]:
+    """SQLite hands back the JSON text; psycopg has already decoded it."""
+    return tuple(json.loads(raw) if isinstance(raw, str) else raw)
 
 
 def members(engine: Engine, group: str, platform: str | None = None) -> list[MemberSeen]:
