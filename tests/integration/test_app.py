@@ -74,3 +74,41 @@ def test_serve_is_registered_on_the_cli():
 
     args = build_parser().parse_args(["serve", "--port", "0", "--no-scheduler"])
     assert args.func.__name__ == "serve" and args.port == 0 and args.no_scheduler
+
+
+def test_serve_runs_answers_health_and_stops_gracefully_on_sigterm(tmp_path):
+    """The real `archive-bot serve` process: $PORT, readiness, then SIGTERM exits cleanly."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--db", str(tmp_path / "serve.db"),
+                             "--no-scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        body = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz?ready=1", timeout=2) as response:
+                    body = json.loads(response.read())
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert body == {"status": "ok", "ready": True}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        log = proc.stdout.read().decode()
+        assert "serving on http://127.0.0.1:" in log and "Traceback" not in log
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
