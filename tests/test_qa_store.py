@@ -9,6 +9,7 @@ from bot.store.db import connect
 from bot.store.ingest import ingest_paths
 from bot.store.schema import days, qa_mined, qa_pairs
 from tests.conftest import DATA
+from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 
 DAY = DATA / "qa" / "2030-01-15-chat.markdown"
 QUESTION = "备付金汇缴户每天日终要清零吗？"
@@ -68,3 +69,19 @@ def test_cli_ask_and_search_from_the_store(tmp_path, capsys):
     assert out["answered"] and (out["match"]["group"], out["match"]["time"]) == ("qa", "09:00:00")
     assert main(["search", "汇缴户", "--db", str(db_path), "--json"]) == 0
     assert any("汇缴户" in hit["text"] for hit in json.loads(capsys.readouterr().out))
+
+
+def test_pairs_on_postgres(postgres_db, tmp_path):
+    """The same store code on PostgreSQL (skipped where no server binaries are installed)."""
+    folder = tmp_path / "qa"
+    folder.mkdir()
+    shutil.copy(DAY, folder / DAY.name)
+    ingest_paths(postgres_db, [folder])
+    engine = AnswerEngine.from_store(postgres_db)
+    assert engine.ask(QUESTION).answered
+    again = AnswerEngine.from_store(postgres_db)
+    assert [p.answer_seqs for p in again.pairs()] == [p.answer_seqs for p in engine.pairs()]
+    assert _count(postgres_db, qa_pairs) == 3
+    with postgres_db.begin() as conn:
+        conn.execute(days.delete())
+    assert _count(postgres_db, qa_mined) == 0
