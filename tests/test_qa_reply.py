@@ -89,3 +89,14 @@ def test_snippet_centres_on_the_match():
     cut = snippet(text, "汇缴户", width=30)
     assert "汇缴户" in cut and cut.startswith("…") and cut.endswith("…") and len(cut) <= 32
     assert shorten("一 二\n三", 10) == "一 二 三"
+
+
+def test_quotes_skip_questions_and_stop_at_three_lines(result):
+    from dataclasses import replace
+
+    pair = result.match.pair
+    base = pair.answers[0]
+    asked = replace(base, speaker="某人", text="那二类户可以绑定几张卡？")
+    many = tuple(replace(base, speaker=f"答者{i}", text=f"第{i}条回答的内容") for i in range(5))
+    quoted = best_answers(replace(pair, answers=(asked, *many)))
+    assert asked not in quoted and quoted == list(many[:3])

@@ -10,11 +10,12 @@ from __future__ import annotations
 from bot.archive.model import Message, MessageKind
 from bot.links import day_url
 from bot.qa.engine import AskResult, Hit, Match
-from bot.qa.mining import QAPair, is_greeting
+from bot.qa.mining import QAPair, asks, is_greeting
 from bot.text import normalise
 
 ANSWER_CHARS = 280  # the quoted answer; the link has the rest
-LINE_CHARS = 120
+LINE_CHARS = 120  # one quoted line
+MAX_QUOTED = 3
 QUESTION_CHARS = 60
 NOTHING_FOUND = "没有在群聊记录里找到相关的讨论。"
 
@@ -40,19 +41,24 @@ def _name(speaker: str, markdown: bool) -> str:
     return f"**{speaker}**" if markdown else speaker
 
 
-def best_answers(pair: QAPair, limit: int = ANSWER_CHARS) -> list[Message]:
-    """The answer lines worth quoting: others' substantive text, in order, within the length budget."""
+def best_answers(pair: QAPair, limit: int = ANSWER_CHARS, lines: int = MAX_QUOTED) -> list[Message]:
+    """The answer lines worth quoting: others' substantive statements, in order, within the budget.
+
+    Lines that are themselves questions (someone else's question, a rhetorical reply) are skipped.
+    """
     chosen: list[Message] = []
     used = 0
     for m in pair.answers:
         if m.speaker == pair.asker or m.kind is not MessageKind.TEXT or is_greeting(m.text):
             continue
-        if len(normalise(m.text)) < 4:
+        if len(normalise(m.text)) < 4 or asks(m.text):
             continue
-        if chosen and used + len(m.text) > limit:
+        if chosen and used + min(len(m.text), LINE_CHARS) > limit:
             break
         chosen.append(m)
-        used += len(m.text)
+        used += min(len(m.text), LINE_CHARS)
+        if len(chosen) >= lines:
+            break
     return chosen
 
 
@@ -64,12 +70,9 @@ def answer_text(match: Match | AskResult, base_url: str = "", markdown: bool = F
         match = match.match
     pair = match.pair
     lines = [f"这个问题群里讨论过（{_when(pair.first)}，{_name(pair.asker, markdown)} 问：{shorten(pair.question_text, QUESTION_CHARS)}）"]
-    quoted = best_answers(pair)
-    budget = ANSWER_CHARS
-    for m in quoted:
-        text = shorten(m.text, min(LINE_CHARS * 2, max(budget, 20)))
-        budget -= len(text)
-        lines.append(f"{_name(m.speaker, markdown)}：{text}" if not markdown else f"> {_name(m.speaker, markdown)}：{text}")
+    for m in best_answers(pair):
+        quote = f"{_name(m.speaker, markdown)}：{shorten(m.text, LINE_CHARS)}"
+        lines.append(f"> {quote}" if markdown else quote)
     link = _link(base_url, pair.group, pair.first, markdown, "查看完整讨论")
     if link:
         lines.append(link)
