@@ -78,7 +78,11 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
             continue
         items.append(Item(message, chat.group))
     if items:
-        new = await app[INBOX].store(items)  # committed before we acknowledge
+        try:
+            new = await app[INBOX].store(items)  # committed before we acknowledge
+        except Exception as exc:  # noqa: BLE001 - not stored = not acknowledged: the platform retries
+            log.error("%s webhook: storing failed (%s); answering 503", platform, type(exc).__name__)
+            return _reject(503, "storage unavailable, retry later")
         for item, is_new in zip(items, new):
             if not is_new:
                 continue

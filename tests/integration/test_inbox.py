@@ -1,0 +1,91 @@
+"""The group-commit inbox on a real SQLite file: newness, edits, members, batching, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.chat import Incoming, Member
+from bot.inbox import Inbox, Item, live_count
+from bot.store import connect
+from bot.store.schema import live_messages, members
+
+ZONE = ZoneInfo("Asia/Shanghai")
+T0 = dt.datetime(2026, 11, 25, 15, 30, tzinfo=dt.timezone.utc)  # 23:30 in Shanghai
+
+
+def msg(message_id: str, *, user: str = "u1", name: str = "Ada", text: str = "hello", at: dt.datetime = T0,
+        **extra) -> Item:
+    return Item(Incoming("telegram", "-100", message_id, Member(user, name, extra.pop("is_bot", False)), text, at,
+                         **extra), "grp")
+
+
+@pytest.fixture
+async def inbox(tmp_path):
+    db = connect(tmp_path / "inbox.db")
+    box = Inbox(db, ZONE)
+    box.start()
+    yield box
+    await box.close()
+    db.dispose()
+
+
+def rows(box: Inbox, table):
+    with box.db.connect() as conn:
+        return conn.execute(select(table).order_by(table.c.id)).mappings().all()
+
+
+async def test_new_then_duplicate_in_one_batch_and_across_batches(inbox):
+    assert await inbox.store([msg("1"), msg("1"), msg("2")]) == [True, False, True]
+    assert await inbox.store([msg("2")]) == [False]
+    stored = rows(inbox, live_messages)
+    assert [r["message_id"] for r in stored] == ["1", "2"]
+    assert stored[0]["date"] == "2026-11-25" and stored[0]["ts"] == int(T0.timestamp())
+
+
+async def test_local_date_follows_the_bot_zone(inbox):
+    await inbox.store([msg("late", at=T0 + dt.timedelta(hours=1))])  # 00:30 next day in Shanghai
+    assert rows(inbox, live_messages)[0]["date"] == "2026-11-26"
+    assert live_count(inbox.db, "grp", "2026-11-26") == 1 and live_count(inbox.db, "grp", "2026-11-25") == 0
+
+
+async def test_edit_updates_text_and_is_never_new(inbox):
+    await inbox.store([msg("5", text="first")])
+    assert await inbox.store([msg("5", text="second", edited=True)]) == [False]
+    assert await inbox.store([msg("6", text="edit of an unseen message", edited=True)]) == [False]
+    by_id = {r["message_id"]: r for r in rows(inbox, live_messages)}
+    assert by_id["5"]["text"] == "second" and by_id["5"]["edited_ts"] is not None
+    assert by_id["6"]["text"] == "edit of an unseen message"
+
+
+async def test_members_keep_first_seen_update_name_last_seen_and_join(inbox):
+    later = T0 + dt.timedelta(minutes=5)
+    await inbox.store([msg("1", name="Ada")])
+    await inbox.store([msg("2", name="Ada-Payments-Shanghai", at=later)])
+    await inbox.store([msg("3", user="u9", name="Joiner", text="", joined=(Member("u7", "New One"),), at=later)])
+    await inbox.store([msg("4", user="u7", name="New One-Bank-Beijing", at=later + dt.timedelta(minutes=1))])
+    by_key = {r["user_key"]: r for r in rows(inbox, members)}
+    assert by_key["u1"]["display_name"] == "Ada-Payments-Shanghai"
+    assert by_key["u1"]["first_seen_ts"] == int(T0.timestamp()) and by_key["u1"]["last_seen_ts"] == int(later.timestamp())
+    assert by_key["u7"]["joined_ts"] == int(later.timestamp())  # kept when later messages arrive
+    assert by_key["u7"]["display_name"] == "New One-Bank-Beijing" and by_key["u1"]["joined_ts"] is None
+
+
+async def test_concurrent_requests_share_commits_and_all_resolve(inbox):
+    results = await asyncio.gather(*(inbox.store([msg(f"c{i}", user=f"u{i % 7}")]) for i in range(300)))
+    assert results == [[True]] * 300
+    assert inbox.stored == 300 and inbox.batches < 300  # group commit: fewer transactions than requests
+    assert len(rows(inbox, live_messages)) == 300
+
+
+async def test_a_bad_request_fails_alone(inbox):
+    bad = Item(Incoming("telegram", "-100", "x", Member("u1", "Ada"), None, T0), "grp")  # text NOT NULL
+    outcomes = await asyncio.gather(inbox.store([msg("ok1")]), inbox.store([bad]), inbox.store([msg("ok2")]),
+                                    return_exceptions=True)
+    assert outcomes[0] == [True] and outcomes[2] == [True]
+    assert isinstance(outcomes[1], Exception)
+    assert [r["message_id"] for r in rows(inbox, live_messages)] == ["ok1", "ok2"]
