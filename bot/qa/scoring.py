@@ -5,8 +5,9 @@ queries. The re-rank looks at each candidate the way a reader would: how much of
 meaning (IDF-weighted words, and character pairs, which survive a different segmentation) the
 archived question contains, plus rapidfuzz's token-set and partial scores over segmented text.
 A linear score ranks the candidates; a logistic model over the winner's features gives the
-confidence in [0, 1]. Both were fitted on the development half of tests/data/eval_questions.jsonl
-(`bench/quality.py --fit`) and are checked on the other half.
+confidence in [0, 1]. The ranking weights are set by hand (a logistic fit ranked worse on both
+halves of the eval set); the confidence is Platt-scaled on the development half of
+tests/data/eval_questions.jsonl (`bench/quality.py --fit`) and checked on the other half.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from rapidfuzz import fuzz
 from bot.qa.index import Doc, TextIndex
 
 FEATURES = ("cover_query", "cover_doc", "bigrams", "token_set", "partial", "query_info", "bm25_rank")
-# Ranking: a linear score over all features (fitted as "is this candidate the right exchange").
+# Ranking: a linear score over all features, set by hand (coverage of the question matters most).
 RANK_WEIGHTS = (6.0, 1.5, 3.0, 1.0, 1.0, 0.0, -0.5)
-# Confidence: a logistic model of "the top-ranked exchange is right" over its features.
-# Both fitted by `bench/quality.py --fit` on the dev split of the eval set.
+# Confidence: a logistic model of "the top-ranked exchange is right" over its features; its
+# direction is set by hand, its scale and offset fitted by `bench/quality.py --fit` (dev split).
 CONF_DIRECTION = (5.0, 0.0, 3.0, 0.0, 2.0, 4.0, 0.0)  # set by hand; Platt-scaled into CONF_WEIGHTS
 CONF_WEIGHTS = (6.211, 0.0, 3.727, 0.0, 2.484, 4.969, 0.0)
 CONF_BIAS = -9.583
