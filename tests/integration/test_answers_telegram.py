@@ -199,3 +199,22 @@ async def test_graceful_shutdown_finishes_an_in_flight_send(make_bot, aiohttp_se
     await bot.client.close()  # shuts the app down: cleanup waits for the dispatch task
     assert slow.completed == 1
     assert ANSWERER in plain(slow.sent()[0]["text"])
+
+
+async def test_a_failing_handler_is_logged_without_secrets_and_the_bot_carries_on(tg_bot, telegram_api, caplog):
+    router = Router("test-broken")
+
+    @router.command("broken")
+    async def broken(ctx):
+        """always fails"""
+        raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage failed")
+
+    tg_bot.app[DISPATCHER].router.include(router)
+    caplog.set_level("INFO")
+    assert (await post_telegram(tg_bot.client, tg_update("/broken"))).status == 200
+    assert (await post_telegram(tg_bot.client, tg_update("/help"))).status == 200
+    assert len(telegram_api.sent()) == 1  # /help still answered
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("bot", "handlers")))
+    # (the fake API's own access log shows the token in its URL, as Telegram's would)
+    assert "handler" in ours and "RuntimeError" in ours and "bot<token>" in ours
+    assert TOKEN not in ours and TOKEN.split(":")[1] not in ours
