@@ -174,6 +174,7 @@ class AnswerEngine:
             self._rebuild()
 
     def remove_days(self, keys: Iterable[DayKey]) -> None:
+        """Drop (group, date) days and their pairs, e.g. a day deleted from the archive."""
         with self._lock:
             for key in keys:
                 self._days.pop(key, None)
