@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from bot import ledger
 from bot.chat import Member, Outgoing
 from bot.config import ChatSection, Config
 from bot.nickname_rule import Candidate, NicknameRule, batches, non_conforming, plan
@@ -159,7 +160,11 @@ async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = N
         result["already"] = not posted
         services.extras.get("nickname_reminded", {}).pop((chat.platform, chat.chat_id), None)
     if todo.escalate:
-        removed = await _remove(ctx, chat, todo.escalate) if config.nicknames.enforce == "remove" else []
+        removed = []
+        if config.nicknames.enforce == "remove":  # only the clock that wins this claim removes anyone
+            key = ledger.RunKey("nicknames-removal", f"{chat.platform}:{chat.chat_id}", period)
+            if await ctx.db(ledger.claim, services.db, key, ", ".join(c.key for c in todo.escalate), now_ts):
+                removed = await _remove(ctx, chat, todo.escalate)
         target, mentions = admin_target(chat)
         text = escalation_text(todo.escalate, config.nicknames.reminders_before_escalation, config.nicknames.enforce, removed)
         keys = [c.key for c in todo.escalate]
