@@ -8,8 +8,8 @@ webhook's rate; an acknowledged message is always on disk.
 - `live_messages` is unique per (platform, chat_id, message_id): a platform's retry of the same
   delivery is stored once and reported as not new (so it is answered once).
 - Edited messages update the stored text and `edited_ts` (never new).
-- `members` are upserted on every message: display name and last seen refreshed, first seen kept,
-  `joined_ts` set from join events, `is_bot` kept current.
+- `members` are upserted from every message: display name and is_bot kept current, first seen
+  kept, last seen refreshed (to the minute), `joined_ts` set from join events.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from bot.store.schema import groups, live_messages, members
 log = logging.getLogger(__name__)
 
 _STOP = object()
+LAST_SEEN_RESOLUTION = 60  # seconds: members.last_seen_ts is refreshed at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Inbox:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._group_ids: dict[str, int] = {}
+        self._members_seen: dict[tuple, tuple] = {}  # what the members table holds (writer thread)
         self._insert = _dialect_insert(db)
         # Statements built once: building them per batch costs more than running them.
         key = ["platform", "chat_id", "message_id"]
@@ -213,13 +215,24 @@ class Inbox:
                     "k_text": m.text, "k_ts": now})
                 if changed.rowcount == 0:  # the edit arrived for a message we never saw
                     self._many(conn, self._insert_live, [self._row(m, group_ids[item.group]) | {"edited_ts": now}])
-            member_rows = self._member_rows(items, group_ids)
+            member_rows = [row for row in self._member_rows(items, group_ids) if self._member_changed(row)]
             if member_rows:
                 self._many(conn, self._upsert_members, member_rows)
         if conn is not self._conn:
             conn.close()
         self._group_ids.update(fresh)  # only ids that were committed
+        if len(self._members_seen) > 100_000:
+            self._members_seen.clear()
+        for row in member_rows:
+            self._members_seen[(row["group_id"], row["platform"], row["user_key"])] = (
+                row["display_name"], row["is_bot"], row["last_seen_ts"])
         return results
+
+    def _member_changed(self, row: dict) -> bool:
+        """Skip an upsert that would change nothing but last_seen by less than a minute."""
+        seen = self._members_seen.get((row["group_id"], row["platform"], row["user_key"]))
+        return (seen is None or row["joined_ts"] is not None or seen[0] != row["display_name"]
+                or seen[1] != row["is_bot"] or row["last_seen_ts"] - seen[2] >= LAST_SEEN_RESOLUTION)
 
     def _compile_for_sqlite(self) -> dict:
         """SQLite: the two bulk statements as driver SQL with their parameter order.
