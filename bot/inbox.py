@@ -85,7 +85,9 @@ class Inbox:
                   "last_seen_ts": upsert.excluded.last_seen_ts,
                   "joined_ts": func.coalesce(upsert.excluded.joined_ts, members.c.joined_ts)})
         self._select_known = select(live_messages.c.platform, live_messages.c.chat_id,
-                                    live_messages.c.message_id).where(
+                                    live_messages.c.message_id).where(  # all three: the unique index
+            live_messages.c.platform.in_(bindparam("platforms", expanding=True)),
+            live_messages.c.chat_id.in_(bindparam("chats", expanding=True)),
             live_messages.c.message_id.in_(bindparam("ids", expanding=True)))
         self._update_edit = update(live_messages).where(
             live_messages.c.platform == bindparam("k_platform"), live_messages.c.chat_id == bindparam("k_chat"),
@@ -195,8 +197,10 @@ class Inbox:
             plain = [(i, item) for i, item in enumerate(items) if not item.message.edited]
             edits = [(i, item) for i, item in enumerate(items) if item.message.edited]
             if plain:
-                ids = list({item.message.message_id for _, item in plain})
-                existing = set(map(tuple, conn.execute(self._select_known, {"ids": ids}).all()))
+                keys = {"platforms": list({item.message.platform for _, item in plain}),
+                        "chats": list({item.message.chat_id for _, item in plain}),
+                        "ids": list({item.message.message_id for _, item in plain})}
+                existing = set(map(tuple, conn.execute(self._select_known, keys).all()))
                 rows = []
                 for i, item in plain:
                     m = item.message
