@@ -256,9 +256,14 @@ class Inbox:
             conn.execute(stmt, rows)
             return
         sql, order = fast
+        json_at = [i for i, key in enumerate(order) if key == "mentions"]
+        values = [[row[key] for key in order] for row in rows]
+        for row in values:
+            for i in json_at:
+                row[i] = _driver_value(row[i])
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.executemany(sql, [tuple(_driver_value(row[key]) for key in order) for row in rows])
+            cursor.executemany(sql, values)
         finally:
             cursor.close()
 

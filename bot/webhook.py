@@ -52,7 +52,7 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _reject(413, "body too large")
-    neutral = Request(method=request.method, path=request.path, query=dict(request.query),
+    neutral = Request(method=request.method, path=request.path, query=request.query,
                       headers=request.headers, body=body)
     try:
         adapter.verify(neutral)
