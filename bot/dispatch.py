@@ -8,6 +8,7 @@ scheduler builds the same `Context` (without a message) for its jobs. Handler er
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import re
@@ -61,6 +62,7 @@ def load_routers(modules: Iterable[str] = HANDLER_MODULES) -> Router:
     return combine(routers)
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function; chat repeats itself
 def question_key(text: str) -> str:
     """Text reduced to letters and digits, so 'A?' and 'a ！' count as the same question."""
     return re.sub(r"[\W_]+", "", text.casefold())
@@ -130,7 +132,8 @@ class Context:
         return self.dispatcher.router
 
     def now_ts(self) -> float:
-        return self.services.now().timestamp()
+        clock = self.services.clock
+        return clock().timestamp() if clock is not None else time.time()
 
     def chat_state(self) -> dict[str, Any]:
         """Per-chat scratch state (e.g. the last answer, for /thread), kept in services.extras."""
