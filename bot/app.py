@@ -68,7 +68,9 @@ def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None
     if config.web.enabled:
         try:
             from bot.web.pages import setup_web
-        except ImportError:
+        except ModuleNotFoundError as exc:
+            if exc.name != "bot.web.pages":
+                raise
             log.debug("web archive pages not available")
         else:
             setup_web(app)
