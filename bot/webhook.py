@@ -24,6 +24,8 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 INBOX = web.AppKey("inbox", Inbox)
 INLINE_DISPATCH = web.AppKey("inline_dispatch", bool)
 
+GET_PLATFORMS = {"wecom"}  # WeCom verifies the callback URL with a signed GET
+
 # Content types each platform posts; an adapter may override with a `content_types` attribute.
 CONTENT_TYPES = {
     "telegram": ("application/json",),
@@ -44,6 +46,8 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
     adapter = services.adapters.get(platform)
     if adapter is None:
         return _reject(404, "unknown platform")
+    if request.method == "GET" and platform not in GET_PLATFORMS:
+        return _reject(405, "POST only")
     if request.method == "POST":
         allowed = getattr(adapter, "content_types", None) or CONTENT_TYPES.get(platform, ())
         if request.can_read_body and request.content_type not in allowed:

@@ -61,6 +61,7 @@ async def test_bad_input_is_4xx_or_silent_200_never_500(tg_bot, telegram_api):
     oversized = json.dumps(tg_update("x" * (tg_bot.config.server.max_body_bytes + 10))).encode()
     assert (await post_telegram(client, oversized)).status == 413
     assert (await client.post("/webhook/nosuch", json={})).status == 404
+    assert (await client.get("/webhook/telegram")).status == 405
     assert (await client.post("/webhook/slack", json={})).status == 404  # not configured here
     assert tg_bot.live_rows() == [] and telegram_api.sent() == []
 
