@@ -6,7 +6,8 @@ after the commit. Under load many requests share one commit, so the store does n
 webhook's rate; an acknowledged message is always on disk.
 
 - `live_messages` is unique per (platform, chat_id, message_id): a platform's retry of the same
-  delivery is stored once and reported as not new (so it is answered once).
+  delivery is stored once and reported as not new (so it is answered once), also when the retry
+  reaches another web process: INSERT ... ON CONFLICT DO NOTHING RETURNING decides.
 - Edited messages update the stored text and `edited_ts` (never new).
 - `members` are upserted from every message: display name and is_bot kept current, first seen
   kept, last seen refreshed (to the minute), `joined_ts` set from join events.
@@ -44,6 +45,7 @@ class Item:
     group: str
 
 
+_KEY = ("platform", "chat_id", "message_id")
 _LIVE_COLUMNS = ("platform", "chat_id", "message_id", "group_id", "ts", "date", "sender_id", "sender_name",
                  "text", "mentions", "reply_to", "edited_ts")
 _MEMBER_COLUMNS = ("group_id", "platform", "user_key", "display_name", "is_bot", "first_seen_ts",
@@ -76,19 +78,14 @@ class Inbox:
         self._members_seen: dict[tuple, tuple] = {}  # what the members table holds (writer thread)
         self._insert = _dialect_insert(db)
         # Statements built once: building them per batch costs more than running them.
-        key = ["platform", "chat_id", "message_id"]
-        self._insert_live = self._insert(live_messages).on_conflict_do_nothing(index_elements=key)
+        self._insert_live = self._insert(live_messages).on_conflict_do_nothing(index_elements=list(_KEY))
         upsert = self._insert(members)
         self._upsert_members = upsert.on_conflict_do_update(
             index_elements=["group_id", "platform", "user_key"],
             set_={"display_name": upsert.excluded.display_name, "is_bot": upsert.excluded.is_bot,
                   "last_seen_ts": upsert.excluded.last_seen_ts,
                   "joined_ts": func.coalesce(upsert.excluded.joined_ts, members.c.joined_ts)})
-        self._select_known = select(live_messages.c.platform, live_messages.c.chat_id,
-                                    live_messages.c.message_id).where(  # all three: the unique index
-            live_messages.c.platform.in_(bindparam("platforms", expanding=True)),
-            live_messages.c.chat_id.in_(bindparam("chats", expanding=True)),
-            live_messages.c.message_id.in_(bindparam("ids", expanding=True)))
+        self._insert_new_sql: dict[int, str] = {}  # SQLite: multi-row INSERT ... RETURNING by row count
         self._update_edit = update(live_messages).where(
             live_messages.c.platform == bindparam("k_platform"), live_messages.c.chat_id == bindparam("k_chat"),
             live_messages.c.message_id == bindparam("k_id")).values(text=bindparam("k_text"),
@@ -197,21 +194,16 @@ class Inbox:
             plain = [(i, item) for i, item in enumerate(items) if not item.message.edited]
             edits = [(i, item) for i, item in enumerate(items) if item.message.edited]
             if plain:
-                keys = {"platforms": list({item.message.platform for _, item in plain}),
-                        "chats": list({item.message.chat_id for _, item in plain}),
-                        "ids": list({item.message.message_id for _, item in plain})}
-                existing = set(map(tuple, conn.execute(self._select_known, keys).all()))
+                first: dict[tuple, int] = {}  # within the batch, the first copy is the new one
                 rows = []
                 for i, item in plain:
                     m = item.message
                     key = (m.platform, m.chat_id, m.message_id)
-                    if key in existing:
-                        continue
-                    existing.add(key)
-                    results[i] = True
-                    rows.append(self._row(m, group_ids[item.group]))
-                if rows:
-                    self._many(conn, self._insert_live, rows)
+                    if key not in first:
+                        first[key] = i
+                        rows.append(self._row(m, group_ids[item.group]))
+                for key in self._insert_new(conn, rows):
+                    results[first[key]] = True
             for _, item in edits:
                 m = item.message
                 changed = conn.execute(self._update_edit, {
@@ -237,6 +229,29 @@ class Inbox:
         seen = self._members_seen.get((row["group_id"], row["platform"], row["user_key"]))
         return (seen is None or row["joined_ts"] is not None or seen[0] != row["display_name"]
                 or seen[1] != row["is_bot"] or row["last_seen_ts"] - seen[2] >= LAST_SEEN_RESOLUTION)
+
+    def _insert_new(self, conn, rows: list[dict]) -> set[tuple]:
+        """Insert live messages; returns the keys that were new. One statement decides newness
+        (INSERT ... ON CONFLICT DO NOTHING RETURNING), so a retry delivered to another process at
+        the same moment is still stored once and reported new once."""
+        if not rows:
+            return set()
+        if not self._fast:
+            stmt = (self._insert(live_messages).values(rows).on_conflict_do_nothing(index_elements=_KEY)
+                    .returning(live_messages.c.platform, live_messages.c.chat_id, live_messages.c.message_id))
+            return set(map(tuple, conn.execute(stmt).all()))
+        sql = self._insert_new_sql.get(len(rows))
+        if sql is None:
+            one = "(" + ", ".join("?" * len(_LIVE_COLUMNS)) + ")"
+            sql = (f"INSERT INTO live_messages ({', '.join(_LIVE_COLUMNS)}) VALUES {', '.join([one] * len(rows))}"
+                   f" ON CONFLICT ({', '.join(_KEY)}) DO NOTHING RETURNING {', '.join(_KEY)}")
+            self._insert_new_sql[len(rows)] = sql
+        params = [_driver_value(row[key]) for row in rows for key in _LIVE_COLUMNS]
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            return set(cursor.execute(sql, params).fetchall())
+        finally:
+            cursor.close()
 
     def _compile_for_sqlite(self) -> dict:
         """SQLite: the two bulk statements as driver SQL with their parameter order.

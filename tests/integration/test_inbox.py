@@ -89,3 +89,16 @@ async def test_a_bad_request_fails_alone(inbox):
     assert outcomes[0] == [True] and outcomes[2] == [True]
     assert isinstance(outcomes[1], Exception)
     assert [r["message_id"] for r in rows(inbox, live_messages)] == ["ok1", "ok2"]
+
+
+async def test_two_processes_racing_on_one_retry_store_and_report_it_once(inbox, tmp_path):
+    other = Inbox(connect(tmp_path / "inbox.db"), ZONE)  # a second web process on the same database
+    other.start()
+    try:
+        for n in range(20):
+            outcomes = await asyncio.gather(inbox.store([msg(f"r{n}")]), other.store([msg(f"r{n}")]))
+            assert sorted(outcomes) == [[False], [True]]
+    finally:
+        await other.close()
+        other.db.dispose()
+    assert len(rows(inbox, live_messages)) == 20
