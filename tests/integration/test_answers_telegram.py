@@ -218,3 +218,15 @@ async def test_a_failing_handler_is_logged_without_secrets_and_the_bot_carries_o
     # (the fake API's own access log shows the token in its URL, as Telegram's would)
     assert "handler" in ours and "RuntimeError" in ours and "bot<token>" in ours
     assert TOKEN not in ours and TOKEN.split(":")[1] not in ours
+
+
+async def test_answers_carry_deep_links_when_a_public_base_url_is_set(make_bot, telegram_api, tmp_path):
+    raw = base_config(tmp_path, platforms={"telegram": telegram_section(telegram_api)},
+                      chats=[{"platform": "telegram", "chat_id": TELEGRAM_CHAT, "group": GROUP}],
+                      bot={"public_base_url": "https://bot.example.org/"})
+    bot = await make_bot(raw)
+    await post_telegram(bot.client, tg_update(f"/ask {PARAPHRASE}"))
+    await post_telegram(bot.client, tg_update("/search 发卡行"))
+    answer, hits = (plain(s["text"]) for s in telegram_api.sent())
+    assert "https://bot.example.org/archive/prodarch/2018-02-28#t-085956" in answer
+    assert "https://bot.example.org/archive/prodarch/2018-02-28#t-" in hits
