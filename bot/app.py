@@ -5,7 +5,8 @@
 Start-up (cleanup_ctx, in order): the store and its group-commit inbox; the outbound HTTP session;
 the Services object with the platform adapters and the dispatcher; a background task that ingests
 the archive and builds the answer index (`/healthz` reports ready once it is loaded); the
-scheduler when `server.run_scheduler` is set. Shut-down runs in reverse: the scheduler stops,
+scheduler (all jobs when `server.run_scheduler` is set; otherwise only the refresh that picks up
+the days a separate clock published). Shut-down runs in reverse: the scheduler stops,
 in-flight dispatches (and their outbound sends) get `server.shutdown_timeout` seconds, then the
 HTTP session and the store close.
 """
@@ -25,7 +26,9 @@ from aiohttp import web
 from bot.config import Config
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox
+from bot.scheduler import scheduler_context
 from bot.services import SERVICES, Services
+from bot.web import setup_web
 from bot.webhook import DISPATCHER, INBOX, INLINE_DISPATCH, handle_webhook
 
 log = logging.getLogger(__name__)
@@ -59,21 +62,12 @@ def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None
     app.cleanup_ctx.append(_http_ctx)
     app.cleanup_ctx.append(_services_ctx)
     app.cleanup_ctx.append(_answers_ctx)
-    scheduler_ctx = _scheduler_ctx_factory() if config.server.run_scheduler else None
-    if scheduler_ctx is not None:
-        app.cleanup_ctx.append(scheduler_ctx)
+    app.cleanup_ctx.append(scheduler_context)  # the jobs; only the answer refresh without run_scheduler
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhook/{platform}", handle_webhook)
     app.router.add_get("/webhook/{platform}", handle_webhook)  # WeCom URL verification
     if config.web.enabled:
-        try:
-            from bot.web.pages import setup_web
-        except ModuleNotFoundError as exc:
-            if exc.name != "bot.web.pages":
-                raise
-            log.debug("web archive pages not available")
-        else:
-            setup_web(app)
+        setup_web(app)
     return app
 
 
@@ -233,15 +227,3 @@ async def healthz(request: web.Request) -> web.Response:
     want_ready = request.query.get("ready", "") not in ("", "0", "false")
     status = 503 if want_ready and not ready else 200
     return web.json_response(body, status=status)
-
-
-# -- the scheduler (E's bot.scheduler.scheduler_context, when present) ---------------------------
-def _scheduler_ctx_factory():
-    """E's cleanup_ctx; it reads server.run_scheduler itself. None until bot.scheduler exists."""
-    try:
-        module = importlib.import_module("bot.scheduler")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.scheduler":
-            raise
-        return None
-    return getattr(module, "scheduler_context", None)

@@ -124,6 +124,7 @@ async def test_scheduler_runs_inside_the_app_when_configured(make_bot, tmp_path)
     assert not scheduler.scheduler.running and "scheduler" not in bot.services.extras
 
 
-async def test_no_scheduler_when_a_separate_clock_runs_the_jobs(make_bot, tmp_path):
+async def test_only_the_answer_refresh_when_a_separate_clock_runs_the_jobs(make_bot, tmp_path):
     bot = await make_bot(base_config(tmp_path, server={"run_scheduler": False}))
-    assert "scheduler" not in bot.services.extras
+    scheduler = bot.services.extras["scheduler"]
+    assert [job.id for job in scheduler.scheduler.get_jobs()] == ["refresh-answers"]  # posts nothing
