@@ -39,6 +39,20 @@ class Incoming:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberUpdate:
+    """A member's display name changed in a chat, with no message (a platform's rename event).
+
+    The store keeps the new name and the nickname rule re-checks it at once, so a rename counts
+    from the moment it happens, not from the member's next message.
+    """
+
+    platform: str
+    chat_id: str
+    member: Member  # the new display name
+    time: dt.datetime  # timezone-aware
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     """Text for one chat; the adapter renders mentions in its own format and splits at its limit."""
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.chat import Incoming, Member, Outgoing, Sent
+from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
 from bot.config import ChatSection
 from bot.router import Route, Router, combine
 from bot.services import Services
@@ -112,6 +112,7 @@ class Context:
     dispatcher: Dispatcher
     sent: list[Outgoing] = field(default_factory=list)
     command_args: str | None = None  # set when the dispatcher found the command in the text
+    update: MemberUpdate | None = None  # set for member-update routes (renames without a message)
 
     @property
     def args(self) -> str:
@@ -205,9 +206,10 @@ class Dispatcher:
                                               config.platforms.telegram.bot_username) if value}
 
     # -- background tasks -----------------------------------------------------------------------
-    def spawn(self, message: Incoming) -> asyncio.Task:
+    def spawn(self, message: Incoming | MemberUpdate) -> asyncio.Task:
         """Dispatch in a tracked task; shutdown waits for it (see `drain`)."""
-        task = asyncio.get_running_loop().create_task(self.dispatch(message))
+        work = self.dispatch_update(message) if isinstance(message, MemberUpdate) else self.dispatch(message)
+        task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -261,6 +263,18 @@ class Dispatcher:
         elif message.text.strip():
             for route in self.router.of_kind("fallback"):
                 await self._run(route, ctx)
+        return ctx.sent
+
+    async def dispatch_update(self, update: MemberUpdate) -> list[Outgoing]:
+        """Run the member-update routes for one rename (the bot's own renames are ignored)."""
+        chat = self.chat_for(update.platform, update.chat_id)
+        member = update.member
+        if chat is None or member.is_bot or member.id in self._self_ids or member.name in self._self_ids:
+            return []
+        ctx = self.context(chat)
+        ctx.update = update
+        for route in self.router.of_kind("member_update"):
+            await self._run(route, ctx)
         return ctx.sent
 
     def _command_in_text(self, text: str) -> tuple[str | None, str | None]:

@@ -11,6 +11,8 @@ webhook's rate; an acknowledged message is always on disk.
 - Edited messages update the stored text and `edited_ts` (never new).
 - `members` are upserted from every message: display name and is_bot kept current, first seen
   kept, last seen refreshed (to the minute), `joined_ts` set from join events.
+- Member updates (renames without a message, `MemberItem`) set the display name in the same
+  commit; they do not move last seen (a rename is not activity) and are never "new".
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, func, select, update
 
-from bot.chat import Incoming, Member
+from bot.chat import Incoming, Member, MemberUpdate
 from bot.store.schema import groups, live_messages, members
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,14 @@ class Item:
     """One message to store, with the archive group its chat belongs to."""
 
     message: Incoming
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberItem:
+    """One member update (rename) to store, with the archive group its chat belongs to."""
+
+    update: MemberUpdate
     group: str
 
 
@@ -85,6 +95,9 @@ class Inbox:
             set_={"display_name": upsert.excluded.display_name, "is_bot": upsert.excluded.is_bot,
                   "last_seen_ts": upsert.excluded.last_seen_ts,
                   "joined_ts": func.coalesce(upsert.excluded.joined_ts, members.c.joined_ts)})
+        self._rename_members = upsert.on_conflict_do_update(  # a rename: name and bot flag only
+            index_elements=["group_id", "platform", "user_key"],
+            set_={"display_name": upsert.excluded.display_name, "is_bot": upsert.excluded.is_bot})
         self._insert_new_sql: dict[int, str] = {}  # SQLite: multi-row INSERT ... RETURNING by row count
         self._update_edit = update(live_messages).where(
             live_messages.c.platform == bindparam("k_platform"), live_messages.c.chat_id == bindparam("k_chat"),
@@ -113,8 +126,9 @@ class Inbox:
             self._thread = None
 
     # -- the event-loop side --------------------------------------------------------------------
-    async def store(self, items: Sequence[Item]) -> list[bool]:
-        """Write `items`; returns per item whether it was new. Returns only after the commit."""
+    async def store(self, items: Sequence[Item | MemberItem]) -> list[bool]:
+        """Write `items`; returns per item whether it was new (a `MemberItem` never is).
+        Returns only after the commit."""
         if not items:
             return []
         if self._thread is None:
@@ -184,15 +198,17 @@ class Inbox:
             pos += len(entry_items)
         return outcome
 
-    def _write(self, items: list[Item]) -> list[bool]:
+    def _write(self, items: list[Item | MemberItem]) -> list[bool]:
         now = int(time.time())
         results = [False] * len(items)
         fresh: dict[str, int] = {}
         conn = self._conn if self._conn is not None else self.db.connect()
         with conn.begin():
             group_ids = {name: self._group_id(conn, name, fresh) for name in {item.group for item in items}}
-            plain = [(i, item) for i, item in enumerate(items) if not item.message.edited]
-            edits = [(i, item) for i, item in enumerate(items) if item.message.edited]
+            messages = [(i, item) for i, item in enumerate(items) if type(item) is Item]
+            renames = [item for item in items if type(item) is MemberItem] if len(messages) < len(items) else []
+            plain = [(i, item) for i, item in messages if not item.message.edited]
+            edits = [(i, item) for i, item in messages if item.message.edited]
             if plain:
                 first: dict[tuple, int] = {}  # within the batch, the first copy is the new one
                 rows = []
@@ -211,9 +227,13 @@ class Inbox:
                     "k_text": m.text, "k_ts": now})
                 if changed.rowcount == 0:  # the edit arrived for a message we never saw
                     self._many(conn, self._insert_live, [self._row(m, group_ids[item.group]) | {"edited_ts": now}])
-            member_rows = [row for row in self._member_rows(items, group_ids) if self._member_changed(row)]
+            member_rows = [row for row in self._member_rows([item for _, item in messages], group_ids)
+                           if self._member_changed(row)]
             if member_rows:
                 self._many(conn, self._upsert_members, member_rows)
+            rename_rows = self._rename_rows(renames, group_ids)
+            if rename_rows:  # after the messages' rows: in one batch, the rename is the latest news
+                conn.execute(self._rename_members, rename_rows)
         if conn is not self._conn:
             conn.close()
         self._group_ids.update(fresh)  # only ids that were committed
@@ -222,7 +242,23 @@ class Inbox:
         for row in member_rows:
             self._members_seen[(row["group_id"], row["platform"], row["user_key"])] = (
                 row["display_name"], row["is_bot"], row["last_seen_ts"])
+        for row in rename_rows:  # the next message must not be skipped as "unchanged"
+            self._members_seen.pop((row["group_id"], row["platform"], row["user_key"]), None)
         return results
+
+    @staticmethod
+    def _rename_rows(renames: list[MemberItem], group_ids: dict[str, int]) -> list[dict]:
+        """Members rows for renames; a member never seen before is added (first and last seen =
+        the update's time, as for a join), a known one only changes name and bot flag."""
+        rows: dict[tuple, dict] = {}
+        for item in renames:
+            update = item.update
+            ts = int(update.time.timestamp())
+            key = (group_ids[item.group], update.platform, update.member.id)
+            rows[key] = {"group_id": key[0], "platform": key[1], "user_key": update.member.id,
+                         "display_name": update.member.name, "is_bot": update.member.is_bot,
+                         "first_seen_ts": ts, "last_seen_ts": ts, "joined_ts": None}
+        return list(rows.values())
 
     def _member_changed(self, row: dict) -> bool:
         """Skip an upsert that would change nothing but last_seen by less than a minute."""

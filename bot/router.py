@@ -37,7 +37,7 @@ def first_line(doc: str | None) -> str:
 class Route:
     """One registered handler; `names` is empty for fallbacks, join and observer routes."""
 
-    kind: str  # "command" | "fallback" | "join" | "observe"
+    kind: str  # "command" | "fallback" | "join" | "observe" | "member_update"
     handler: Handler
     names: tuple[str, ...] = ()
     help: str = ""
@@ -79,6 +79,10 @@ class Router:
     def observe(self) -> Callable[[Handler], Handler]:
         """Every message from a person, before routing (e.g. checking display names)."""
         return self._simple("observe")
+
+    def on_member_update(self) -> Callable[[Handler], Handler]:
+        """A member's display name changed without a message (`ctx.update`, a `MemberUpdate`)."""
+        return self._simple("member_update")
 
     def include(self, other: Router) -> Router:
         for route in other.routes:

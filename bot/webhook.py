@@ -1,10 +1,11 @@
 """`POST /webhook/{platform}`: verify → parse → store → acknowledge → dispatch.
 
 The handler is a thin translation from aiohttp to the neutral `bot.platforms.base.Request`:
-verification runs on the raw bytes before any parsing, every message of a configured chat is
-committed to the store before the answer goes out, and only new messages (not platform retries)
-are dispatched, in a tracked background task (or inline, for tests). Bad input is a 4xx, never a
-500; logs carry platform, chat and message ids, never bodies or secrets.
+verification runs on the raw bytes before any parsing, every message and member update (rename)
+of a configured chat is committed to the store before the answer goes out, and only new messages
+(not platform retries) are dispatched, in a tracked background task (or inline, for tests); renames
+are dispatched to the member-update routes every time (they are idempotent). Bad input is a 4xx,
+never a 500; logs carry platform, chat and message ids, never bodies or secrets.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from aiohttp import web
 
 from bot.dispatch import Dispatcher
-from bot.inbox import Inbox, Item
+from bot.inbox import Inbox, Item, MemberItem
 from bot.platforms.base import Rejected, Request
 from bot.services import SERVICES
 
@@ -81,9 +82,14 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
                       message.message_id)
             continue
         items.append(Item(message, chat.group))
-    if items:
+    renames = []
+    for update in parsed.member_updates:
+        chat = dispatcher.chat_for(update.platform, update.chat_id)
+        if chat is not None:
+            renames.append(MemberItem(update, chat.group))
+    if items or renames:
         try:
-            new = await app[INBOX].store(items)  # committed before we acknowledge
+            new = await app[INBOX].store([*items, *renames])  # committed before we acknowledge
         except Exception as exc:  # noqa: BLE001 - not stored = not acknowledged: the platform retries
             log.error("%s webhook: storing failed (%s); answering 503", platform, type(exc).__name__)
             return _reject(503, "storage unavailable, retry later")
@@ -94,5 +100,10 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
                 await dispatcher.dispatch(item.message)
             else:
                 dispatcher.spawn(item.message)
+        for rename in renames:  # idempotent, so a platform's retry may run it again
+            if app[INLINE_DISPATCH]:
+                await dispatcher.dispatch_update(rename.update)
+            else:
+                dispatcher.spawn(rename.update)
     return web.Response(status=parsed.status, body=parsed.response_body,
                         headers={"Content-Type": parsed.response_type})

@@ -8,7 +8,9 @@ eligible for removal, once, and is no longer reminded. Removal is never automati
 `nicknames.enforce = "remove"` and the platform adapter can remove members.
 
 A member who renames is recognised on their next message (the observer below, and the members
-table that the inbox refreshes on every message): a conforming name clears their count.
+table that the inbox refreshes on every message) or at once on a platform's member-update event
+(the bridge's `member_update`; the inbox has already stored the new name): a conforming name
+clears their count.
 """
 
 from __future__ import annotations
@@ -246,3 +248,18 @@ async def recognise_rename(ctx) -> None:
     if await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
                                message.sender):
         ctx.services.extras["nickname_reminded"].pop(ctx.chat_key, None)
+
+
+@router.on_member_update()
+async def recognise_rename_event(ctx) -> None:
+    """A rename event: a reminded member whose new name conforms is forgiven at once.
+
+    Renames are rare, so this asks the store directly instead of the minute-old cache of
+    reminded ids (a reminder posted by another process a moment ago is seen too)."""
+    member = ctx.update.member
+    rule = rule_of(ctx.services.config)
+    if not member.id or not rule.check(member.name).ok:
+        return
+    if await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
+                               member):
+        ctx.services.extras.get("nickname_reminded", {}).pop(ctx.chat_key, None)

@@ -96,11 +96,14 @@ def test_join_and_member_update(adapter, fake_clock):
     assert msg.joined == (Member("wxid_new", "新人"), Member("wxid_new2", "新人2")) and msg.text == ""
     assert adapter.parse(signed(join, fake_clock.now)).messages[0].message_id == msg.message_id  # retry-stable
 
-    rename = {"type": "member_update", "chat_id": "20001234@chatroom",
+    rename = {"type": "member_update", "chat_id": "20001234@chatroom", "time": 1700000000,
               "member": {"id": "wxid_alice", "name": "爱丽丝-清算-北京"}}
     parsed = adapter.parse(signed(rename, fake_clock.now))
-    assert parsed.messages == ()
-    assert parsed.extra["member_updates"] == [("20001234@chatroom", Member("wxid_alice", "爱丽丝-清算-北京"))]
+    assert parsed.messages == () and parsed.extra == {}
+    (update,) = parsed.member_updates
+    assert (update.platform, update.chat_id, update.member) == ("bridge", "20001234@chatroom",
+                                                                Member("wxid_alice", "爱丽丝-清算-北京"))
+    assert update.time.timestamp() == 1700000000
 
     assert adapter.parse(signed({"type": "typing", "chat_id": "x"}, fake_clock.now)).messages == ()
 

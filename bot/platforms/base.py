@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.chat import Incoming, Outgoing, Sent
+from bot.chat import Incoming, MemberUpdate, Outgoing, Sent
 
 
 class Rejected(Exception):
@@ -38,7 +38,9 @@ class Parsed:
 
     `messages` go to the store and the dispatcher; `response` is what the HTTP answer carries
     (a challenge echo, an encrypted reply, or empty for a plain 200); `delivery_id` marks a
-    platform retry of the same delivery.
+    platform retry of the same delivery. `member_updates` (renames without a message) go to the
+    store's members table and to the dispatcher's member-update routes. `extra` holds
+    adapter-specific facts nothing downstream relies on (e.g. Slack's retry number).
     """
 
     messages: tuple[Incoming, ...] = ()
@@ -46,6 +48,7 @@ class Parsed:
     response_type: str = "text/plain"
     status: int = 200
     delivery_id: str | None = None
+    member_updates: tuple[MemberUpdate, ...] = ()
     extra: dict = field(default_factory=dict)
 
 

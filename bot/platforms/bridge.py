@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.chat import Incoming, Member, Outgoing, Sent
+from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
 from bot.config import BridgeSection
 from bot.platforms.base import Parsed, Rejected, Request
 from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
@@ -121,7 +121,7 @@ class BridgeAdapter:
             return Parsed(messages=(message,), delivery_id=str(event_id))
         if kind == "member_update":
             member = _member(event.get("member"), "member")
-            return Parsed(extra={"member_updates": [(chat_id, member)]})
+            return Parsed(member_updates=(MemberUpdate(self.name, chat_id, member, when),))
         return Parsed()
 
     def _message(self, event: dict, chat_id: str, when: dt.datetime) -> Parsed:
