@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import NicknameSection
 
@@ -34,6 +34,11 @@ class NicknameRule:
     bare_roles: frozenset[str] = frozenset()
     company_not_role: bool = True
     text: str = DEFAULT_RULE_TEXT
+    # Compiled once: `check` runs on every chat message (the rename observer).
+    _split: re.Pattern = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_split", self._splitter())
 
     @classmethod
     def from_config(cls, section: NicknameSection) -> NicknameRule:
@@ -55,7 +60,7 @@ class NicknameRule:
 
     def parts(self, name: str) -> list[str]:
         """The name cut at every separator, each part trimmed (empty parts kept, to be reported)."""
-        return [part.strip() for part in self._splitter().split(name.strip())]
+        return [part.strip() for part in self._split.split(name.strip())]
 
     def check(self, name: str) -> Verdict:
         parts = self.parts(name)

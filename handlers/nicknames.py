@@ -37,6 +37,18 @@ def rule_of(config: Config) -> NicknameRule:
     return NicknameRule.from_config(config.nicknames)
 
 
+def rule_for(services) -> NicknameRule:
+    """The rule of the current config, built once and kept in services.extras.
+
+    Config sections are frozen but hold lists, so they are not hashable (no lru_cache): the cache
+    remembers the section object itself and rebuilds when services.config is replaced."""
+    section = services.config.nicknames
+    cached = services.extras.get("nickname_rule")
+    if cached is None or cached[0] is not section:
+        cached = services.extras["nickname_rule"] = (section, NicknameRule.from_config(section))
+    return cached[1]
+
+
 def exempt_keys(config: Config, chat: ChatSection | None = None) -> set[str]:
     """Ids and names never reminded: the owner, the chat's admins, the allow-list."""
     keys = {config.bot.owner_name, *config.nicknames.allow}
@@ -141,7 +153,7 @@ def escalation_text(people: Sequence[Candidate], threshold: int, enforce: str, r
 async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = None) -> dict:
     """One chat's reminder run; returns who was reminded, escalated and reset (for replies/tests)."""
     services, config = ctx.services, ctx.config
-    rule = rule_of(config)
+    rule = rule_for(services)
     now_ts = int(ctx.now.timestamp())
     period = period or ctx.today.isoformat()
     candidates = await ctx.db(known_members, services.db, chat.group, chat.platform,
@@ -242,7 +254,7 @@ async def recognise_rename(ctx) -> None:
     message = ctx.message
     if message is None or not message.sender.id:
         return
-    rule = rule_of(ctx.services.config)
+    rule = rule_for(ctx.services)
     if not rule.check(message.sender.name).ok or not await _was_reminded(ctx, message.sender.id):
         return
     if await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
@@ -257,7 +269,7 @@ async def recognise_rename_event(ctx) -> None:
     Renames are rare, so this asks the store directly instead of the minute-old cache of
     reminded ids (a reminder posted by another process a moment ago is seen too)."""
     member = ctx.update.member
-    rule = rule_of(ctx.services.config)
+    rule = rule_for(ctx.services)
     if not member.id or not rule.check(member.name).ok:
         return
     if await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
