@@ -61,7 +61,7 @@ class Outgoing:
     mentions: tuple[Member, ...] = ()  # rendered before the text, in the platform's format
     reply_to: str | None = None
     thread_id: str | None = None
-    markdown: bool = False  # text uses the small Markdown subset (*bold*, `code`, [link](url))
+    markdown: bool = False  # the small Markdown subset: *bold*, `code`, [link](url); \* is a literal *
     image_png: bytes | None = None  # attached chart where the platform takes images
     image_caption: str = ""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.dispatch import Context
 from bot.router import Router
+from handlers.digest import MARKDOWN_PLATFORMS
 
 router = Router("ask")
 USAGE = "用法：/ask 问题（例如 /ask 财付通为什么算发卡行）"
@@ -11,24 +12,30 @@ NOT_READY = "聊天记录的索引还在加载，请稍后再试。"
 REPEATED = "这个问题刚刚回答过，请看上面的回复。"
 
 
+def markdown_for(ctx: Context) -> bool:
+    """Replies are written in the Markdown subset where the chat's adapter renders it (bold
+    speakers, clickable links); elsewhere (the WeChat bridge) in plain text."""
+    return ctx.chat.platform in MARKDOWN_PLATFORMS
+
+
 def remember_answer(ctx: Context, pair) -> None:
     """Keep the exchange behind the last answer in this chat, for /thread."""
     ctx.chat_state()["last_pair"] = pair
 
 
-def answer_reply(ctx: Context, match) -> str:
-    """The answer text for an archived exchange; kept per exchange (the same answers are given
-    again and again, in many chats) in a small per-process cache in services.extras."""
+def answer_reply(ctx: Context, match, markdown: bool = False) -> str:
+    """The answer text for an archived exchange; kept per exchange and mode (the same answers are
+    given again and again, in many chats) in a small per-process cache in services.extras."""
     from bot.qa.reply import answer_text
 
     pair = match.pair
-    key = (pair.group, pair.date, pair.question_seqs, pair.answer_seqs)
+    key = (pair.group, pair.date, pair.question_seqs, pair.answer_seqs, markdown)
     cache = ctx.services.extras.setdefault("answer_texts", {})
     text = cache.get(key)
     if text is None:
         if len(cache) >= 512:
             cache.clear()
-        text = cache[key] = answer_text(match, ctx.services.config.bot.public_base_url)
+        text = cache[key] = answer_text(match, ctx.services.config.bot.public_base_url, markdown)
     return text
 
 
@@ -50,10 +57,11 @@ async def ask(ctx: Context) -> None:
         return
     result = await ctx.engine("ask", question, ctx.group)
     base_url = ctx.services.config.bot.public_base_url
+    markdown = markdown_for(ctx)
     if result.answered and result.match is not None:
         remember_answer(ctx, result.match.pair)
-        await ctx.reply(answer_reply(ctx, result.match))
+        await ctx.reply(answer_reply(ctx, result.match, markdown), markdown=markdown)
     elif result.suggest and result.related:
-        await ctx.reply(related_text(result, base_url))
+        await ctx.reply(related_text(result, base_url, markdown), markdown=markdown)
     else:
         await ctx.reply(nothing_found_text())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.dispatch import Context
 from bot.router import Router
-from handlers.ask import answer_reply
+from handlers.ask import answer_reply, markdown_for
 
 router = Router("autoanswer")
 
@@ -35,13 +35,15 @@ async def auto_answer(ctx: Context) -> None:
         return
     result = await ctx.engine("ask", text, ctx.group)
     base_url = ctx.services.config.bot.public_base_url
+    markdown = markdown_for(ctx)
     if mode == "on" and result.answered and result.match is not None:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):
             return
         ctx.chat_state()["last_pair"] = result.match.pair
-        await ctx.reply(answer_reply(ctx, result.match), mentions=(message.sender,))
+        await ctx.reply(answer_reply(ctx, result.match, markdown), mentions=(message.sender,), markdown=markdown)
     elif mode == "suggest" and (result.answered or result.suggest) and result.candidates:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.candidates[0].pair))):
             return
         ctx.chat_state()["last_pair"] = result.candidates[0].pair
-        await ctx.reply(related_text(list(result.candidates), base_url), mentions=(message.sender,))
+        await ctx.reply(related_text(list(result.candidates), base_url, markdown), mentions=(message.sender,),
+                        markdown=markdown)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.dispatch import Context
 from bot.router import Router
+from handlers.ask import markdown_for
 
 router = Router("search")
 LIMIT = 5
@@ -25,4 +26,5 @@ async def search(ctx: Context) -> None:
         await ctx.reply(NOT_READY)
         return
     hits = await ctx.engine("search", query, ctx.group, LIMIT)
-    await ctx.reply(search_text(hits, query, ctx.services.config.bot.public_base_url))
+    markdown = markdown_for(ctx)
+    await ctx.reply(search_text(hits, query, ctx.services.config.bot.public_base_url, markdown), markdown=markdown)

@@ -61,3 +61,17 @@ def test_markdown_conversion_escapes_outside_markup():
     out = convert_markdown("a<b *粗* `c<d` [l](https://e.org/?x=1&y=2)", bold="<b>{0}</b>",
                            code="<code>{0}</code>", link='<a href="{url}">{label}</a>', escape=escape)
     assert out == 'a&lt;b <b>粗</b> <code>c&lt;d</code> <a href="https://e.org/?x=1&amp;y=2">l</a>'
+
+
+def test_escaped_characters_stay_literal_in_every_dialect():
+    from bot.platforms.text import escape_markdown
+
+    typed = "a*b*c _x_ `rm` [doc](https://evil.example/) back\\slash"
+    text = f"*{escape_markdown('小*星')}*：{escape_markdown(typed)} [链接](https://bot.example.org/a?b=1&c=2)"
+    telegram = convert_markdown(text, bold="<b>{0}</b>", code="<code>{0}</code>", link='<a href="{url}">{label}</a>',
+                                escape=lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    assert telegram == ('<b>小*星</b>：a*b*c _x_ `rm` [doc](https://evil.example/) back\\slash '
+                        '<a href="https://bot.example.org/a?b=1&amp;c=2">链接</a>')
+    slack = convert_markdown(text, bold="*{0}*", code="`{0}`", link="<{url}|{label}>")
+    assert "：a*b*c _x_ `rm` [doc](https://evil.example/)" in slack and slack.count("<https://") == 1  # ours only
+    assert convert_markdown(r"a \*b\* c", bold="<b>{0}</b>", code="{0}", link="{label}") == "a *b* c"

@@ -1,8 +1,10 @@
 """The texts the bot sends for answers, related discussions, threads and search hits.
 
-Plain text by default (every platform shows it); `markdown=True` adds light Markdown (bold
-names, links as [text](url)) for platforms that render it. Links point into the web archive via
-`bot.links.day_url` and are left out when no public_base_url is configured.
+Plain text by default (every platform shows it); `markdown=True` writes the adapters' Markdown
+subset (`Outgoing.markdown`: *bold* names, [label](url) links) for platforms that render it, with
+every piece of archived text escaped (`escape_markdown`) so an asterisk or bracket someone typed
+stays literal. Links point into the web archive via `bot.links.day_url` and are left out when no
+public_base_url is configured.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from bot.archive.model import Message, MessageKind
 from bot.links import day_url
 from bot.qa.engine import AskResult, Hit, Match
+from bot.platforms.text import escape_markdown
 from bot.qa.mining import QAPair, asks, is_greeting
 from bot.text import normalise
 
@@ -38,7 +41,12 @@ def _link(base_url: str, group: str, message: Message, markdown: bool, label: st
 
 
 def _name(speaker: str, markdown: bool) -> str:
-    return f"**{speaker}**" if markdown else speaker
+    return f"*{escape_markdown(speaker)}*" if markdown else speaker
+
+
+def _plain(text: str, markdown: bool) -> str:
+    """Archived or typed text, literal in either mode."""
+    return escape_markdown(text) if markdown else text
 
 
 def best_answers(pair: QAPair, limit: int = ANSWER_CHARS, lines: int = MAX_QUOTED) -> list[Message]:
@@ -69,10 +77,10 @@ def answer_text(match: Match | AskResult, base_url: str = "", markdown: bool = F
             return NOTHING_FOUND
         match = match.match
     pair = match.pair
-    lines = [f"这个问题群里讨论过（{_when(pair.first)}，{_name(pair.asker, markdown)} 问：{shorten(pair.question_text, QUESTION_CHARS)}）"]
+    question = _plain(shorten(pair.question_text, QUESTION_CHARS), markdown)
+    lines = [f"这个问题群里讨论过（{_when(pair.first)}，{_name(pair.asker, markdown)} 问：{question}）"]
     for m in best_answers(pair):
-        quote = f"{_name(m.speaker, markdown)}：{shorten(m.text, LINE_CHARS)}"
-        lines.append(f"> {quote}" if markdown else quote)
+        lines.append(f"{_name(m.speaker, markdown)}：{_plain(shorten(m.text, LINE_CHARS), markdown)}")
     link = _link(base_url, pair.group, pair.first, markdown, "查看完整讨论")
     if link:
         lines.append(link)
@@ -87,7 +95,8 @@ def related_text(result: AskResult | list[Match], base_url: str = "", markdown: 
     lines = ["可能相关的讨论："]
     for number, match in enumerate(matches, start=1):
         pair = match.pair
-        line = f"{number}. {pair.date.isoformat()} {_name(pair.asker, markdown)}：{shorten(pair.question_text, QUESTION_CHARS)}"
+        question = _plain(shorten(pair.question_text, QUESTION_CHARS), markdown)
+        line = f"{number}. {pair.date.isoformat()} {_name(pair.asker, markdown)}：{question}"
         link = _link(base_url, pair.group, pair.first, markdown, "链接")
         lines.append(f"{line} {link}" if link else line)
     return "\n".join(lines)
@@ -99,10 +108,10 @@ def nothing_found_text() -> str:
 
 def thread_text(pair: QAPair, base_url: str = "", markdown: bool = False) -> str:
     """The whole archived exchange, for /thread: every line with time and speaker."""
-    lines = [f"{pair.group} {pair.date.isoformat()}"]
+    lines = [f"{_plain(pair.group, markdown)} {pair.date.isoformat()}"]
     for m in (*pair.question, *pair.answers):
         body = m.text if m.kind is MessageKind.TEXT else ("[图片]" if m.kind is MessageKind.IMAGE else m.text)
-        lines.append(f"{m.time.strftime('%H:%M:%S')} {_name(m.speaker, markdown)}：{' '.join(body.split())}")
+        lines.append(f"{m.time.strftime('%H:%M:%S')} {_name(m.speaker, markdown)}：{_plain(' '.join(body.split()), markdown)}")
     link = _link(base_url, pair.group, pair.first, markdown)
     if link:
         lines.append(link)
@@ -131,11 +140,11 @@ def snippet(text: str, query: str, width: int = 60) -> str:
 def search_text(hits: list[Hit], query: str, base_url: str = "", markdown: bool = False) -> str:
     """Search results: date, speaker and a snippet around the match, one per line."""
     if not hits:
-        return f"没有找到包含“{query}”的聊天记录。"
-    lines = [f"“{query}”的搜索结果："]
+        return f"没有找到包含“{_plain(query, markdown)}”的聊天记录。"
+    lines = [f"“{_plain(query, markdown)}”的搜索结果："]
     for number, hit in enumerate(hits, start=1):
         m = hit.message
-        line = f"{number}. {hit.date.isoformat()} {_name(m.speaker, markdown)}：{snippet(m.text, query)}"
+        line = f"{number}. {hit.date.isoformat()} {_name(m.speaker, markdown)}：{_plain(snippet(m.text, query), markdown)}"
         link = _link(base_url, hit.group, m, markdown, "链接")
         lines.append(f"{line} {link}" if link else line)
     return "\n".join(lines)

@@ -227,6 +227,6 @@ async def test_answers_carry_deep_links_when_a_public_base_url_is_set(make_bot, 
     bot = await make_bot(raw)
     await post_telegram(bot.client, tg_update(f"/ask {PARAPHRASE}"))
     await post_telegram(bot.client, tg_update("/search 发卡行"))
-    answer, hits = (plain(s["text"]) for s in telegram_api.sent())
-    assert "https://bot.example.org/archive/prodarch/2018-02-28#t-085956" in answer
-    assert "https://bot.example.org/archive/prodarch/2018-02-28#t-" in hits
+    answer, hits = (s["text"] for s in telegram_api.sent())  # HTML: the links are clickable
+    assert '<a href="https://bot.example.org/archive/prodarch/2018-02-28#t-085956">查看完整讨论</a>' in answer
+    assert '<a href="https://bot.example.org/archive/prodarch/2018-02-28#t-' in hits

@@ -158,8 +158,9 @@ async def post_wecom(bot, inner: bytes, *, token: str = WECOM_TOKEN):
 async def test_wecom_question_answered_through_the_robot_with_mention(wecom_bot, wecom_robot):
     assert (await post_wecom(wecom_bot, wecom_inner(PARAPHRASE))).status == 200
     [posted] = wecom_robot.posted()
-    assert posted["msgtype"] == "text" and ANSWERER in posted["text"]["content"]
-    assert posted["text"]["mentioned_list"] == ["zhangsan"]
+    # Answers use WeCom markdown (bold speakers, links); a markdown message mentions with <@userid>.
+    assert posted["msgtype"] == "markdown" and f"**{ANSWERER}**" in posted["markdown"]["content"]
+    assert posted["markdown"]["content"].startswith("<@zhangsan> ")
 
 
 async def test_wecom_url_verification_echoes_the_decrypted_echostr(wecom_bot):
