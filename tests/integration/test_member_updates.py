@@ -96,3 +96,23 @@ async def test_a_message_after_a_rename_still_refreshes_the_members_row(bot, rem
              "sender": {"id": "wxid_wang", "name": BAD_NAME}, "time": "2026-11-25T10:00:30+08:00"}
     assert (await post(bot, spoke, fake_clock)).status == 200
     assert names(bot)["wxid_wang"][0] == BAD_NAME  # the message's name is the latest news again
+
+
+async def test_background_dispatch_resets_the_count_too(make_bot, bridge_callback, fake_clock, tmp_path):
+    """Production dispatches after the ack, in a tracked task (shutdown waits for it)."""
+    import asyncio
+
+    from bot.webhook import DISPATCHER
+
+    raw = base_config(tmp_path, platforms={"bridge": {"secret": BRIDGE_SECRET,
+                                                      "callback_url": bridge_callback.callback_url}},
+                      chats=[{"platform": "bridge", "chat_id": CHAT, "group": GROUP}])
+    bot = await make_bot(raw, inline=False)
+    spoke = {"type": "message", "chat_id": CHAT, "message_id": "m-1", "text": "大家好",
+             "sender": {"id": "wxid_wang", "name": BAD_NAME}, "time": "2026-11-25T10:00:00+08:00"}
+    assert (await post(bot, spoke, fake_clock)).status == 200
+    await JobScheduler(bot.services).trampoline("nicknames")
+    assert counts(bot) == {"wxid_wang": 1}
+    assert (await post(bot, rename(GOOD_NAME), fake_clock)).status == 200
+    await asyncio.gather(*bot.app[DISPATCHER].tasks)
+    assert counts(bot) == {} and names(bot)["wxid_wang"][0] == GOOD_NAME
