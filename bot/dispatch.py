@@ -129,6 +129,11 @@ class Context:
         return (self.chat.platform, self.chat.chat_id)
 
     @property
+    def markdown(self) -> bool:
+        """Whether this chat's adapter renders the Markdown subset (bold names, clickable links)."""
+        return getattr(self.services.adapters.get(self.chat.platform), "renders_markdown", False)
+
+    @property
     def router(self) -> Router:
         return self.dispatcher.router
 

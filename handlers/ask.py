@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from bot.dispatch import Context
 from bot.router import Router
-from handlers.digest import MARKDOWN_PLATFORMS
 
 router = Router("ask")
 USAGE = "用法：/ask 问题（例如 /ask 财付通为什么算发卡行）"
 NOT_READY = "聊天记录的索引还在加载，请稍后再试。"
 REPEATED = "这个问题刚刚回答过，请看上面的回复。"
-
-
-def markdown_for(ctx: Context) -> bool:
-    """Replies are written in the Markdown subset where the chat's adapter renders it (bold
-    speakers, clickable links); elsewhere (the WeChat bridge) in plain text."""
-    return ctx.chat.platform in MARKDOWN_PLATFORMS
 
 
 def remember_answer(ctx: Context, pair) -> None:
@@ -57,7 +50,7 @@ async def ask(ctx: Context) -> None:
         return
     result = await ctx.engine("ask", question, ctx.group)
     base_url = ctx.services.config.bot.public_base_url
-    markdown = markdown_for(ctx)
+    markdown = ctx.markdown
     if result.answered and result.match is not None:
         remember_answer(ctx, result.match.pair)
         await ctx.reply(answer_reply(ctx, result.match, markdown), markdown=markdown)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.dispatch import Context
 from bot.router import Router
-from handlers.ask import answer_reply, markdown_for
+from handlers.ask import answer_reply
 
 router = Router("autoanswer")
 
@@ -35,7 +35,7 @@ async def auto_answer(ctx: Context) -> None:
         return
     result = await ctx.engine("ask", text, ctx.group)
     base_url = ctx.services.config.bot.public_base_url
-    markdown = markdown_for(ctx)
+    markdown = ctx.markdown
     if mode == "on" and result.answered and result.match is not None:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):
             return

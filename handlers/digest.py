@@ -28,7 +28,6 @@ from handlers.publish import live_day
 
 log = logging.getLogger(__name__)
 
-MARKDOWN_PLATFORMS = {"telegram", "slack", "wecom"}  # adapters that render the Markdown subset
 
 
 def stored_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo) -> Day | None:
@@ -114,7 +113,7 @@ def digest_date(ctx: JobContext) -> tuple[dt.date, dt.datetime | None]:
 
 def digest_messages(services: Services, chat: ChatSection, digest: Digest) -> list[Outgoing]:
     adapter = services.adapters.get(chat.platform)
-    markdown = chat.platform in MARKDOWN_PLATFORMS
+    markdown = getattr(adapter, "renders_markdown", False)
     image = None
     if services.config.schedule.digest_chart and getattr(adapter, "supports_images", False) and digest.message_count:
         image = hour_chart_png(digest)

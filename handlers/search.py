@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.dispatch import Context
 from bot.router import Router
-from handlers.ask import markdown_for
 
 router = Router("search")
 LIMIT = 5
@@ -26,5 +25,5 @@ async def search(ctx: Context) -> None:
         await ctx.reply(NOT_READY)
         return
     hits = await ctx.engine("search", query, ctx.group, LIMIT)
-    markdown = markdown_for(ctx)
+    markdown = ctx.markdown
     await ctx.reply(search_text(hits, query, ctx.services.config.bot.public_base_url, markdown), markdown=markdown)

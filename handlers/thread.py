@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.dispatch import Context
 from bot.router import Router
-from handlers.ask import markdown_for
 
 router = Router("thread")
 NONE_YET = "我在这个群里还没有回答过问题；先用 /ask 问一个吧。"
@@ -19,5 +18,5 @@ async def thread(ctx: Context) -> None:
     if pair is None:
         await ctx.reply(NONE_YET)
         return
-    markdown = markdown_for(ctx)
+    markdown = ctx.markdown
     await ctx.reply(thread_text(pair, ctx.services.config.bot.public_base_url, markdown), markdown=markdown)

@@ -71,6 +71,7 @@ class BridgeAdapter:
     name = "bridge"
     max_text = MAX_TEXT
     supports_images = True
+    renders_markdown = False  # a bridge to personal WeChat shows text as it is
 
     def __init__(self, config: BridgeSection, http: aiohttp.ClientSession, *,
                  clock: Clock = time.time, sleep: Sleep = asyncio.sleep,

@@ -76,6 +76,7 @@ class SlackAdapter:
     name = "slack"
     max_text = MAX_TEXT
     supports_images = True
+    renders_markdown = True  # Outgoing.markdown is turned into the platform's own markup
 
     def __init__(self, config: SlackSection, http: aiohttp.ClientSession, *,
                  clock: Clock = time.time, sleep: Sleep = asyncio.sleep,

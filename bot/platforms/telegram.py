@@ -78,6 +78,7 @@ class TelegramAdapter:
     name = "telegram"
     max_text = MAX_TEXT
     supports_images = True
+    renders_markdown = True  # Outgoing.markdown is turned into the platform's own markup
 
     def __init__(self, config: TelegramSection, http: aiohttp.ClientSession, *,
                  clock: Clock = time.time, sleep: Sleep = asyncio.sleep,

@@ -126,6 +126,7 @@ class WecomAdapter:
     name = "wecom"
     max_text = MAX_TEXT_BYTES  # bytes, not characters
     supports_images = True
+    renders_markdown = True  # Outgoing.markdown is turned into the platform's own markup
     content_types = ("text/xml", "application/xml", "text/plain")
 
     def __init__(self, config: WecomSection, http: aiohttp.ClientSession, *,
