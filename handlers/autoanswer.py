@@ -3,16 +3,33 @@
 Per chat (`chats[].auto_answer`): "on" answers above `answer.answer_threshold`; "suggest" only
 offers related discussions (above `suggest_threshold`); "off" stays silent. Nothing is said until
 the index is loaded, nothing twice within `answer.cooldown_seconds` (the same question, or the
-same archived exchange reached by a paraphrase), and never to a bot.
+same archived exchange reached by a paraphrase), and never to a bot. Unprompted answers go only to
+questions that stand alone: not to a reply or an @-question aimed at a member (that member
+should answer), nor to follow-ups that lean on the conversation ("你说的是透支是吧？").
 """
 
 from __future__ import annotations
 
+import re
+
+from bot.chat import Incoming
 from bot.dispatch import Context
 from bot.router import Router
 from handlers.ask import answer_reply
 
 router = Router("autoanswer")
+
+# Phrases that point back into the conversation, and a leading 这/那 ("那这个怎么算？").
+LEANS_ON_CONTEXT = re.compile(r"你说的|您说的|楼上|刚才|刚刚|是吧|对吧|同上|他说|她说|你的意思|你是说|^\s*(?:那|这)")
+
+
+def stands_alone(message: Incoming) -> bool:
+    """Would the question make sense to someone who missed the conversation around it?"""
+    if message.addressed:  # asked of the bot itself
+        return True
+    if message.reply_to is not None or any(not member.is_bot for member in message.mentions):
+        return False
+    return not LEANS_ON_CONTEXT.search(message.text)
 
 
 def _pair_key(pair) -> str:
@@ -31,7 +48,7 @@ async def auto_answer(ctx: Context) -> None:
     if mode == "off" or engine is None or message is None:
         return
     text = message.text.strip()
-    if not asks(text):
+    if not asks(text) or not stands_alone(message):
         return
     result = await ctx.engine("ask", text, ctx.group)
     base_url = ctx.services.config.bot.public_base_url

@@ -87,6 +87,24 @@ async def test_group_question_is_auto_answered_with_mention_and_reply(tg_bot, te
     assert sent["reply_parameters"]["message_id"] == update["message"]["message_id"]
 
 
+async def test_questions_that_lean_on_the_conversation_get_no_unprompted_answer(tg_bot, telegram_api):
+    follow_ups = [
+        tg_update("你说的是财付通作为发卡行的业务是吧？", user_id=11),
+        tg_update("那财付通的哪些业务算发卡行的功能？", user_id=12),
+        tg_update(PARAPHRASE, user_id=13, reply_to_message={"message_id": 1, "date": 0,
+                                                              "chat": {"id": int(TELEGRAM_CHAT), "type": "supergroup"},
+                                                              "from": {"id": 14, "is_bot": False, "first_name": "Lin"},
+                                                              "text": "财付通也是发卡行"}),
+        tg_update(f"@lin {PARAPHRASE}", user_id=15, entities=[
+            {"type": "text_mention", "offset": 0, "length": 4, "user": {"id": 14, "is_bot": False, "first_name": "Lin"}}]),
+    ]
+    for update in follow_ups:
+        assert (await post_telegram(tg_bot.client, update)).status == 200
+    assert telegram_api.sent() == []
+    await post_telegram(tg_bot.client, tg_update(PARAPHRASE, user_id=16))  # the same question, standing alone
+    assert len(telegram_api.sent()) == 1
+
+
 async def test_chatter_and_unknown_questions_get_no_reply(tg_bot, telegram_api):
     for text in ("早上好", "今天的会议改到下午了", "火星上的量子区块链怎么挖矿？", "/nosuchcommand 你好"):
         await post_telegram(tg_bot.client, tg_update(text))
