@@ -138,3 +138,22 @@ def test_search_finds_part_of_a_word():
     assert "汇缴" not in local.segmenter.words("汇缴户日终要全额划转")  # the dictionary keeps 汇缴户 whole
     hits = local.search("汇缴")
     assert len(hits) == 2 and all("汇缴户" in h.message.text for h in hits)
+
+
+def test_a_question_that_says_too_little_is_never_answered(tmp_path):
+    """Vague follow-ups ("有推荐的吗") match equally vague archived lines with high scores; the
+    engine must not answer them on its own, however close the wording."""
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "2020-03-02-chat.markdown").write_text(
+        "---\nlayout: source\ntitle: \"2020-03-02-WeChat\"\ndate: 2020-03-02 12:00:00\nauthor: Tester\n---\n"
+        "> 10:00:00  甲-某支付-产品-上海  \n   \n有推荐的吗？  \n   \n"
+        "> 10:00:30  乙-某银行-开发-北京  \n   \n可以看看我们行的开放平台  \n   \n"
+        "> 11:00:00  丙-某科技-架构-深圳  \n   \n备付金集中存管以后，支付机构还能开多个备付金账户吗？  \n   \n"
+        "> 11:01:00  丁-某支付-财务-杭州  \n   \n不能了，只保留一个备付金集中存管账户  \n   \n",
+        encoding="utf-8")
+    engine = AnswerEngine.from_days([read_day(folder / "2020-03-02-chat.markdown")])
+    vague = engine.ask("有推荐的吗")
+    assert not vague.answered and vague.match is None
+    specific = engine.ask("集中存管之后支付机构可以开几个备付金账户？")
+    assert specific.answered and "集中存管账户" in specific.match.pair.answers[0].text

@@ -98,6 +98,10 @@ class Hit:
         }
 
 
+# A question of fewer than three content words ("有推荐的吗", "商户自己收？") leans on the talk
+# around it; matched on its own it draws confident nonsense from equally vague archived lines.
+# Such questions (or matches) get related discussions at most, never an answer.
+MIN_ANSWER_WORDS = 3
 SILENT = AskResult(answered=False, confidence=0.0, match=None)
 
 
@@ -248,7 +252,9 @@ class AnswerEngine:
             Match(snap.pairs[int(index.items(d, code)[-1])], confidence(values))
             for _, _, d, values in ranked[:MAX_CANDIDATES])
         best = matches[0].score
-        answered = best >= self.config.answer_threshold
+        top_words = index.docs[ranked[0][2]].words
+        says_enough = len(set(words)) >= MIN_ANSWER_WORDS and len(set(top_words)) >= MIN_ANSWER_WORDS
+        answered = best >= self.config.answer_threshold and says_enough
         return AskResult(
             answered=answered,
             confidence=best,
