@@ -30,6 +30,7 @@ test: install browser
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/chattiness.py --quiet
 	$(BIN)/python bench/answer.py
 	$(BIN)/python bench/webhook.py
 
