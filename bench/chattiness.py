@@ -3,7 +3,8 @@
 The quality benchmark measures answers to questions that *have* an archived answer. Live traffic is
 mostly conversation: follow-ups, asides, questions to one person. This script replays later days of
 each group as if they arrived live, against an index of the days before them, through the same
-gates as the auto-answer route (`asks`, `stands_alone`, the engine's verdict), and prints how many
+gates as the auto-answer route (`asks`, `stands_alone`, the engine's verdict, the archived question
+standing alone), and prints how many
 unprompted answers the bot would post per day and per 100 questions, with each answer for a human
 to judge.
 
@@ -24,7 +25,7 @@ from bot.archive import MessageKind, read_folder  # noqa: E402
 from bot.chat import Incoming, Member  # noqa: E402
 from bot.qa.engine import AnswerEngine  # noqa: E402
 from bot.qa.mining import asks  # noqa: E402
-from handlers.autoanswer import stands_alone  # noqa: E402
+from handlers.autoanswer import archived_question_stands_alone, stands_alone  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "archive"
 
@@ -59,7 +60,7 @@ def main() -> int:
             if not stands_alone(as_incoming(message, day.group)):
                 continue
             result = engine.ask(message.text, day.group)
-            if result.answered:
+            if result.answered and archived_question_stands_alone(result.match.pair):
                 posted += 1
                 if not args.quiet:
                     pair = result.match.pair

@@ -5,7 +5,9 @@ offers related discussions (above `suggest_threshold`); "off" stays silent. Noth
 the index is loaded, nothing twice within `answer.cooldown_seconds` (the same question, or the
 same archived exchange reached by a paraphrase), and never to a bot. Unprompted answers go only to
 questions that stand alone: not to a reply or an @-question aimed at a member (that member
-should answer), nor to follow-ups that lean on the conversation ("你说的是透支是吧？").
+should answer), nor to follow-ups that lean on the conversation ("你说的是透支是吧？"); and only
+with an archived exchange whose own question stands alone too (not a quote, a follow-up or a
+talk's long introduction). `/ask` keeps the engine's plain verdict: there the member asked.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ router = Router("autoanswer")
 LEANS_ON_CONTEXT = re.compile(r"你说的|您说的|楼上|刚才|刚刚|是吧|对吧|同上|他说|她说|你的意思|你是说|^\s*(?:那|这)")
 
 
+MAX_STANDALONE_CHARS = 120  # longer archived "questions" are talks and announcements
+# In an archived question, a demonstrative anywhere points at what was said before it.
+POINTS_BACK = re.compile(r"这样|那样|这种|那种|这个|那个|这些|那些")
+
+
 def stands_alone(message: Incoming) -> bool:
     """Would the question make sense to someone who missed the conversation around it?"""
     if message.addressed:  # asked of the bot itself
@@ -30,6 +37,13 @@ def stands_alone(message: Incoming) -> bool:
     if message.reply_to is not None or any(not member.is_bot for member in message.mentions):
         return False
     return not LEANS_ON_CONTEXT.search(message.text)
+
+
+def archived_question_stands_alone(pair) -> bool:
+    """The same test for the archived question the answer would quote."""
+    text = pair.question_text.strip()
+    return not (LEANS_ON_CONTEXT.search(text) or POINTS_BACK.search(text) or text.startswith(("「", "@"))
+                or len(text) > MAX_STANDALONE_CHARS)
 
 
 def _pair_key(pair) -> str:
@@ -54,6 +68,8 @@ async def auto_answer(ctx: Context) -> None:
     base_url = ctx.services.config.bot.public_base_url
     markdown = ctx.markdown
     if mode == "on" and result.answered and result.match is not None:
+        if not (message.addressed or archived_question_stands_alone(result.match.pair)):
+            return
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):
             return
         ctx.chat_state()["last_pair"] = result.match.pair

@@ -248,3 +248,23 @@ async def test_answers_carry_deep_links_when_a_public_base_url_is_set(make_bot, 
     answer, hits = (s["text"] for s in telegram_api.sent())  # HTML: the links are clickable
     assert '<a href="https://bot.example.org/archive/prodarch/2018-02-28#t-085956">查看完整讨论</a>' in answer
     assert '<a href="https://bot.example.org/archive/prodarch/2018-02-28#t-' in hits
+
+
+async def test_unprompted_answers_only_quote_archived_questions_that_stand_alone(make_bot, telegram_api, tmp_path):
+    folder = tmp_path / "archive" / "demo"
+    folder.mkdir(parents=True)
+    (folder / "2020-03-02-chat.markdown").write_text(
+        "---\nlayout: source\ntitle: \"2020-03-02-WeChat\"\ndate: 2020-03-02 12:00:00\nauthor: Tester\n---\n"
+        "> 10:00:00  甲-某支付-产品-上海  \n   \n那这种模式下，平台的备付金账户由谁来管理？  \n   \n"
+        "> 10:00:30  乙-某银行-开发-北京  \n   \n由存管银行管理，平台只能发指令  \n   \n",
+        encoding="utf-8")
+    raw = base_config(tmp_path, platforms={"telegram": telegram_section(telegram_api)},
+                      chats=[{"platform": "telegram", "chat_id": TELEGRAM_CHAT, "group": "demo"}])
+    raw["archive"] = {"paths": [str(tmp_path / "archive")]}
+    bot = await make_bot(raw)
+    question = "平台模式下备付金账户由谁来管理？"
+    await post_telegram(bot.client, tg_update(question, user_id=21))
+    assert telegram_api.sent() == []  # the archived question leaned on its own conversation
+    await post_telegram(bot.client, tg_update(f"/ask {question}", user_id=22))
+    [sent] = telegram_api.sent()
+    assert "由存管银行管理" in plain(sent["text"])  # asked explicitly: the engine's verdict stands
