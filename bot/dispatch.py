@@ -102,6 +102,9 @@ class Limits:
         return True
 
 
+INDEX_LOADING = "聊天记录的索引还在加载，请稍后再试。"
+
+
 @dataclass
 class Context:
     """What a handler gets: services, the message (None for scheduled jobs), its chat, `reply`."""
@@ -127,6 +130,17 @@ class Context:
     @property
     def chat_key(self) -> tuple[str, str]:
         return (self.chat.platform, self.chat.chat_id)
+
+    async def words_for_engine(self, usage: str) -> str | None:
+        """The command's words, once there are words and a loaded index to look them up in;
+        otherwise None, after telling the member how to use it or that the index is loading."""
+        if not self.args:
+            await self.reply(usage)
+            return None
+        if self.services.answers is None:
+            await self.reply(INDEX_LOADING)
+            return None
+        return self.args
 
     @property
     def markdown(self) -> bool:

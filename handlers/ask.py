@@ -7,7 +7,6 @@ from bot.router import Router
 
 router = Router("ask")
 USAGE = "用法：/ask 问题（例如 /ask 财付通为什么算发卡行）"
-NOT_READY = "聊天记录的索引还在加载，请稍后再试。"
 REPEATED = "这个问题刚刚回答过，请看上面的回复。"
 
 
@@ -37,13 +36,8 @@ async def ask(ctx: Context) -> None:
     """问题 — 在以前的讨论里找答案（找不到时列出相关讨论）"""
     from bot.qa.reply import nothing_found_text, related_text
 
-    question = ctx.args
-    if not question:
-        await ctx.reply(USAGE)
-        return
-    engine = ctx.services.answers
-    if engine is None:
-        await ctx.reply(NOT_READY)
+    question = await ctx.words_for_engine(USAGE)
+    if question is None:
         return
     if not ctx.first_time(question):
         await ctx.reply(REPEATED)

@@ -8,7 +8,6 @@ from bot.router import Router
 router = Router("search")
 LIMIT = 5
 USAGE = "用法：/search 关键词（例如 /search 财付通 发卡行）"
-NOT_READY = "聊天记录的索引还在加载，请稍后再试。"
 
 
 @router.command("search", "搜索")
@@ -16,13 +15,8 @@ async def search(ctx: Context) -> None:
     """关键词 — 搜索本群的聊天记录，列出日期、发言人和片段"""
     from bot.qa.reply import search_text
 
-    query = ctx.args
-    if not query:
-        await ctx.reply(USAGE)
-        return
-    engine = ctx.services.answers
-    if engine is None:
-        await ctx.reply(NOT_READY)
+    query = await ctx.words_for_engine(USAGE)
+    if query is None:
         return
     hits = await ctx.engine("search", query, ctx.group, LIMIT)
     markdown = ctx.markdown
