@@ -6,6 +6,7 @@ Verification runs on the raw bytes, in constant time, before any parsing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -19,6 +20,18 @@ class Rejected(Exception):
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
         self.status, self.reason = status, reason
+
+
+def json_object(body: bytes, not_object: str) -> dict:
+    """The body as a JSON object; `Rejected(400)` (with `not_object` when it is JSON of another
+    shape) so a malformed webhook is the sender's 4xx, never our 500."""
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise Rejected(400, "body is not JSON") from None
+    if not isinstance(value, dict):
+        raise Rejected(400, not_object)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

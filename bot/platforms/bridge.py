@@ -24,7 +24,7 @@ import aiohttp
 
 from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
 from bot.config import BridgeSection
-from bot.platforms.base import Parsed, Rejected, Request
+from bot.platforms.base import Parsed, Rejected, Request, json_object
 from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
 from bot.platforms.text import parse_command, split_text
 
@@ -101,12 +101,7 @@ class BridgeAdapter:
             raise Rejected(401, "bad signature")
 
     def parse(self, request: Request) -> Parsed:
-        try:
-            event = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise Rejected(400, "body is not JSON") from None
-        if not isinstance(event, dict):
-            raise Rejected(400, "body must be a JSON object")
+        event = json_object(request.body, "body must be a JSON object")
         kind = event.get("type")
         chat_id = _text(event.get("chat_id"), "chat_id") if kind in ("message", "join", "member_update") else ""
         when = self._time(event.get("time"))

@@ -30,7 +30,7 @@ import aiohttp
 
 from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import SlackSection
-from bot.platforms.base import Parsed, Rejected, Request
+from bot.platforms.base import Parsed, Rejected, Request, json_object
 from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text
 
@@ -112,12 +112,7 @@ class SlackAdapter:
         ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype == "application/x-www-form-urlencoded":
             return self._slash_command(request.body)
-        try:
-            envelope = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise Rejected(400, "body is not JSON") from None
-        if not isinstance(envelope, dict):
-            raise Rejected(400, "not a Slack event envelope")
+        envelope = json_object(request.body, "not a Slack event envelope")
         kind = envelope.get("type")
         if kind == "url_verification":
             challenge = envelope.get("challenge")

@@ -30,7 +30,7 @@ import aiohttp
 
 from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import TelegramSection
-from bot.platforms.base import Parsed, Rejected, Request
+from bot.platforms.base import Parsed, Rejected, Request, json_object
 from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text, utf16_units
 
@@ -104,11 +104,8 @@ class TelegramAdapter:
             raise Rejected(403, "bad or missing secret token")
 
     def parse(self, request: Request) -> Parsed:
-        try:
-            update = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise Rejected(400, "body is not JSON") from None
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        update = json_object(request.body, "not a Telegram update (no update_id)")
+        if not isinstance(update.get("update_id"), int):
             raise Rejected(400, "not a Telegram update (no update_id)")
         delivery = str(update["update_id"])
         edited = "message" not in update and "edited_message" in update
