@@ -27,18 +27,16 @@ log = logging.getLogger(__name__)
 
 INLINE_ENGINE_SECONDS = 0.005
 
-# Handler modules in routing order; modules not written yet are skipped. The auto-answerer is
-# the fallback and goes last so that command and observer modules see messages first.
+# Handler modules with routes, in routing order (job-only modules such as digest and publish are
+# the scheduler's). The auto-answerer is the fallback and goes last so that
+# command and observer modules see messages first.
 HANDLER_MODULES = (
     "handlers.help",
     "handlers.search",
     "handlers.ask",
     "handlers.thread",
     "handlers.stats",
-    "handlers.digest",
     "handlers.nicknames",
-    "handlers.inactivity",
-    "handlers.publish",
     "handlers.welcome",
     "handlers.admin",
     "handlers.autoanswer",
@@ -46,20 +44,8 @@ HANDLER_MODULES = (
 
 
 def load_routers(modules: Iterable[str] = HANDLER_MODULES) -> Router:
-    """Import each handler module and combine their `router`s (missing modules are skipped)."""
-    routers = []
-    for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            log.debug("handler module %s not present", name)
-            continue
-        router = getattr(module, "router", None)
-        if isinstance(router, Router):
-            routers.append(router)
-    return combine(routers)
+    """Import each handler module and combine their `router`s, in order."""
+    return combine([importlib.import_module(name).router for name in modules])
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function; chat repeats itself

@@ -78,5 +78,4 @@ def test_handler_modules_load_with_help_first_and_autoanswer_last():
     names = [name for route in router.commands() for name in route.names]
     assert "help" in names and "帮助" in names
     fallbacks = router.of_kind("fallback")
-    if fallbacks:  # the auto-answerer is the last route
-        assert router.routes[-1] is fallbacks[-1]
+    assert fallbacks and router.routes[-1] is fallbacks[-1]  # the auto-answerer is the last route
