@@ -17,18 +17,10 @@ import re
 from bot.chat import Incoming
 from bot.dispatch import Context
 from bot.router import Router
+from bot.qa.mining import LEANS_ON_CONTEXT
 from handlers.ask import answer_reply
 
 router = Router("autoanswer")
-
-# Phrases that point back into the conversation, and a leading 这/那 ("那这个怎么算？").
-LEANS_ON_CONTEXT = re.compile(r"你说的|您说的|楼上|刚才|刚刚|是吧|对吧|同上|他说|她说|你的意思|你是说|^\s*(?:那|这)")
-
-
-MAX_STANDALONE_CHARS = 120  # longer archived "questions" are talks and announcements
-# In an archived question, a demonstrative anywhere points at what was said before it.
-POINTS_BACK = re.compile(r"这样|那样|这种|那种|这个|那个|这些|那些")
-
 
 def stands_alone(message: Incoming) -> bool:
     """Would the question make sense to someone who missed the conversation around it?"""
@@ -40,10 +32,8 @@ def stands_alone(message: Incoming) -> bool:
 
 
 def archived_question_stands_alone(pair) -> bool:
-    """The same test for the archived question the answer would quote."""
-    text = pair.question_text.strip()
-    return not (LEANS_ON_CONTEXT.search(text) or POINTS_BACK.search(text) or text.startswith(("「", "@"))
-                or len(text) > MAX_STANDALONE_CHARS)
+    """The same test for the archived question the answer would quote (bot.qa.mining)."""
+    return pair.stands_alone
 
 
 def _pair_key(pair) -> str:

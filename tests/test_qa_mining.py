@@ -68,3 +68,77 @@ def test_unanswered_questions_and_chit_chat_make_no_pairs(pairs):
 
 def test_mining_is_deterministic(day):
     assert [p.question_seqs for p in mine_day(day)] == [p.question_seqs for p in mine_day(day)]
+
+
+# ----- repairs and retrieval units, over a second invented day (tests/data/qa/2030-01-16) -----
+
+from bot.qa.units import day_units, passages, reply_chains, windows  # noqa: E402
+
+REPAIRS = DATA / "qa" / "2030-01-16-chat.markdown"
+
+
+@pytest.fixture(scope="module")
+def repairs():
+    return read_day(REPAIRS)
+
+
+def _by_question(units):
+    return {u.question_seqs[0]: u for u in units}
+
+
+def test_a_talk_and_a_quote_reply_are_not_questions(repairs):
+    mined = _by_question(mine_day(repairs))
+    assert is_question(repairs.messages[0]) and 0 not in mined  # a talk with a rhetorical question in it
+    assert is_question(repairs.messages[1]) and 1 not in mined  # a quote-reply that asks about the talk
+
+
+def test_answers_of_a_parallel_thread_are_not_attached(repairs):
+    mined = _by_question(mine_day(repairs))
+    assert 5 in mined[3].answer_seqs and 6 not in mined[3].answer_seqs  # refunds, not insurers and 网联
+    assert mined[4].answer_seqs == (6,)  # the insurer's question gets only its own answer
+
+
+def test_an_answer_is_not_mined_again_as_the_next_question(repairs):
+    mined = _by_question(mine_day(repairs))
+    assert 7 in mined[3].answer_seqs  # the asker's follow-up belongs to the refund exchange
+    assert 7 not in mined
+
+
+def test_a_question_leaning_on_the_talk_before_carries_it(repairs):
+    pair = _by_question(mine_day(repairs))[10]
+    assert [m.time.strftime("%H:%M:%S") for m in pair.context] == ["11:00:00"]
+    assert "二清" in pair.context_text and pair.stands_alone
+    assert pair.covers()[0] == ("qa", "2030-01-16", "11:00:00", "大鹏-蓝鲸银行-架构-广州")
+    assert [c[2] for c in pair.covers()] == ["11:00:00", "11:01:00", "11:02:00"]
+
+
+def test_a_leaning_question_without_context_does_not_stand_alone(repairs):
+    lone = mine_day(read_day(DAY))[0]
+    assert lone.stands_alone
+    leaning = lone.__class__(**{**{f: getattr(lone, f) for f in lone.__slots__}, "question": (
+        lone.question[0].__class__(time=lone.first.time, speaker=lone.asker, text="那这个怎么算？"),)})
+    assert not leaning.stands_alone
+
+
+def test_talk_passages_are_readable_pieces_of_the_long_message(repairs):
+    pieces = passages(repairs)
+    assert pieces and all(p.kind == "passage" and p.question_seqs == (0,) for p in pieces)
+    assert all(len(p.excerpt) <= 2 * 220 for p in pieces)
+    assert "".join(p.excerpt for p in pieces).replace("\n", "") == repairs.messages[0].text.replace("\n", "")
+
+
+def test_reply_chains_follow_quotes_and_at_replies(repairs):
+    chains = _by_question(reply_chains(repairs))
+    assert chains[0].answer_seqs == (1, 2)  # the quote-reply, then the @-reply to it
+    asked = chains[1]  # the quote-reply asks again: a chain of its own, the quoted talk as context
+    assert asked.question_text == "垫资的授信一般是多少额度？" and asked.answer_seqs == (2,)
+    assert [m.time.strftime("%H:%M") for m in asked.context] == ["09:00"]
+
+
+def test_windows_cover_the_conversation_and_every_unit_has_an_anchor(repairs):
+    spans = [w.question_seqs + w.answer_seqs for w in windows(repairs)]
+    assert (3, 4, 5, 6, 7, 8) in spans
+    kinds = {u.kind for u in day_units(repairs, mine_day(repairs))}
+    assert kinds == {"exchange", "chain", "passage", "window"}
+    for unit in day_units(repairs, mine_day(repairs)):
+        assert unit.first in unit.messages() and unit.covers()

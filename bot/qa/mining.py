@@ -4,7 +4,11 @@ A group chat has no threads, so they are reconstructed from habits the archive s
 a question ends in ？/吗/呢 or opens with 请问/请教/哪位/有没有...; the asker often adds a line
 or two right after ("哪位大神讲一下，"); others answer within minutes, sometimes with an @ of the
 asker; the exchange is over when the talk pauses or someone opens an unrelated question.
-Greetings, thanks, images and emoji-only lines are never questions.
+Greetings, thanks, images and emoji-only lines are never questions, and neither are quote-replies
+(`「 name: text 」 - - - reply`, reply chains in bot.qa.units) or long talks (passages there).
+An answer already attached to an exchange does not open the next one; a message that answers a
+parallel question asked in between is not attached; a question that leans on what came before
+("那这个怎么算？") carries the lines before it as context.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from dataclasses import dataclass
 from bot.archive.model import Day, Message, MessageKind
 from bot.text import CJK, normalise, strip_noise
 
-MINER_VERSION = 2  # bump when the rules change: stored pairs of older versions are re-mined
+MINER_VERSION = 3  # bump when the rules change: stored pairs of older versions are re-mined
 
 CONTINUATION_GAP = dt.timedelta(minutes=3)  # asker's follow-up lines merged into the question
 THREAD_GAP = dt.timedelta(minutes=20)  # silence that ends an exchange
 THREAD_SPAN = dt.timedelta(minutes=60)  # answers without an @ must come this soon
 MENTION_SPAN = dt.timedelta(hours=4)  # an @-reply to the asker counts this long after
 MAX_ANSWERS = 12
+RIVAL_SPAN = dt.timedelta(minutes=5)  # an earlier question still waiting for its answers
 MAX_SCAN = 250  # messages looked at after a question
 
 QUESTION_MARK = re.compile(r"[?？]")
@@ -41,6 +46,15 @@ GREETING = re.compile(
 # Answers that only agree or thank: kept in an exchange, but alone they do not make a pair.
 ACK = GREETING
 MIN_QUESTION_CHARS = 5
+TALK_CHARS = 150  # a message this long is a talk or an announcement, not a question
+CONTEXT_SPAN = dt.timedelta(minutes=10)  # the lines a leaning question refers to
+CONTEXT_LINES = 2
+# `「 name: quoted text 」 - - - - reply`: WeChat's quote-reply as the export writes it.
+QUOTE_REPLY = re.compile(r"^\s*「\s*([^:：」]{1,60}?)\s*[:：]\s*(.*?)\s*」[\s\-－—]*(.*)$", re.S)
+# Phrases that point back into the conversation, and a leading 这/那 ("那这个怎么算？").
+LEANS_ON_CONTEXT = re.compile(r"你说的|您说的|楼上|刚才|刚刚|是吧|对吧|同上|他说|她说|你的意思|你是说|^\s*(?:那|这)")
+# In a question, a demonstrative anywhere points at what was said before it.
+POINTS_BACK = re.compile(r"这样|那样|这种|那种|这个|那个|这些|那些")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,9 @@ class QAPair:
     answers: tuple[Message, ...]  # in order; mostly others, plus the asker's follow-ups
     question_seqs: tuple[int, ...]  # positions in the day's message list
     answer_seqs: tuple[int, ...]
+    context: tuple[Message, ...] = ()  # lines before a question that leans on them
+    kind: str = "exchange"  # exchange | chain | passage | window (bot.qa.units)
+    excerpt: str = ""  # the matched text when it is not the question's lines (a quote, a talk's piece)
 
     @property
     def first(self) -> Message:
@@ -64,7 +81,51 @@ class QAPair:
 
     @property
     def question_text(self) -> str:
-        return "\n".join(m.text for m in self.question)
+        return self.excerpt or "\n".join(said(m.text) for m in self.question)
+
+    @property
+    def context_text(self) -> str:
+        return "\n".join(said(m.text) for m in self.context)
+
+    @property
+    def stands_alone(self) -> bool:
+        """Would its question make sense to someone who missed the talk before it?"""
+        if self.kind == "passage":
+            return True
+        text = self.question_text.strip()
+        return bool(self.context) or not (
+            leans_on_context(text) or text.startswith("@") or len(text) > TALK_CHARS)
+
+    def messages(self) -> tuple[Message, ...]:
+        """Every archived message the unit stands for, in order (context, question, answers)."""
+        seen = dict.fromkeys((*self.context, *self.question, *self.answers))
+        return tuple(sorted(seen, key=lambda m: m.time))
+
+    def covers(self) -> tuple[tuple[str, str, str, str], ...]:
+        """(group, date, HH:MM:SS, speaker) of each message: how an evaluation says right or wrong."""
+        return tuple((self.group, self.date.isoformat(), m.time.strftime("%H:%M:%S"), m.speaker)
+                     for m in self.messages())
+
+
+def quote_reply(text: str) -> tuple[str, str, str] | None:
+    """(quoted speaker, quoted text, reply) of a quote-reply, else None."""
+    found = QUOTE_REPLY.match(text)
+    return (found.group(1).strip(), found.group(2).strip(), found.group(3).strip()) if found else None
+
+
+def said(text: str) -> str:
+    """What the speaker said themselves: a quote-reply without the quote."""
+    quoted = quote_reply(text)
+    return quoted[2] if quoted else text
+
+
+def leans_on_context(text: str) -> bool:
+    return bool(LEANS_ON_CONTEXT.search(text) or POINTS_BACK.search(text))
+
+
+def is_talk(message: Message) -> bool:
+    """A long message: a talk, an announcement or a shared article, matched by its pieces."""
+    return len(_content(message.text)) >= TALK_CHARS
 
 
 @functools.lru_cache(maxsize=1 << 16)  # chat repeats itself; mining a copied archive stays fast
@@ -95,6 +156,11 @@ def asks(text: str) -> bool:
     return bool(QUESTION_MARK.search(clean) or FINAL_PARTICLE.search(clean) or ASKING.search(NOT_ASKING.sub(" ", clean)))
 
 
+def opens_exchange(message: Message) -> bool:
+    """A question that can start an exchange: not a quote-reply, not a talk."""
+    return is_question(message) and not message.text.lstrip().startswith("「") and not is_talk(message)
+
+
 def _substantive(message: Message) -> bool:
     return message.kind is MessageKind.TEXT and len(_content(message.text)) >= 2 and not is_greeting(message.text)
 
@@ -112,6 +178,11 @@ def _thread(messages: list[Message], start: int, q_seqs: list[int]) -> list[int]
     asked_at = messages[start].time
     topic = set().union(*(_words(messages[i].text) for i in q_seqs))
     participants = {asker}
+    # Others' questions asked just before or meanwhile: parallel threads whose answers are theirs.
+    # A line that matches neither goes to the newest question, so ties go to later rivals.
+    rivals = [(_words(messages[j].text), 0) for j in range(max(0, start - 20), start)
+              if messages[j].speaker != asker and asked_at - messages[j].time <= RIVAL_SPAN
+              and opens_exchange(messages[j])]
     answers: list[int] = []
     last = messages[q_seqs[-1]].time
     is_open = True
@@ -131,9 +202,15 @@ def _thread(messages: list[Message], start: int, q_seqs: list[int]) -> list[int]
             continue
         if m.mentions and not any(name in participants for name in m.mentions):
             continue  # talking to someone outside this exchange
-        if m.speaker != asker and is_question(m) and not (_words(m.text) & topic):
-            is_open = False  # a new, unrelated question: the talk moved on
+        quoted = quote_reply(m.text)
+        if quoted and not any(quoted[0].startswith(p[:6]) or p.startswith(quoted[0][:6]) for p in participants):
+            continue  # a quote-reply to someone outside this exchange
+        words = _words(said(m.text))
+        if m.speaker != asker and m.speaker not in participants and opens_exchange(m):
+            rivals.append((words, 1))  # someone else's question: a parallel thread starts
             continue
+        if m.speaker != asker and any(len(words & r) + later > len(words & topic) for r, later in rivals):
+            continue  # closer to the parallel question than to this one
         if m.speaker == asker and not answers:
             continue  # more from the asker before any answer: handled as continuation or noise
         answers.append(j)
@@ -156,13 +233,37 @@ def _continuation(messages: list[Message], i: int) -> list[int]:
     return seqs
 
 
+def context_seqs(messages: list[Message], start: int) -> tuple[int, ...]:
+    """The lines a question leaning on the talk refers to: others' substantive lines just before."""
+    question = messages[start]
+    if not leans_on_context(strip_noise(question.text)):
+        return ()
+    found: list[int] = []
+    for j in range(start - 1, max(-1, start - 12), -1):
+        m = messages[j]
+        if question.time - m.time > CONTEXT_SPAN or len(found) >= CONTEXT_LINES:
+            break
+        if _substantive(m) and (m.speaker != question.speaker or not found):
+            found.append(j)
+    return tuple(reversed(found))
+
+
+def make_pair(day: Day, q_seqs, a_seqs) -> QAPair:
+    """The exchange at these positions of the day, with the context its question leans on."""
+    messages = day.messages
+    c_seqs = context_seqs(messages, q_seqs[0])
+    return QAPair(group=day.group, date=day.date, question=tuple(messages[j] for j in q_seqs),
+                  answers=tuple(messages[j] for j in a_seqs), question_seqs=tuple(q_seqs),
+                  answer_seqs=tuple(a_seqs), context=tuple(messages[j] for j in c_seqs))
+
+
 def mine_day(day: Day) -> list[QAPair]:
     """Every answered question of the day, in order of asking."""
     messages = day.messages
     pairs: list[QAPair] = []
-    merged: set[int] = set()
+    merged: set[int] = set()  # continuation lines and answers already attached: not a new question
     for i, message in enumerate(messages):
-        if i in merged or not is_question(message):
+        if i in merged or not opens_exchange(message):
             continue
         q_seqs = _continuation(messages, i)
         merged.update(q_seqs[1:])
@@ -170,14 +271,8 @@ def mine_day(day: Day) -> list[QAPair]:
         answered = any(messages[j].speaker != message.speaker and _substantive(messages[j]) for j in a_seqs)
         if not answered:
             continue
-        pairs.append(QAPair(
-            group=day.group,
-            date=day.date,
-            question=tuple(messages[j] for j in q_seqs),
-            answers=tuple(messages[j] for j in a_seqs),
-            question_seqs=tuple(q_seqs),
-            answer_seqs=tuple(a_seqs),
-        ))
+        merged.update(a_seqs)
+        pairs.append(make_pair(day, q_seqs, a_seqs))
     return pairs
 
 

@@ -13,7 +13,7 @@ from bot.archive.model import Message, MessageKind
 from bot.links import day_url
 from bot.qa.engine import AskResult, Hit, Match
 from bot.platforms.text import escape_markdown
-from bot.qa.mining import QAPair, asks, is_greeting
+from bot.qa.mining import QAPair, asks, is_greeting, said
 from bot.text import normalise
 
 ANSWER_CHARS = 280  # the quoted answer; the link has the rest
@@ -57,14 +57,15 @@ def best_answers(pair: QAPair, limit: int = ANSWER_CHARS, lines: int = MAX_QUOTE
     chosen: list[Message] = []
     used = 0
     for m in pair.answers:
-        if m.speaker == pair.asker or m.kind is not MessageKind.TEXT or is_greeting(m.text):
+        text = said(m.text)  # a quote-reply without the quote
+        if m.speaker == pair.asker or m.kind is not MessageKind.TEXT or is_greeting(text):
             continue
-        if len(normalise(m.text)) < 4 or asks(m.text):
+        if len(normalise(text)) < 4 or asks(text):
             continue
-        if chosen and used + min(len(m.text), LINE_CHARS) > limit:
+        if chosen and used + min(len(text), LINE_CHARS) > limit:
             break
         chosen.append(m)
-        used += min(len(m.text), LINE_CHARS)
+        used += min(len(text), LINE_CHARS)
         if len(chosen) >= lines:
             break
     return chosen
@@ -77,10 +78,17 @@ def answer_text(match: Match | AskResult, base_url: str = "", markdown: bool = F
             return NOTHING_FOUND
         match = match.match
     pair = match.pair
-    question = _plain(shorten(pair.question_text, QUESTION_CHARS), markdown)
-    lines = [f"这个问题群里讨论过（{_when(pair.first)}，{_name(pair.asker, markdown)} 问：{question}）"]
+    where = _plain(pair.group, markdown)
+    if pair.kind == "passage":  # a piece of a talk: the talk itself is the answer
+        lines = [f"群里讲过（{where}，{_when(pair.first)}，{_name(pair.asker, markdown)}）：",
+                 _plain(shorten(pair.excerpt, ANSWER_CHARS), markdown)]
+    else:
+        question = _plain(shorten(pair.question_text, QUESTION_CHARS), markdown)
+        lines = [f"这个问题群里讨论过（{where}，{_when(pair.first)}，{_name(pair.asker, markdown)} 问：{question}）"]
+        if pair.context:
+            lines[0] += f"，接着“{_plain(shorten(pair.context_text, QUESTION_CHARS), markdown)}”"
     for m in best_answers(pair):
-        lines.append(f"{_name(m.speaker, markdown)}：{_plain(shorten(m.text, LINE_CHARS), markdown)}")
+        lines.append(f"{_name(m.speaker, markdown)}：{_plain(shorten(said(m.text), LINE_CHARS), markdown)}")
     link = _link(base_url, pair.group, pair.first, markdown, "查看完整讨论")
     if link:
         lines.append(link)
@@ -96,7 +104,7 @@ def related_text(result: AskResult | list[Match], base_url: str = "", markdown: 
     for number, match in enumerate(matches, start=1):
         pair = match.pair
         question = _plain(shorten(pair.question_text, QUESTION_CHARS), markdown)
-        line = f"{number}. {pair.date.isoformat()} {_name(pair.asker, markdown)}：{question}"
+        line = f"{number}. {_plain(pair.group, markdown)} {pair.date.isoformat()} {_name(pair.asker, markdown)}：{question}"
         link = _link(base_url, pair.group, pair.first, markdown, "链接")
         lines.append(f"{line} {link}" if link else line)
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, delete, insert, select
 
 from bot.archive.model import Day
-from bot.qa.mining import MINER_VERSION, QAPair, mine_day
+from bot.qa.mining import MINER_VERSION, QAPair, make_pair, mine_day
 from bot.store.queries import iter_days
 from bot.store.schema import days, groups, qa_mined, qa_pairs
 
@@ -53,8 +53,7 @@ def _rebuild(day: Day, seqs: list[tuple[list[int], list[int]]]) -> list[QAPair] 
     for q_seqs, a_seqs in seqs:
         if not q_seqs or any(not 0 <= i < n for i in (*q_seqs, *a_seqs)):
             return None
-        pairs.append(QAPair(day.group, day.date, tuple(day.messages[i] for i in q_seqs),
-                            tuple(day.messages[i] for i in a_seqs), tuple(q_seqs), tuple(a_seqs)))
+        pairs.append(make_pair(day, q_seqs, a_seqs))
     return pairs
 
 
