@@ -42,9 +42,9 @@ def load_eval(path: Path = EVAL, split: str = "all") -> tuple[list[dict], list[d
 
 
 def is_target(pair: QAPair, row: dict) -> bool:
-    """The pair is the labelled exchange: same group and day, and the question starts at that time."""
+    """The unit is right: it covers the labelled message (same group, day and time)."""
     return (pair.group == row["group"] and pair.date.isoformat() == row["date"]
-            and any(m.time.strftime("%H:%M:%S") == row["time"] for m in pair.question))
+            and any(m.time.strftime("%H:%M:%S") == row["time"] for m in pair.messages()))
 
 
 def figures(ranks: list[int | None], silent_answered: list[bool]) -> dict:

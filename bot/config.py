@@ -53,9 +53,9 @@ class ArchiveSection(Section):
 
 
 class AnswerSection(Section):
-    # Calibrated on the dev half of tests/data/eval_questions.jsonl (bench/quality.py).
-    answer_threshold: float = Field(0.7, ge=0, le=1)  # confidence at or above: answer
-    suggest_threshold: float = Field(0.35, ge=0, le=1)  # at or above (below answer): "related discussions"
+    # Unset = the thresholds fitted with the ranker on the dev splits (bot/data/ranker.json).
+    answer_threshold: float | None = Field(None, ge=0, le=1)  # probability at or above: answer
+    suggest_threshold: float | None = Field(None, ge=0, le=1)  # at or above (below answer): "related discussions"
     extra_terms: list[str] = Field(default_factory=list)  # added to jieba's domain dictionary
     cooldown_seconds: int = Field(600, ge=0)  # same question not answered twice within this
 

@@ -3,8 +3,9 @@
 Matching compares what people mean, not how they typed it: full-width and half-width forms,
 letter case, emoji codes like `[强]`, @mentions and punctuation all vary between two people asking
 the same thing, so `normalise` removes them. `Segmenter` splits the result into jieba words,
-with a domain dictionary so payments terms (备付金, 断直连, ...) stay whole, and drops function
-words that say nothing about the topic.
+with a domain dictionary so payments terms (备付金, 断直连, ...) stay whole, matches the field's
+synonyms as one term (网络支付清算平台 = 网联, Ⅱ类户 = 二类户), and drops function words that say
+nothing about the topic.
 
 jieba's dictionary takes about a second to load, so `segmenter()` keeps one per set of extra
 terms (an `lru_cache`, not a mutable global). jieba logs to stderr while loading; it is silenced.
@@ -70,6 +71,16 @@ def domain_terms() -> list[tuple[str, int]]:
     return terms
 
 
+def synonyms() -> dict[str, str]:
+    """Each way of writing a field term (bot/data/synonyms.txt) -> the one it is matched as."""
+    table: dict[str, str] = {}
+    for line in _data_lines("synonyms.txt"):
+        terms = [normalise(t).replace(" ", "") for t in line.split()]
+        for term in terms[1:]:
+            table.setdefault(term, terms[0])
+    return table
+
+
 class Segmenter:
     """jieba words of normalised text, with the domain dictionary loaded and stopwords dropped.
 
@@ -86,6 +97,9 @@ class Segmenter:
         for term in extra_terms:
             if term.strip():
                 self._add(term.strip(), 1000)
+        self.synonyms = synonyms()
+        for term in self.synonyms:
+            self._add(term, 1500)
         self.stopwords = frozenset(normalise(word) for word in _data_lines("stopwords.txt"))
 
     def _add(self, term: str, freq: int) -> None:
@@ -108,7 +122,8 @@ class Segmenter:
     def words(self, text: str, normalised: bool = False) -> list[str]:
         """Content words of the text: segmented, stopwords and lone punctuation removed."""
         norm = text if normalised else normalise(text)
-        return [w for w in self.cut(norm) if w not in self.stopwords]
+        same = self.synonyms
+        return [same.get(w, w) for w in self.cut(norm) if w not in self.stopwords]
 
     def segmented(self, text: str, normalised: bool = False) -> str:
         """Content words joined by spaces: the form rapidfuzz's token_* scorers need."""

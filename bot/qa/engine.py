@@ -1,7 +1,11 @@
 """The answer engine: "was this asked and answered before?" and full-archive search.
 
 One `AnswerEngine` per process (built in the server's cleanup_ctx and kept in Services). It holds
-the archive's days, their mined Q&A pairs and two immutable indexes (questions, all messages).
+the archive's days, their retrieval units (mined exchanges, reply chains, talk passages and
+conversation windows, bot.qa.units) with a hybrid unit index (bot.qa.retrieval: BM25 on two
+fields, plus dense vectors when an encoder is given) and an index of all messages for search.
+`ask` orders the fused candidates by one calibrated probability (bot.qa.ranker) and answers only
+above the model's threshold.
 `ask` and `search` read whichever snapshot is current, so they are safe to call from many threads
 (the server uses `asyncio.to_thread`); `update_days`/`remove_days` build a new snapshot under a
 lock and swap it in with one assignment.
@@ -20,11 +24,16 @@ from bot.archive.model import Day, Message, MessageKind
 from bot.config import AnswerSection
 from bot.qa.index import TextCache, TextIndex
 from bot.qa.mining import QAPair, is_greeting, mine_day
-from bot.qa.scoring import confidence, features, prepare, rank_score, search_score
+from bot.qa.ranker import Model, model
+from bot.qa.ranker import features as rank_features
+from bot.qa.ranker import prepare as prepare_query
+from bot.qa.retrieval import Encoder, UnitIndex, body_text, encode_units, question_text
+from bot.qa.scoring import prepare, search_score
+from bot.qa.units import day_units
 from bot.text import Segmenter, normalise, segmenter
 
 DayKey = tuple[str, dt.date]
-RETRIEVE = 40  # BM25 candidates re-ranked per question
+RERANK = 80  # fused candidates scored by the ranker per question
 MAX_CANDIDATES = 5
 MAX_QUERY_CHARS = 300  # a wall of text is matched by its start; keeps ask() fast on any input
 
@@ -112,7 +121,7 @@ class _Snapshot:
     group_codes: dict[str, int] = field(default_factory=dict)
     group_names: list[str] = field(default_factory=list)
     pairs: list[QAPair] = field(default_factory=list)
-    pair_index: TextIndex | None = None
+    units: UnitIndex | None = None
     messages: list[Message] = field(default_factory=list)
     message_index: TextIndex | None = None
 
@@ -120,10 +129,14 @@ class _Snapshot:
 class AnswerEngine:
     """Answers questions from mined Q&A pairs and searches every archived message."""
 
-    def __init__(self, config: AnswerSection = AnswerSection(), text: Segmenter | None = None):
+    def __init__(self, config: AnswerSection = AnswerSection(), text: Segmenter | None = None,
+                 encoder: Encoder | None = None, ranker: Model | None = None):
         self.config = config
         self.segmenter = text or segmenter(tuple(config.extra_terms))
+        self.encoder = encoder
+        self.ranker = ranker or model("hybrid" if encoder is not None else "lexical")
         self._cache = TextCache(self.segmenter)
+        self._vectors: dict[str, np.ndarray] = {}  # text -> passage vector, kept across rebuilds
         self._days: dict[DayKey, Day] = {}
         self._pairs: dict[DayKey, list[QAPair]] = {}
         self._lock = threading.Lock()
@@ -132,8 +145,9 @@ class AnswerEngine:
     # ----- building -----
 
     @classmethod
-    def from_days(cls, days: Iterable[Day], config: AnswerSection = AnswerSection()) -> AnswerEngine:
-        engine = cls(config)
+    def from_days(cls, days: Iterable[Day], config: AnswerSection = AnswerSection(),
+                  encoder: Encoder | None = None) -> AnswerEngine:
+        engine = cls(config, encoder=encoder)
         engine.update_days(days)
         return engine
 
@@ -190,7 +204,7 @@ class AnswerEngine:
         names = sorted({group for group, _ in keys})
         codes = {name: i for i, name in enumerate(names)}
         pairs = [pair for key in keys for pair in self._pairs[key]]
-        pair_groups = np.fromiter((codes[p.group] for p in pairs), dtype=np.int16, count=len(pairs))
+        units = [unit for key in keys for unit in day_units(self._days[key], self._pairs[key])]
         messages: list[Message] = []
         message_groups: list[int] = []
         for key in keys:
@@ -201,11 +215,29 @@ class AnswerEngine:
             group_codes=codes,
             group_names=names,
             pairs=pairs,
-            pair_index=TextIndex([p.question_text for p in pairs], pair_groups, self._cache),
+            units=UnitIndex(units, codes, self._cache, self._encode(units)),
             messages=messages,
             message_index=TextIndex([m.text for m in messages], np.asarray(message_groups, dtype=np.int16), self._cache,
                                     subwords=True),
         )
+
+    def _encode(self, units: list[QAPair]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Vectors of the units, encoding only texts not seen before (a new day's units)."""
+        if self.encoder is None:
+            return None
+        memo = self._vectors
+        texts = {body_text(u) for u in units} | {question_text(u) for u in units}
+        new = [t for t in texts if t not in memo]
+
+        class Memo:
+            def passages(_, batch):  # noqa: N805 - the encoder seen through the memo
+                return np.stack([memo[t] for t in batch]) if batch else np.zeros((0, 384), np.float32)
+
+        for start in range(0, len(new), 64):
+            chunk = new[start:start + 64]
+            for text, vector in zip(chunk, np.asarray(self.encoder.passages(chunk), dtype=np.float32)):
+                memo[text] = vector
+        return encode_units(units, Memo(), batch=4096)
 
     # ----- reading -----
 
@@ -222,45 +254,71 @@ class AnswerEngine:
             "days": len(self._days),
             "messages": len(snap.messages),
             "pairs": len(snap.pairs),
-            "distinct_questions": len(snap.pair_index.docs) if snap.pair_index else 0,
+            "units": len(snap.units) if snap.units else 0,
+            "distinct_questions": len(snap.units.questions.docs) if snap.units else 0,
             "distinct_messages": len(snap.message_index.docs) if snap.message_index else 0,
         }
 
     def _query(self, text: str) -> tuple[str, ...]:
         return tuple(self.segmenter.words(normalise(text[:MAX_QUERY_CHARS]), normalised=True))
 
-    def ask(self, question: str, group: str | None = None) -> AskResult:
-        """The best archived exchange for the question, with a confidence and the verdict."""
+    def _codes(self, group: str | Iterable[str] | None) -> list[int] | None:
+        """Group codes a question may be answered from; [] when none of them is indexed."""
+        if group is None:
+            return None
+        names = [group] if isinstance(group, str) else list(group)
+        return [self._snap.group_codes[n] for n in names if n in self._snap.group_codes]
+
+    def scored(self, question: str, group: str | Iterable[str] | None = None,
+               before: dt.date | None = None) -> list[tuple[QAPair, float, np.ndarray]]:
+        """Every fused candidate with its probability and features, most probable first, one per
+        anchor message. `before` keeps only days strictly before it (held-out evaluation)."""
         snap = self._snap
-        if snap.pair_index is None or is_greeting(question):
-            return SILENT
+        codes = self._codes(group)
+        if snap.units is None or not len(snap.units) or codes == [] or is_greeting(question):
+            return []
         words = self._query(question)
-        code = snap.group_codes.get(group) if group is not None else None
-        if not words or (group is not None and code is None):
+        vector = self.encoder.query(question[:MAX_QUERY_CHARS]) if self.encoder is not None else None
+        if not words and vector is None:
+            return []
+        cands = snap.units.candidates(words, vector, codes, before)[:RERANK]
+        if not cands:
+            return []
+        query = prepare_query(words, snap.units.bodies)
+        rows = np.stack([rank_features(query, c, snap.units) for c in cands])
+        probs = self.ranker.probability(rows)
+        out, seen = [], set()
+        for i in np.argsort(-probs, kind="stable"):
+            unit = snap.units.units[cands[i].item]
+            anchor = (unit.group, unit.date, unit.first.time)
+            if anchor not in seen:
+                seen.add(anchor)
+                out.append((unit, float(probs[i]), rows[i]))
+        return out
+
+    def ask(self, question: str, group: str | Iterable[str] | None = None, before: dt.date | None = None) -> AskResult:
+        """The best archived unit for the question, with its calibrated probability and the verdict.
+
+        `group` is one group or several (a chat drawing on several archives); `before` limits the
+        archive to days strictly before a date.
+        """
+        scored = self.scored(question, group, before)
+        if not scored:
             return SILENT
-        index = snap.pair_index
-        doc_ids, _ = index.top(words, RETRIEVE, code)
-        if not len(doc_ids):
-            return SILENT
-        query = prepare(words)
-        ranked = sorted(
-            ((rank_score(values), -rank, int(d), values)
-             for rank, d in enumerate(doc_ids)
-             for values in [features(query, index.docs[d], index, rank)]),
-            reverse=True, key=lambda t: (t[0], t[1]))
-        matches = tuple(
-            Match(snap.pairs[int(index.items(d, code)[-1])], confidence(values))
-            for _, _, d, values in ranked[:MAX_CANDIDATES])
+        matches = tuple(Match(unit, prob) for unit, prob, _ in scored[:MAX_CANDIDATES])
         best = matches[0].score
-        top_words = index.docs[ranked[0][2]].words
-        says_enough = len(set(words)) >= MIN_ANSWER_WORDS and len(set(top_words)) >= MIN_ANSWER_WORDS
-        answered = best >= self.config.answer_threshold and says_enough
+        answer_at = self.config.answer_threshold
+        suggest_at = self.config.suggest_threshold
+        answer_at = self.ranker.answer_threshold if answer_at is None else answer_at
+        suggest_at = self.ranker.suggest_threshold if suggest_at is None else suggest_at
+        says_enough = len(set(self._query(question))) >= MIN_ANSWER_WORDS
+        answered = best >= answer_at and says_enough and matches[0].pair.stands_alone
         return AskResult(
             answered=answered,
             confidence=best,
             match=matches[0] if answered else None,
             candidates=matches,
-            suggest=not answered and best >= self.config.suggest_threshold,
+            suggest=not answered and best >= suggest_at,
         )
 
     def search(self, query: str, group: str | None = None, limit: int = 10) -> list[Hit]:

@@ -128,15 +128,20 @@ class TextIndex:
         t = self.vocab.get(word)
         return self.max_idf if t is None else float(self.idf[t])
 
-    def top(self, words: Sequence[str], k: int, group: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The k best documents for the words (ids, BM25 scores), best first; group limits the items."""
+    def top(self, words: Sequence[str], k: int, group: int | None = None,
+            item_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The k best documents for the words (ids, BM25 scores), best first; group (or a mask
+        over the items) limits the items."""
         if self._bm25 is None:
             return np.empty(0, dtype=np.int64), np.empty(0)
         ids = [self.vocab[w] for w in dict.fromkeys(self.tokens(words)) if w in self.vocab]
         if not ids:
             return np.empty(0, dtype=np.int64), np.empty(0)
         mask = None
-        if group is not None:
+        if item_mask is not None:
+            mask = np.zeros(len(self.docs), dtype=bool)
+            mask[self.item_doc[item_mask]] = True
+        elif group is not None:
             mask = self._group_masks.get(group)
             if mask is None:
                 return np.empty(0, dtype=np.int64), np.empty(0)
@@ -147,9 +152,11 @@ class TextIndex:
         best = best[np.argsort(-scores[best], kind="stable")]
         return best, scores[best]
 
-    def items(self, doc: int, group: int | None = None) -> np.ndarray:
-        """Item numbers of a document (oldest first), limited to a group when given."""
+    def items(self, doc: int, group: int | None = None, item_mask: np.ndarray | None = None) -> np.ndarray:
+        """Item numbers of a document (oldest first), limited to a group (or an item mask) when given."""
         items = self.order[self.starts[doc]:self.starts[doc + 1]]
+        if item_mask is not None:
+            return items[item_mask[items]]
         if group is not None:
             items = items[self.item_groups[items] == group]
         return items

@@ -176,7 +176,8 @@ def _thread(messages: list[Message], start: int, q_seqs: list[int]) -> list[int]
     """Positions of the messages that answer the question ending at q_seqs[-1]."""
     asker = messages[start].speaker
     asked_at = messages[start].time
-    topic = set().union(*(_words(messages[i].text) for i in q_seqs))
+    question_words = frozenset().union(*(_words(messages[i].text) for i in q_seqs))
+    topic = set(question_words)
     participants = {asker}
     # Others' questions asked just before or meanwhile: parallel threads whose answers are theirs.
     # A line that matches neither goes to the newest question, so ties go to later rivals.
@@ -206,8 +207,8 @@ def _thread(messages: list[Message], start: int, q_seqs: list[int]) -> list[int]
         if quoted and not any(quoted[0].startswith(p[:6]) or p.startswith(quoted[0][:6]) for p in participants):
             continue  # a quote-reply to someone outside this exchange
         words = _words(said(m.text))
-        if m.speaker != asker and m.speaker not in participants and opens_exchange(m):
-            rivals.append((words, 1))  # someone else's question: a parallel thread starts
+        if opens_exchange(m) and (m.speaker != asker or not (words & question_words)):
+            rivals.append((words, 1))  # a new question (the asker's own on another topic): its own thread
             continue
         if m.speaker != asker and any(len(words & r) + later > len(words & topic) for r, later in rivals):
             continue  # closer to the parallel question than to this one
