@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from bot import ledger
+from bot.archive.links import anchor
 from bot.archive.model import Day, Message, MessageKind
 from bot.archive.reader import ReadOptions, classify, mentions_in
 from bot.archive.writer import render_day, write_day
@@ -38,9 +39,24 @@ router = Router("publish")
 PUBLISHED_AUTHOR = "archive-bot"
 
 
-def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts: int | None = None) -> Day:
-    """The group's live messages of one local date as a Day, ordered by time (chats merged)."""
-    query = (select(live_messages.c.ts, live_messages.c.sender_name, live_messages.c.text)
+def live_anchor(platform: str, chat_id: str, message_id: str, several_chats: bool) -> str:
+    """The archive id of a live message: the platform's own id (as an import of the same chat
+    writes it) when one chat feeds the group, else prefixed with a tag of its chat."""
+    if not several_chats:
+        return anchor(message_id)
+    tag = hashlib.sha256(f"{platform}:{chat_id}".encode()).hexdigest()[:6]
+    return anchor(f"{tag}-{message_id}")
+
+
+def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts: int | None = None,
+             several_chats: bool = False) -> Day:
+    """The group's live messages of one local date as a Day, ordered by time (chats merged).
+
+    Each message keeps its id and reply link (Telegram replies, Slack threads) as archive ids.
+    """
+    query = (select(live_messages.c.ts, live_messages.c.sender_name, live_messages.c.text,
+                    live_messages.c.platform, live_messages.c.chat_id, live_messages.c.message_id,
+                    live_messages.c.reply_to)
              .join(groups, groups.c.id == live_messages.c.group_id)
              .where(groups.c.name == group, live_messages.c.date == date.isoformat())
              .order_by(live_messages.c.ts, live_messages.c.id))
@@ -48,7 +64,7 @@ def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts
         query = query.where(live_messages.c.ts <= until_ts)
     day = Day(group=group, date=date, title=f"{date.isoformat()}-WeChat", author=PUBLISHED_AUTHOR)
     with engine.connect() as conn:
-        for ts, speaker, text in conn.execute(query):
+        for ts, speaker, text, platform, chat_id, message_id, reply_to in conn.execute(query):
             text = (text or "").strip()
             if not text:
                 continue  # join events and empty edits carry no text
@@ -56,7 +72,8 @@ def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts
             day.messages.append(Message(
                 time=dt.datetime.fromtimestamp(ts, zone), speaker=" ".join(speaker.split()) or "?",
                 text=text, kind=kind, mentions=mentions_in(text) if kind is MessageKind.TEXT else (),
-                image_url=image_url))
+                image_url=image_url, id=live_anchor(platform, chat_id, message_id, several_chats),
+                reply_to=live_anchor(platform, chat_id, reply_to, several_chats) if reply_to else None))
     return day
 
 
@@ -83,7 +100,8 @@ def publish_day_sync(services: Services, group: str, date: dt.date, now_ts: int)
     from bot.store.ingest import ingest_day
 
     config = services.config
-    day = live_day(services.db, group, date, services.zone)
+    several = sum(1 for chat in config.chats if chat.group == group) > 1
+    day = live_day(services.db, group, date, services.zone, several_chats=several)
     if not day.messages:
         return Published(group, date, 0, None, "empty"), None
     rendered = render_day(day)
