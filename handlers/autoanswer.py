@@ -20,7 +20,7 @@ from bot.router import Router
 from bot.qa.mining import LEANS_ON_CONTEXT
 from handlers.ask import answer_reply
 
-router = Router("autoanswer")
+router = Router("autoanswer", order=1000)  # the fallback: after every other module
 
 def stands_alone(message: Incoming) -> bool:
     """Would the question make sense to someone who missed the conversation around it?"""
@@ -62,11 +62,11 @@ async def auto_answer(ctx: Context) -> None:
             return
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):
             return
-        ctx.chat_state()["last_pair"] = result.match.pair
+        ctx.remember_answer(result.match.pair)
         await ctx.reply(answer_reply(ctx, result.match, markdown), mentions=(message.sender,), markdown=markdown)
     elif mode == "suggest" and (result.answered or result.suggest) and result.candidates:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.candidates[0].pair))):
             return
-        ctx.chat_state()["last_pair"] = result.candidates[0].pair
+        ctx.remember_answer(result.candidates[0].pair)
         await ctx.reply(related_text(list(result.candidates), base_url, markdown), mentions=(message.sender,),
                         markdown=markdown)

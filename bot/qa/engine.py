@@ -27,7 +27,8 @@ from bot.qa.mining import QAPair, is_greeting, mine_day
 from bot.qa.ranker import Model, model
 from bot.qa.ranker import features as rank_features
 from bot.qa.ranker import prepare as prepare_query
-from bot.qa.retrieval import Encoder, UnitIndex, body_text, encode_units, question_text
+from bot.qa.encoder import Encoder
+from bot.qa.retrieval import UnitIndex, unit_vectors
 from bot.qa.scoring import prepare, search_score
 from bot.qa.units import day_units
 from bot.text import Segmenter, normalise, segmenter
@@ -130,10 +131,12 @@ class AnswerEngine:
     """Answers questions from mined Q&A pairs and searches every archived message."""
 
     def __init__(self, config: AnswerSection = AnswerSection(), text: Segmenter | None = None,
-                 encoder: Encoder | None = None, ranker: Model | None = None):
+                 encoder: Encoder | None = None, ranker: Model | None = None, vector_db=None):
+        """`encoder` adds dense retrieval; `vector_db` (a store) keeps its vectors across restarts."""
         self.config = config
         self.segmenter = text or segmenter(tuple(config.extra_terms))
         self.encoder = encoder
+        self.vector_db = vector_db
         self.ranker = ranker or model("hybrid" if encoder is not None else "lexical")
         self._cache = TextCache(self.segmenter)
         self._vectors: dict[str, np.ndarray] = {}  # text -> passage vector, kept across rebuilds
@@ -146,16 +149,17 @@ class AnswerEngine:
 
     @classmethod
     def from_days(cls, days: Iterable[Day], config: AnswerSection = AnswerSection(),
-                  encoder: Encoder | None = None) -> AnswerEngine:
-        engine = cls(config, encoder=encoder)
+                  encoder: Encoder | None = None, vector_db=None) -> AnswerEngine:
+        engine = cls(config, encoder=encoder, vector_db=vector_db)
         engine.update_days(days)
         return engine
 
     @classmethod
     def from_store(cls, db_engine, config: AnswerSection = AnswerSection(), group: str | None = None,
-                   zone: str = "Asia/Shanghai") -> AnswerEngine:
-        """Days and pairs from the database; days never mined (or changed since) are mined and saved."""
-        engine = cls(config)
+                   zone: str = "Asia/Shanghai", encoder: Encoder | None = None) -> AnswerEngine:
+        """Days and pairs from the database; days never mined (or changed since) are mined and saved;
+        with an encoder, unit vectors are kept in the same database."""
+        engine = cls(config, encoder=encoder, vector_db=db_engine if encoder is not None else None)
         engine.refresh_from_store(db_engine, group=group, zone=zone)
         return engine
 
@@ -222,22 +226,23 @@ class AnswerEngine:
         )
 
     def _encode(self, units: list[QAPair]) -> tuple[np.ndarray, np.ndarray] | None:
-        """Vectors of the units, encoding only texts not seen before (a new day's units)."""
+        """Vectors of the units: from the store when it has them (bot.store.vectors), else encoded
+        once per text in this process."""
         if self.encoder is None:
             return None
+        if self.vector_db is not None:
+            from bot.store.vectors import ensure_vectors
+
+            return unit_vectors(units, lambda texts: ensure_vectors(self.vector_db, self.encoder, texts))
         memo = self._vectors
-        texts = {body_text(u) for u in units} | {question_text(u) for u in units}
-        new = [t for t in texts if t not in memo]
 
-        class Memo:
-            def passages(_, batch):  # noqa: N805 - the encoder seen through the memo
-                return np.stack([memo[t] for t in batch]) if batch else np.zeros((0, 384), np.float32)
+        def encode(texts: list[str]) -> np.ndarray:
+            new = list(dict.fromkeys(t for t in texts if t not in memo))
+            if new:
+                memo.update(zip(new, self.encoder.encode_passages(new)))
+            return np.stack([memo[t] for t in texts]) if texts else np.zeros((0, self.encoder.dim), np.float32)
 
-        for start in range(0, len(new), 64):
-            chunk = new[start:start + 64]
-            for text, vector in zip(chunk, np.asarray(self.encoder.passages(chunk), dtype=np.float32)):
-                memo[text] = vector
-        return encode_units(units, Memo(), batch=4096)
+        return unit_vectors(units, encode)
 
     # ----- reading -----
 
@@ -278,7 +283,7 @@ class AnswerEngine:
         if snap.units is None or not len(snap.units) or codes == [] or is_greeting(question):
             return []
         words = self._query(question)
-        vector = self.encoder.query(question[:MAX_QUERY_CHARS]) if self.encoder is not None else None
+        vector = self.encoder.encode_queries([question[:MAX_QUERY_CHARS]])[0] if self.encoder is not None else None
         if not words and vector is None:
             return []
         cands = snap.units.candidates(words, vector, codes, before)[:RERANK]

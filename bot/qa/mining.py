@@ -9,6 +9,8 @@ Greetings, thanks, images and emoji-only lines are never questions, and neither 
 An answer already attached to an exchange does not open the next one; a message that answers a
 parallel question asked in between is not attached; a question that leans on what came before
 ("那这个怎么算？") carries the lines before it as context.
+Where the archive has reply links (Telegram replies, Slack threads), they decide the exchange
+instead (bot/qa/reply_links.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from bot.archive.model import Day, Message, MessageKind
+from bot.qa.reply_links import reply_threads
 from bot.text import CJK, normalise, strip_noise
 
 MINER_VERSION = 3  # bump when the rules change: stored pairs of older versions are re-mined
@@ -259,22 +262,38 @@ def make_pair(day: Day, q_seqs, a_seqs) -> QAPair:
 
 
 def mine_day(day: Day) -> list[QAPair]:
-    """Every answered question of the day, in order of asking."""
+    """Every answered question of the day, in order of asking.
+
+    Reply links come first (bot/qa/reply_links.py); the rules below only pair what they left.
+    """
     messages = day.messages
+    linked = reply_threads(day, is_question)
     pairs: list[QAPair] = []
-    merged: set[int] = set()  # continuation lines and answers already attached: not a new question
+    for q_seq, a_seqs in linked.threads:
+        _add_pair(pairs, day, [q_seq], a_seqs)
+    # Linked lines, continuation lines and answers already attached: not a new question.
+    merged: set[int] = set(linked.linked)
     for i, message in enumerate(messages):
         if i in merged or not opens_exchange(message):
             continue
         q_seqs = _continuation(messages, i)
         merged.update(q_seqs[1:])
-        a_seqs = _thread(messages, i, q_seqs)
-        answered = any(messages[j].speaker != message.speaker and _substantive(messages[j]) for j in a_seqs)
-        if not answered:
-            continue
-        merged.update(a_seqs)
-        pairs.append(make_pair(day, q_seqs, a_seqs))
+        a_seqs = [j for j in _thread(messages, i, q_seqs) if j not in linked.linked]
+        if _add_pair(pairs, day, q_seqs, a_seqs):
+            merged.update(a_seqs)
+    if linked.threads:
+        pairs.sort(key=lambda pair: pair.question_seqs[0])
     return pairs
+
+
+def _add_pair(pairs: list[QAPair], day: Day, q_seqs: list[int], a_seqs: list[int]) -> bool:
+    """Append the pair when someone other than the asker said something substantive."""
+    messages = day.messages
+    asker = messages[q_seqs[0]].speaker
+    if not any(messages[j].speaker != asker and _substantive(messages[j]) for j in a_seqs):
+        return False
+    pairs.append(make_pair(day, q_seqs, a_seqs))
+    return True
 
 
 def mine_days(days: list[Day]) -> list[QAPair]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.qa.encoder import Encoder
 from bot.qa.index import TextCache, TextIndex
 from bot.qa.mining import QAPair, said
 
@@ -36,14 +37,6 @@ def body_text(unit: QAPair) -> str:
         return unit.excerpt[:BODY_CHARS]
     parts = [question_text(unit)] + [said(m.text) for m in unit.answers if m.kind.value == "text"]
     return "\n".join(parts)[:BODY_CHARS]
-
-
-class Encoder:
-    """What the retriever needs of a sentence encoder: unit-length vectors for queries and passages."""
-
-    def query(self, text: str) -> np.ndarray: ...
-
-    def passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,19 +129,17 @@ class UnitIndex:
         return out
 
 
-def encode_units(units: list[QAPair], encoder: Encoder, batch: int = 64,
-                 progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """(question vectors, body vectors) of the units; talks and windows reuse the body vector."""
-    bodies = [body_text(u) for u in units]
+def unit_texts(units: list[QAPair]) -> tuple[list[str], list[int], list[str]]:
+    """(body texts, units whose question has a vector of its own, their question texts)."""
     asks = [i for i, u in enumerate(units) if u.kind in VECTOR_KINDS]
-    texts = bodies + [question_text(units[i]) for i in asks]
-    vectors = []
-    for start in range(0, len(texts), batch):
-        vectors.append(np.asarray(encoder.passages(texts[start:start + batch]), dtype=np.float32))
-        if progress is not None:
-            progress(min(len(texts), start + batch), len(texts))
-    dim = vectors[0].shape[1] if vectors else 384
-    every = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+    return [body_text(u) for u in units], asks, [question_text(units[i]) for i in asks]
+
+
+def unit_vectors(units: list[QAPair], encode) -> tuple[np.ndarray, np.ndarray]:
+    """(question vectors, body vectors) of the units from `encode(texts) -> matrix`; talks and
+    windows reuse the body vector as their question vector."""
+    bodies, asks, questions = unit_texts(units)
+    every = np.asarray(encode(bodies + questions), dtype=np.float32)
     b_vectors = every[:len(units)]
     q_vectors = b_vectors.copy()
     q_vectors[asks] = every[len(units):]

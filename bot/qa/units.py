@@ -3,7 +3,7 @@
 About a quarter of the answers people look for sit outside question/answer exchanges: in talks and
 announcements (long messages or a speaker's run of lines), in reply chains (a quote-reply
 `「 name: text 」 - - - reply` answers the quoted line; an @-reply answers the named member's last
-line) and in conversations that never had a clean question. Each unit is a `QAPair` with a `kind`,
+line; a platform reply link answers the line it points to) and in conversations that never had a clean question. Each unit is a `QAPair` with a `kind`,
 so the answer, /thread and link code treat them alike: `first` is the anchor for the deep link,
 `question_text` is what is matched as the question, `answers` are the lines to quote, and
 `covers()` lists every archived message it stands for (the evaluation's notion of right).
@@ -23,7 +23,6 @@ PIECE_CHARS = 220  # a passage is about this long, cut at sentence ends
 REPLY_SPAN = dt.timedelta(hours=2)  # an @-reply answers the member's line at most this old
 MAX_CHAIN = 12
 CHAIN_ROOT_CHARS = 8  # a replied-to line shorter than this says too little to be matched
-WINDOW_GAP = dt.timedelta(minutes=15)  # silence that ends a conversation
 WINDOW_LINES = 6
 WINDOW_STRIDE = 3
 SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
@@ -96,8 +95,13 @@ def _reply_parents(messages: list[Message]) -> tuple[dict[int, int], dict[int, s
     """Which earlier line each reply answers (quote-replies, @-replies), and quotes not found in the day."""
     parent: dict[int, int] = {}
     lost_quotes: dict[int, str] = {}  # a quote-reply whose quoted line is not in the day: the quote
+    position = {m.id: i for i, m in enumerate(messages) if m.id is not None}
     for i, m in enumerate(messages):
         if m.kind is not MessageKind.TEXT:
+            continue
+        if m.reply_to is not None:  # a platform reply link says it outright
+            if position.get(m.reply_to, i) < i:
+                parent[i] = position[m.reply_to]
             continue
         quoted = quote_reply(m.text)
         if quoted:
@@ -149,20 +153,17 @@ def reply_chains(day: Day) -> list[QAPair]:
 
 
 def windows(day: Day) -> list[QAPair]:
-    """Conversation windows: runs of substantive lines without a long silence, overlapping."""
-    lines = [i for i, m in enumerate(day.messages) if _substantive(m)]
-    segments: list[list[int]] = []
-    for i in lines:
-        if segments and day.messages[i].time - day.messages[segments[-1][-1]].time <= WINDOW_GAP:
-            segments[-1].append(i)
-        else:
-            segments.append([i])
+    """Conversation windows: overlapping runs of a conversation's substantive lines
+    (conversations as the digest splits them, bot.conversations)."""
+    from bot.conversations import split_day
+
     units = []
-    for seg in segments:
-        if len(seg) < 3:
+    for conversation in split_day(day):
+        lines = [i for i in conversation.positions if _substantive(day.messages[i])]
+        if len(lines) < 3:
             continue
-        for start in range(0, max(1, len(seg) - WINDOW_LINES + WINDOW_STRIDE), WINDOW_STRIDE):
-            part = seg[start:start + WINDOW_LINES]
+        for start in range(0, max(1, len(lines) - WINDOW_LINES + WINDOW_STRIDE), WINDOW_STRIDE):
+            part = lines[start:start + WINDOW_LINES]
             if len(part) < 3:
                 break
             text = "\n".join(said(day.messages[i].text) for i in part)
