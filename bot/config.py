@@ -128,6 +128,7 @@ class ChatSection(Section):
     platform: str  # one of the [platforms] sections
     chat_id: str
     group: str  # which archive group answers this chat (and its live log's group)
+    answer_from: list[str] = Field(default_factory=list)  # archive groups answers come from; empty = `group`
     auto_answer: Literal["on", "suggest", "off"] = "on"
     admins: list[str] = Field(default_factory=list)  # platform user ids allowed admin commands
     admin_chat_id: str = ""  # where admin reports go; empty = this chat

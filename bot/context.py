@@ -100,6 +100,11 @@ class Context:
         return self.chat.group
 
     @property
+    def answer_groups(self) -> list[str]:
+        """The archive groups this chat's answers come from (`chats[].answer_from`, else its own)."""
+        return list(self.chat.answer_from) or [self.chat.group]
+
+    @property
     def chat_key(self) -> tuple[str, str]:
         return (self.chat.platform, self.chat.chat_id)
 

@@ -37,7 +37,7 @@ async def ask(ctx: Context) -> None:
     if not ctx.first_time(question):
         await ctx.reply(REPEATED)
         return
-    result = await ctx.engine("ask", question, ctx.group)
+    result = await ctx.engine("ask", question, ctx.answer_groups)
     base_url = ctx.services.config.bot.public_base_url
     markdown = ctx.markdown
     if result.answered and result.match is not None:

@@ -54,7 +54,7 @@ async def auto_answer(ctx: Context) -> None:
     text = message.text.strip()
     if not asks(text) or not stands_alone(message):
         return
-    result = await ctx.engine("ask", text, ctx.group)
+    result = await ctx.engine("ask", text, ctx.answer_groups)
     base_url = ctx.services.config.bot.public_base_url
     markdown = ctx.markdown
     if mode == "on" and result.answered and result.match is not None:
