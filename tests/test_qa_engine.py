@@ -22,7 +22,7 @@ def engine():
 
 def test_answers_a_paraphrase_with_the_archived_exchange(engine):
     result = engine.ask(PARAPHRASE)
-    assert result.answered and result.confidence >= engine.config.answer_threshold
+    assert result.answered and result.confidence >= engine.answer_threshold
     pair = result.match.pair
     assert (pair.group, pair.date.isoformat(), pair.first.time.strftime("%H:%M:%S")) == ("prodarch", "2018-02-28", "08:59:56")
     assert "发卡行" in pair.question_text
@@ -34,7 +34,7 @@ def test_answers_a_paraphrase_with_the_archived_exchange(engine):
 def test_stays_silent_on_chit_chat_and_unknown_topics(engine, chat):
     result = engine.ask(chat)
     assert not result.answered and result.match is None
-    assert result.confidence < engine.config.answer_threshold
+    assert result.confidence < engine.answer_threshold
 
 
 def test_thresholds_decide_between_answer_suggest_and_silence():

@@ -267,6 +267,17 @@ class AnswerEngine:
     def _query(self, text: str) -> tuple[str, ...]:
         return tuple(self.segmenter.words(normalise(text[:MAX_QUERY_CHARS]), normalised=True))
 
+    @property
+    def answer_threshold(self) -> float:
+        """The configured answer threshold, else the one fitted with the ranker."""
+        configured = self.config.answer_threshold
+        return self.ranker.answer_threshold if configured is None else configured
+
+    @property
+    def suggest_threshold(self) -> float:
+        configured = self.config.suggest_threshold
+        return self.ranker.suggest_threshold if configured is None else configured
+
     def _codes(self, group: str | Iterable[str] | None) -> list[int] | None:
         """Group codes a question may be answered from; [] when none of them is indexed."""
         if group is None:
@@ -312,10 +323,7 @@ class AnswerEngine:
             return SILENT
         matches = tuple(Match(unit, prob) for unit, prob, _ in scored[:MAX_CANDIDATES])
         best = matches[0].score
-        answer_at = self.config.answer_threshold
-        suggest_at = self.config.suggest_threshold
-        answer_at = self.ranker.answer_threshold if answer_at is None else answer_at
-        suggest_at = self.ranker.suggest_threshold if suggest_at is None else suggest_at
+        answer_at, suggest_at = self.answer_threshold, self.suggest_threshold
         says_enough = len(set(self._query(question))) >= MIN_ANSWER_WORDS
         answered = best >= answer_at and says_enough and matches[0].pair.stands_alone
         return AskResult(
