@@ -28,11 +28,13 @@ from bot.archive.model import Day, Message, MessageKind
 from bot.archive.reader import ReadOptions, classify, mentions_in
 from bot.archive.writer import render_day, write_day
 from bot.config import Config
-from bot.scheduler import JobContext
+from bot.context import Context
+from bot.router import Router
 from bot.services import Services
 from bot.store.schema import groups, live_messages
 
 log = logging.getLogger(__name__)
+router = Router("publish")
 
 PUBLISHED_AUTHOR = "archive-bot"
 
@@ -132,7 +134,7 @@ async def publish(services: Services, date: dt.date, now_ts: int) -> list[Publis
 
 
 async def _refresh_answers(services: Services, changed: list[Day]) -> None:
-    """B's engine re-indexes only the changed days (`update_days`), off the event loop."""
+    """The engine re-indexes only the changed days (`update_days`), off the event loop."""
     update = getattr(services.answers, "update_days", None)
     if update is None:
         log.warning("answer engine has no update_days; published days are indexed at the next start")
@@ -140,14 +142,14 @@ async def _refresh_answers(services: Services, changed: list[Day]) -> None:
     await asyncio.to_thread(update, changed)
 
 
-async def publish_job(ctx: JobContext) -> None:
+@router.job("publish", at="publish_time")
+async def publish_job(ctx: Context) -> None:
     """The scheduled run: the day before today (the job runs after midnight)."""
     await publish(ctx.services, ctx.today - dt.timedelta(days=1), int(ctx.now.timestamp()))
 
 
 # -- web processes that do not run the jobs ------------------------------------------------------
 REFRESH_SECONDS = 600  # how soon a web process answers from a day that the clock process published
-_SEEN = "answers_seen_publish_id"
 
 
 def published_since(engine: Engine, after_id: int) -> tuple[int, list[tuple[str, str]]]:
@@ -166,18 +168,19 @@ def published_since(engine: Engine, after_id: int) -> tuple[int, list[tuple[str,
     return last, list(dict.fromkeys(keys))
 
 
-async def refresh_job(ctx: JobContext) -> None:
+@router.job("refresh-answers", every=REFRESH_SECONDS, web_only=True)
+async def refresh_job(ctx: Context) -> None:
     """In a web process without the scheduled jobs: load the days the clock published since."""
     services = ctx.services
     if services.answers is None:
         return  # still loading: it will read everything from the store anyway
-    seen = services.extras.get(_SEEN)
+    seen = services.published_seen
     if seen is None:  # first run after the index loaded from the store: it has everything so far
-        services.extras[_SEEN], _ = await asyncio.to_thread(published_since, services.db, 0)
+        services.published_seen, _ = await asyncio.to_thread(published_since, services.db, 0)
         return
     last, keys = await asyncio.to_thread(published_since, services.db, seen)
     if keys:
         await asyncio.to_thread(services.answers.refresh_from_store, services.db, keys,
                                 zone=services.config.bot.timezone)
         log.info("answer index refreshed with %d published day(s)", len(keys))
-    services.extras[_SEEN] = last
+    services.published_seen = last
