@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.qa.engine import MIN_ANSWER_WORDS
+from bot.qa.mining import leans_on_context
+from bench.quality import unprompted_to_member
 from bot.qa.ranker import FEATURES, Model
 
 OUT = Path(__file__).resolve().parent.parent / "bot" / "data" / "ranker.json"
@@ -32,7 +34,8 @@ def _collect(engine, rows, is_right):
         scored = engine.scored(row["query"], before=row["before"])
         x = np.stack([f for _, _, f in scored]) if scored else np.zeros((0, len(FEATURES)))
         y = np.array([row["answerable"] and is_right(u, row) for u, _, _ in scored], dtype=bool)
-        says_enough = len(set(engine._query(row["query"]))) >= MIN_ANSWER_WORDS
+        says_enough = (len(set(engine._query(row["query"]))) >= MIN_ANSWER_WORDS
+                       and not leans_on_context(row["query"]) and not unprompted_to_member(row))
         out.append((row, [u for u, _, _ in scored], x, y, says_enough))
     return out
 

@@ -23,7 +23,7 @@ import numpy as np
 from bot.archive.model import Day, Message, MessageKind
 from bot.config import AnswerSection
 from bot.qa.index import TextCache, TextIndex
-from bot.qa.mining import QAPair, is_greeting, mine_day
+from bot.qa.mining import QAPair, is_greeting, leans_on_context, mine_day
 from bot.qa.ranker import Model, model
 from bot.qa.ranker import features as rank_features
 from bot.qa.ranker import prepare as prepare_query
@@ -108,9 +108,9 @@ class Hit:
         }
 
 
-# A question of fewer than three content words ("有推荐的吗", "商户自己收？") leans on the talk
-# around it; matched on its own it draws confident nonsense from equally vague archived lines.
-# Such questions (or matches) get related discussions at most, never an answer.
+# A question of fewer than three content words ("有推荐的吗", "商户自己收？"), or one that points back
+# ("那这个怎么算？"), leans on the talk around it; matched on its own it draws confident nonsense
+# from equally vague archived lines. Such questions get related discussions at most, never an answer.
 MIN_ANSWER_WORDS = 3
 SILENT = AskResult(answered=False, confidence=0.0, match=None)
 
@@ -324,7 +324,7 @@ class AnswerEngine:
         matches = tuple(Match(unit, prob) for unit, prob, _ in scored[:MAX_CANDIDATES])
         best = matches[0].score
         answer_at, suggest_at = self.answer_threshold, self.suggest_threshold
-        says_enough = len(set(self._query(question))) >= MIN_ANSWER_WORDS
+        says_enough = len(set(self._query(question))) >= MIN_ANSWER_WORDS and not leans_on_context(question)
         answered = best >= answer_at and says_enough and matches[0].pair.stands_alone
         return AskResult(
             answered=answered,
