@@ -12,7 +12,8 @@ and the TEST figures are the ones that count; dev figures are printed separately
 A unit is right when it covers one of the labelled messages (group, date, time). Per engine:
 recall@1, recall@5, MRR over the answerable questions; answered-and-right (share of answerable
 questions the bot answered with a right unit); precision of its answers; false answers on
-questions that have no answer. Engines: "hybrid" (units, BM25 + dense, the fitted ranker),
+questions that have no answer. "Answered" is what the bot would post unprompted: the engine's
+verdict, an archived unit that stands alone, and (live) no @ of a member in the question. Engines: "hybrid" (units, BM25 + dense, the fitted ranker),
 "lexical" (the same without the encoder), "today" (the lexical engine as it was: BM25 over mined
 questions re-ranked by bot.qa.scoring with its 0.7 threshold) and "naive" (rapidfuzz extractOne
 WRatio over mined questions, its cutoff set on the dev no-answer questions to <= 5% false answers).
@@ -177,7 +178,7 @@ def run_engine(engine: AnswerEngine, rows: list[dict]) -> list[tuple[dict, list[
     out = []
     for row in rows:
         result = engine.ask(row["query"], before=row["before"])
-        answered = result.answered and not unprompted_to_member(row)
+        answered = result.answered and result.match.pair.stands_alone and not unprompted_to_member(row)
         out.append((row, [m.pair for m in result.candidates], answered))
     return out
 

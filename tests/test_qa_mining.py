@@ -143,3 +143,10 @@ def test_windows_cover_the_conversation_and_every_unit_has_an_anchor(repairs):
     assert kinds == {"exchange", "chain", "passage", "window"}
     for unit in day_units(repairs, mine_day(repairs)):
         assert unit.first in unit.messages() and unit.covers()
+
+
+def test_field_synonyms_are_matched_as_one_term():
+    from bot.text import segmenter
+
+    words = segmenter().words("网络支付清算平台上线后，Ⅱ类账户和二类户一样吗？")
+    assert words.count("二类户") == 2 and "网联" in words

@@ -325,7 +325,7 @@ class AnswerEngine:
         best = matches[0].score
         answer_at, suggest_at = self.answer_threshold, self.suggest_threshold
         says_enough = len(set(self._query(question))) >= MIN_ANSWER_WORDS and not leans_on_context(question)
-        answered = best >= answer_at and says_enough and matches[0].pair.stands_alone
+        answered = best >= answer_at and says_enough
         return AskResult(
             answered=answered,
             confidence=best,

@@ -4,7 +4,8 @@ Each unit is indexed twice for BM25 (bm25s, jieba words with the field's synonym
 (what it asked, with the context it leans on) and its body (context, question and answers). With an
 encoder, each unit also has two vectors (question, body; talks and windows only a body). A query
 gets the top candidates of each list, fused with reciprocal-rank fusion (RRF), restricted to the
-groups a chat draws on and, for an honest evaluation, to days before a date. The features of each
+groups a chat draws on and, for an honest evaluation, to days before a date. Conversation windows
+have no vectors (they overlap the other units; BM25 finds them). The features of each
 candidate are then scored by bot.qa.ranker.
 """
 
@@ -129,18 +130,23 @@ class UnitIndex:
         return out
 
 
-def unit_texts(units: list[QAPair]) -> tuple[list[str], list[int], list[str]]:
-    """(body texts, units whose question has a vector of its own, their question texts)."""
+def unit_texts(units: list[QAPair]) -> tuple[list[int], list[str], list[int], list[str]]:
+    """(units with a body vector, their bodies, units whose question has a vector of its own,
+    their questions). Windows have none: they overlap the other units and would double the
+    encoding; BM25 finds them."""
+    bodied = [i for i, u in enumerate(units) if u.kind != "window"]
     asks = [i for i, u in enumerate(units) if u.kind in VECTOR_KINDS]
-    return [body_text(u) for u in units], asks, [question_text(units[i]) for i in asks]
+    return bodied, [body_text(units[i]) for i in bodied], asks, [question_text(units[i]) for i in asks]
 
 
 def unit_vectors(units: list[QAPair], encode) -> tuple[np.ndarray, np.ndarray]:
-    """(question vectors, body vectors) of the units from `encode(texts) -> matrix`; talks and
-    windows reuse the body vector as their question vector."""
-    bodies, asks, questions = unit_texts(units)
+    """(question vectors, body vectors) of the units from `encode(texts) -> matrix`; talks reuse the
+    body vector as their question vector; windows' rows are zero (no dense match)."""
+    bodied, bodies, asks, questions = unit_texts(units)
     every = np.asarray(encode(bodies + questions), dtype=np.float32)
-    b_vectors = every[:len(units)]
+    dim = every.shape[1] if every.ndim == 2 and every.shape[1] else 384
+    b_vectors = np.zeros((len(units), dim), dtype=np.float32)
+    b_vectors[bodied] = every[:len(bodied)]
     q_vectors = b_vectors.copy()
-    q_vectors[asks] = every[len(units):]
+    q_vectors[asks] = every[len(bodied):]
     return q_vectors, b_vectors
