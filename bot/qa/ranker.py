@@ -3,7 +3,7 @@
 The features describe a candidate the way the two retrievers and a reader see it: dense cosines of
 the query with the unit's question and body (and how far below the query's best they are), BM25 on
 both fields, agreement on the query's rarest words, rapidfuzz scores, and the unit's own quality
-(answers, length, whether its question stands alone, its kind). The weights are fitted on the dev
+(answers, length, whether its question stands alone and asks at all, its kind). The weights are fitted on the dev
 splits of the evaluation sets by `bench/quality.py --fit` and shipped in bot/data/ranker.json with
 the held-out figures they were checked on. The probability orders the candidates the user sees and
 decides the verdict: answer at or above the model's threshold (chosen on dev so that answers are
@@ -23,12 +23,12 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from bot.qa.index import TextIndex
-from bot.qa.mining import QAPair
+from bot.qa.mining import QAPair, asks
 from bot.qa.retrieval import Candidate, UnitIndex
 
 FEATURES = ("dense_q", "dense_b", "dense_q_gap", "dense_b_gap", "bm25_q", "bm25_b", "rrf",
             "cover_query", "cover_doc", "cover_body", "rare_agree", "token_set", "partial", "query_info",
-            "answers", "answer_chars", "stands_alone", "chain", "passage", "window", "few_words")
+            "answers", "answer_chars", "stands_alone", "asks", "chain", "passage", "window", "few_words")
 KINDS = ("chain", "passage", "window")  # one-hot against the exchange
 INFO_FULL = 3.5  # a query that says enough: IDF mass of three or four words no question uses
 
@@ -71,7 +71,7 @@ def features(query: Query, cand: Candidate, units: UnitIndex) -> np.ndarray:
         fuzz.token_set_ratio(query.segmented, q_doc.segmented) / 100.0,
         fuzz.partial_ratio(query.content, content) / 100.0 if len(query.content) > 1 else 0.0,
         min(q_mass / bi.max_idf, INFO_FULL) / INFO_FULL,
-        math.log1p(answers), math.log1p(answer_chars) / 6.0, float(unit.stands_alone),
+        math.log1p(answers), math.log1p(answer_chars) / 6.0, float(unit.stands_alone), float(asks(unit.question_text)),
         *(float(unit.kind == k) for k in KINDS),
         float(len(d_words) < 3),
     ]

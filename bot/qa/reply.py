@@ -83,8 +83,10 @@ def answer_text(match: Match | AskResult, base_url: str = "", markdown: bool = F
         lines = [f"群里讲过（{where}，{_when(pair.first)}，{_name(pair.asker, markdown)}）：",
                  _plain(shorten(pair.excerpt, ANSWER_CHARS), markdown)]
     else:
-        question = _plain(shorten(pair.question_text, QUESTION_CHARS), markdown)
-        lines = [f"这个问题群里讨论过（{where}，{_when(pair.first)}，{_name(pair.asker, markdown)} 问：{question}）"]
+        asked = said(pair.first.text) if pair.kind == "window" else pair.question_text
+        question = _plain(shorten(asked, QUESTION_CHARS), markdown)
+        verb = "问" if asks(asked) else "说"  # a reply chain or window may start with a statement
+        lines = [f"这个问题群里讨论过（{where}，{_when(pair.first)}，{_name(pair.asker, markdown)} {verb}：{question}）"]
         if pair.context:
             lines[0] += f"，接着“{_plain(shorten(pair.context_text, QUESTION_CHARS), markdown)}”"
     for m in best_answers(pair):
