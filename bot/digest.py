@@ -150,8 +150,8 @@ class _Writer:
 
 def short_name(name: str) -> str:
     """"梁八-远景支付-架构-北京" is called "梁八" in a line that names several people."""
-    head = re.split(r"[-－—_~～|]+", name.strip("? \u2005"), maxsplit=1)[0]
-    return head if len(head) >= 2 else name
+    head = re.split(r"[-－—_~～|]+", name.strip("? \u2005"), maxsplit=1)[0].strip()
+    return head if len(head) >= 2 else name.strip()
 
 
 def render_discussions(out: list[str], talks: list[Discussion], w: _Writer, with_date: bool = False) -> None:
