@@ -192,10 +192,12 @@ def title_of(messages: list[Message], ranked: Ranked, background: Background) ->
             return subject.group(1).strip(), ""
     used = Counter(w for m in said for w in message_words(m.text))
     # The opening question names the talk when the others took up its words.
-    opening = [m for m in said[:3] if asks(m.text) and (len(said) < 8 or any(used[w] > 1 for w in message_words(m.text)))]
-    central = [ranked.lines[i] for i in ranked.order if QUESTION_FORM.search(strip_noise(ranked.lines[i].text))
-               and stands_alone(ranked.lines[i].text)]
-    for m in sorted(opening, key=lambda m: not QUESTION_FORM.search(strip_noise(m.text))) + central[:1]:
+    opening = [m for m in said[:3] if asks(m.text) and QUESTION_FORM.search(strip_noise(m.text))
+               and (len(said) < 8 or any(used[w] > 1 for w in message_words(m.text)))]
+    top = ranked.order[:max(3, len(ranked.order) // 3)]
+    central = [ranked.lines[i] for i in top if QUESTION_FORM.search(strip_noise(ranked.lines[i].text))
+               and asks(ranked.lines[i].text) and stands_alone(ranked.lines[i].text)]
+    for m in opening + central[:1]:
         return shorten(strip_noise(m.text), TITLE_CHARS), m.text
     words = topic_words(messages, background, 3)
     if words:
