@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.archive.model import Day, Message, MessageKind
+from bot.chat import short_name
 from bot.links import day_url
 from bot.qa.mining import is_question, mine_day
 from bot.text import segmenter, strip_noise
@@ -185,6 +186,7 @@ def render(digest: Digest, markdown: bool = False) -> str:
         return f"[{label}]({url})" if markdown else f"{label}: {url}"
 
     e = lambda text: _md(text, markdown)  # noqa: E731
+    n = lambda name: _md(short_name(name), markdown)  # noqa: E731 - a name of any length stays short
     when = digest.date.isoformat()
     if digest.partial_until is not None:
         when += f"（截至 {digest.partial_until:%H:%M}）"
@@ -193,7 +195,7 @@ def render(digest: Digest, markdown: bool = False) -> str:
         out.append("今天群里没有消息。")
     else:
         out.append(f"消息 {digest.message_count} 条，{digest.participants} 人发言，图片 {digest.images} 张。")
-        top = "、".join(f"{e(name)}（{count}）" for name, count in digest.top_members)
+        top = "、".join(f"{n(name)}（{count}）" for name, count in digest.top_members)
         out.append(f"最活跃：{top}")
     if digest.topics:
         out.append(f"热门话题：{e(' / '.join(digest.topics))}")
@@ -202,12 +204,12 @@ def render(digest: Digest, markdown: bool = False) -> str:
         out.append("")
         out.append(bold(f"❓ 提问 {len(digest.questions)} 个，已回答 {len(answered)} 个"))
         for q in answered[:MAX_LISTED]:
-            out.append(f"✅ {q.time:%H:%M} {e(q.asker)}：{e(q.text)} —— {e(q.answered_by or '')} 回答")
+            out.append(f"✅ {q.time:%H:%M} {n(q.asker)}：{e(q.text)} —— {n(q.answered_by or '')} 回答")
         for q in unanswered[:MAX_LISTED]:
-            out.append(f"⏳ {q.time:%H:%M} {e(q.asker)}：{e(q.text)}（暂无回答）")
+            out.append(f"⏳ {q.time:%H:%M} {n(q.asker)}：{e(q.text)}（暂无回答）")
             if q.suggestion is not None:
                 s = q.suggestion
-                out.append(f"   💡 群档案里的参考（{e(s.author)}，{s.date}）：{link(e(quote(s.text, 80)), s.link)}")
+                out.append(f"   💡 群档案里的参考（{n(s.author)}，{s.date}）：{link(e(quote(s.text, 80)), s.link)}")
         hidden = max(0, len(answered) - MAX_LISTED) + max(0, len(unanswered) - MAX_LISTED)
         if hidden:
             out.append(f"……另有 {hidden} 个提问未列出")
@@ -215,7 +217,7 @@ def render(digest: Digest, markdown: bool = False) -> str:
         r = digest.replay
         out.append("")
         out.append(bold(f"📜 往年今日 {r.date.isoformat()}"))
-        out.extend(f"{time} {e(speaker)}：{e(text)}" for time, speaker, text in r.lines)
+        out.extend(f"{time} {n(speaker)}：{e(text)}" for time, speaker, text in r.lines)
         if r.link:
             out.append(link("查看当天记录", r.link))
     if digest.link:

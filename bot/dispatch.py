@@ -48,10 +48,20 @@ def load_routers(modules: Iterable[str] = HANDLER_MODULES) -> Router:
     return combine([importlib.import_module(name).router for name in modules])
 
 
+_NOT_WORD = re.compile(r"[\W_]+")
+CACHED_KEY_CHARS = 256  # longer questions are keyed without the cache: it must not hold big texts
+
+
 @functools.lru_cache(maxsize=4096)  # a pure function; chat repeats itself
+def _cached_key(text: str) -> str:
+    return _NOT_WORD.sub("", text.casefold())
+
+
 def question_key(text: str) -> str:
     """Text reduced to letters and digits, so 'A?' and 'a ！' count as the same question."""
-    return re.sub(r"[\W_]+", "", text.casefold())
+    if len(text) > CACHED_KEY_CHARS:
+        return _NOT_WORD.sub("", text.casefold())
+    return _cached_key(text)
 
 
 class Limits:
