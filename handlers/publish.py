@@ -51,6 +51,8 @@ def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts
             if not text:
                 continue  # join events and empty edits carry no text
             kind, image_url = classify(text)
+            if kind is MessageKind.IMAGE:  # live chat text is never an archive image line
+                kind, image_url = MessageKind.TEXT, None
             day.messages.append(Message(
                 time=dt.datetime.fromtimestamp(ts, zone), speaker=" ".join(speaker.split()) or "?",
                 text=text, kind=kind, mentions=mentions_in(text) if kind is MessageKind.TEXT else (),

@@ -1,6 +1,8 @@
 """The archive pages: every group, every day of a group, one day, and a search page.
 
-Rendered with Jinja2 (autoescaped). Images stay links: the page never loads third-party content.
+Rendered with Jinja2 (autoescaped). Images stay links: the page never loads third-party content;
+only http, https and relative links are clickable (bot/web/safety.py), and every response
+carries a strict Content-Security-Policy.
 Message anchors are `t-HHMMSS`, the deep links `bot.links` builds for answers.
 """
 
@@ -20,6 +22,7 @@ from bot.links import day_path
 from bot.services import SERVICES, Services
 from bot.store import queries
 from bot.web.auth import check_access
+from bot.web.safety import safe_link
 
 HERE = Path(__file__).parent
 TEMPLATES = web.AppKey("archive_templates", jinja2.Environment)
@@ -43,7 +46,8 @@ def _rows(day) -> list[dict]:
         anchor = f"t-{message.time:%H%M%S}"
         rows.append(dict(
             time=f"{message.time:%H:%M:%S}", speaker=message.speaker, kind=message.kind.value,
-            image_url=message.image_url, html=_message_html(message.text),
+            image_url=message.image_url, image_link=safe_link(message.image_url),
+            html=_message_html(message.text),
             anchor=None if anchor in seen else anchor, anchor_of_second=anchor,
         ))
         seen.add(anchor)
