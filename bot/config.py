@@ -30,6 +30,8 @@ class BotSection(Section):
     timezone: str = "Asia/Shanghai"
     owner_name: str = DEFAULT_OWNER  # who "我" (the exporting account) is in the logs
     public_base_url: str = ""  # e.g. "https://bot.example.org": deep links in replies
+    # Handler modules (commands and jobs); a package stands for each of its modules.
+    handlers: list[str] = Field(default_factory=lambda: ["handlers"])
 
     @field_validator("timezone")
     @classmethod
@@ -111,12 +113,19 @@ class PlatformsSection(Section):
 
 
 class ChatSection(Section):
-    platform: Literal["telegram", "slack", "wecom", "bridge"]
+    platform: str  # one of the [platforms] sections
     chat_id: str
     group: str  # which archive group answers this chat (and its live log's group)
     auto_answer: Literal["on", "suggest", "off"] = "on"
     admins: list[str] = Field(default_factory=list)  # platform user ids allowed admin commands
     admin_chat_id: str = ""  # where admin reports go; empty = this chat
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        if value not in PlatformsSection.model_fields:
+            raise ValueError(f"unknown platform {value!r}; known: {', '.join(PlatformsSection.model_fields)}")
+        return value
 
     @field_validator("chat_id", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from bot.archive.links import links_line
 from bot.archive.model import Day, MessageKind
 from bot.archive.reader import IMAGE, OWNER_SPEAKER
 
@@ -88,6 +89,9 @@ def render_day(day: Day) -> str:
     ]
     for message in day.messages:
         out.append(f"> {message.time:%H:%M:%S}  {speaker_field(message.speaker)}  ")
+        links = links_line(message.id, message.reply_to)
+        if links is not None:
+            out.append(links)
         out.append(SEPARATOR)
         image = image_line(message) if message.kind is MessageKind.IMAGE else None
         out.append(image if image is not None else text_block(message.text))

@@ -49,6 +49,16 @@ messages = Table(
     Index("ix_messages_day_seq", "day_id", "seq"),
 )
 
+# Reply links of archived messages (bot/archive/links.py), by the message's place in its day.
+# Kept beside `messages` so days without links cost nothing and older stores gain the table as is.
+message_links = Table(
+    "message_links", metadata,
+    Column("day_id", ForeignKey("days.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("message_id", Text),  # the archive id ("m1042"), None when the message only replies
+    Column("reply_to", Text),  # the archive id it replies to
+)
+
 members = Table(
     "members", metadata,
     Column("id", Integer, primary_key=True),

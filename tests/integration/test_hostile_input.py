@@ -13,7 +13,7 @@ import pytest
 from bot.archive.model import Day, Message
 from bot.chat import MAX_NAME
 from bot.digest import build_digest, render
-from bot.dispatch import _cached_key, question_key
+from bot.context import _cached_key, question_key
 from bot.platforms.bounds import MAX_TEXT
 from tests.fakes import four_platforms as fp
 from tests.integration.conftest import GROUP, base_config
