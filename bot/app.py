@@ -66,7 +66,7 @@ def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None
     app.router.add_post("/webhook/{platform}", handle_webhook)
     app.router.add_get("/webhook/{platform}", handle_webhook)  # WeCom URL verification
     if config.web.enabled:
-        setup_web(app)
+        setup_web(app, config.web)
     return app
 
 

@@ -18,10 +18,11 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from bot.archive.reader import MENTION
+from bot.config import WebSection
 from bot.links import day_path
 from bot.services import SERVICES, Services
 from bot.store import queries
-from bot.web.auth import check_access
+from bot.web.auth import THROTTLE, LoginThrottle, check_access
 from bot.web.safety import safe_link
 
 HERE = Path(__file__).parent
@@ -114,8 +115,9 @@ async def search_page(request: web.Request) -> web.Response:
     return _render(request, "search.html", query=query, group=group, hits=hits, ready=engine is not None)
 
 
-def setup_web(app: web.Application) -> None:
+def setup_web(app: web.Application, settings: WebSection) -> None:
     """Add the archive pages to the bot's app (they read `app[SERVICES]`)."""
+    app[THROTTLE] = LoginThrottle(settings.login_attempts, settings.login_window_seconds)
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     app.router.add_get("/archive", index)

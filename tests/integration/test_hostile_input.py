@@ -127,3 +127,30 @@ def test_question_key_cache_does_not_hold_long_questions():
     keys = {question_key(f"{n}问" * 150_000) for n in range(150)}
     assert len(keys) == 150 and _cached_key.cache_info().currsize == before
     assert question_key("A?") == question_key("a ！") == "a"
+
+
+async def test_wecom_callback_ten_days_old_is_refused_like_the_bridges(four_bot, fake_clock):
+    body = fp.wecom_message("备付金怎么对账？")
+    query, headers, raw = fp.signed("wecom", body, fake_clock.now - 10 * 86400)
+    response = await four_bot.client.post("/webhook/wecom", params=query, data=raw, headers=headers)
+    assert response.status == 401 and four_bot.live_rows() == []
+    assert await post(four_bot, "wecom", body, fake_clock) == 200  # the same callback, fresh
+
+
+@pytest.mark.parametrize("command", ["/digest", "/names", "/日报", "/昵称"])
+async def test_admin_commands_refuse_non_admins(make_bot, telegram_api, tmp_path, fake_clock, command):
+    from handlers.admin import REFUSAL
+
+    chats = [{"platform": "telegram", "chat_id": fp.CHATS["telegram"], "group": GROUP, "admins": ["999"]}]
+    raw = base_config(tmp_path, platforms={"telegram": fp.platforms_section(telegram_api=telegram_api.url)["telegram"]},
+                      chats=chats)
+    bot = await make_bot(raw, load_answers=False)
+    entity = [{"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}]
+    outsider = fp.telegram_message(command, user={"id": 501, "first_name": "Mallory"}, entities=entity)
+    assert await post(bot, "telegram", outsider, fake_clock) == 200
+    assert [sent["text"] for sent in telegram_api.sent()] == [REFUSAL]
+    admin = fp.telegram_message(command, message_id=2, update_id=2, user={"id": 999, "first_name": "Admin"},
+                                entities=entity)
+    assert await post(bot, "telegram", admin, fake_clock) == 200
+    assert REFUSAL not in [sent["text"] for sent in telegram_api.sent()[1:]]
+    assert len(telegram_api.sent()) >= 2  # the admin got the job's post or its answer

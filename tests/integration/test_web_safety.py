@@ -89,3 +89,19 @@ async def test_no_script_runs_in_a_real_browser(hostile_archive):
             assert violations, "the browser reported no blocked script"
         finally:
             await browser.close()
+
+
+async def test_failed_sign_ins_are_throttled_per_address(aiohttp_client, tmp_path):
+    import base64
+
+    app = create_app(web_config(tmp_path, login_attempts=3, login_window_seconds=60))
+    client = await aiohttp_client(app)
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"archive:guess").decode()}
+    statuses = [(await client.get("/archive", headers=wrong)).status for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    refused = await client.get("/archive", headers=AUTH)  # even the right password waits out the window
+    assert refused.status == 429 and 0 < int(refused.headers["Retry-After"]) <= 60
+    from bot.web.auth import THROTTLE
+    app[THROTTLE].clock = lambda: 1e12  # the window has passed
+    assert (await client.get("/archive", headers=AUTH)).status == 200
+    assert (await client.get("/archive", headers=wrong)).status == 401  # a success forgot the failures
