@@ -46,7 +46,7 @@ def check_place(place: dict) -> None:
 
 def test_rows_are_well_formed_and_ids_unique():
     data = rows()
-    assert len(data) >= 60
+    assert len(data) >= 100
     assert len({r["id"] for r in data}) == len(data)
     for row in data:
         assert set(row) - {"speaker_sha1"} == KEYS, row["id"]
@@ -69,9 +69,10 @@ def test_answers_come_strictly_from_earlier_days():
         assert len(keys) == len(set(keys)), f"{row['id']}: an answer listed twice"
 
 
-def test_splits_cover_every_test_day():
+def test_splits_cover_every_test_day_and_enough_dev_questions():
     per_day = Counter((r["split"], r["date"]) for r in rows())
     assert {d for s, d in per_day if s == "test"} == TEST_DAYS
+    assert sum(n for (s, _), n in per_day.items() if s == "dev") >= 60
     answerable = [r for r in rows() if r["split"] == "test" and r["answers"]]
     unanswerable = [r for r in rows() if r["split"] == "test" and not r["answers"]]
     assert answerable and unanswerable  # a live set needs both verdicts to measure anything
