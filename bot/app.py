@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -38,8 +37,6 @@ LOADER = web.AppKey("loader", dict)  # {"task": asyncio.Task | None, "error": st
 CLOCK = web.AppKey("clock", object)
 CONFIG = web.AppKey("config", Config)
 ADAPTER_OPTIONS = web.AppKey("adapter_options", dict)
-
-PLATFORMS = ("telegram", "slack", "wecom", "bridge")
 
 
 def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None,
@@ -108,8 +105,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     services = Services(config=config, db=app[_DB], http=app[_HTTP], clock=app[CLOCK])
     services.adapters.update(build_adapters(config, app[_HTTP], **app[ADAPTER_OPTIONS]))
     app[SERVICES] = services
-    app[DISPATCHER] = Dispatcher(services)
-    services.extras["dispatcher"] = app[DISPATCHER]
+    app[DISPATCHER] = services.dispatcher = Dispatcher(services)
     log.info("platforms: %s", ", ".join(sorted(services.adapters)) or "none configured")
     try:
         yield
@@ -121,37 +117,17 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
                 await close()
 
 
-def _platform_configured(config: Config, name: str) -> bool:
-    if any(chat.platform == name for chat in config.chats):
-        return True
-    section = getattr(config.platforms, name)
-    secrets = {"telegram": "bot_token", "slack": "signing_secret", "wecom": "token", "bridge": "secret"}
-    return bool(getattr(section, secrets[name]))
-
-
 def build_adapters(config: Config, http: aiohttp.ClientSession, **options: Any) -> dict:
-    """One adapter per platform that has chats configured or its secret set.
+    """One adapter per registered platform (bot/platforms/__init__.py) that a chat names or whose
+    `enabled_by` key is set: `Adapter(config.platforms.<name>, http, **options)`."""
+    from bot.platforms import adapter_classes
 
-    Each `bot.platforms.<name>` module offers `create_adapter(config, http, **options)` or a
-    `<Name>Adapter(section, http, **options)` class.
-    """
+    wanted = {chat.platform for chat in config.chats}
     adapters = {}
-    for name in PLATFORMS:
-        if not _platform_configured(config, name):
-            continue
-        try:
-            module = importlib.import_module(f"bot.platforms.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"bot.platforms.{name}":
-                raise
-            log.warning("platform %s configured but bot.platforms.%s is missing", name, name)
-            continue
-        factory = getattr(module, "create_adapter", None)
-        if factory is not None:
-            adapters[name] = factory(config, http, **options)
-        else:
-            cls = getattr(module, f"{name.capitalize()}Adapter")
-            adapters[name] = cls(getattr(config.platforms, name), http, **options)
+    for name, cls in adapter_classes().items():
+        section = getattr(config.platforms, name)
+        if name in wanted or getattr(section, cls.enabled_by):
+            adapters[name] = cls(section, http, **options)
     return adapters
 
 

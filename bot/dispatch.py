@@ -1,57 +1,25 @@
 """From a stored incoming message to handler calls: bot filtering, routing, limits, isolation.
 
 The dispatcher knows nothing of HTTP: the webhook hands it neutral `Incoming` messages, and the
-scheduler builds the same `Context` (without a message) for its jobs. Handler errors are logged
-(message ids only, never text or secrets) and never reach the server.
+scheduler builds the same `Context` (bot/context.py, without a message) for its jobs. The routes
+come from the handler modules the config names (`bot.handlers`, see bot/router.py). Handler
+errors are logged (message ids only, never text or secrets) and never reach the server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import importlib
 import logging
 import re
-import time
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
-from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
+from bot.chat import Incoming, MemberUpdate, Outgoing
 from bot.config import ChatSection
-from bot.router import Route, Router, combine
+from bot.context import INDEX_LOADING, Context, question_key  # noqa: F401 - handlers import them here too
+from bot.router import Route, Router, load_handlers, load_routers  # noqa: F401 - tests load chosen modules
 from bot.services import Services
 
 log = logging.getLogger(__name__)
-
-INLINE_ENGINE_SECONDS = 0.005
-
-# Handler modules with routes, in routing order (job-only modules such as digest and publish are
-# the scheduler's). The auto-answerer is the fallback and goes last so that
-# command and observer modules see messages first.
-HANDLER_MODULES = (
-    "handlers.help",
-    "handlers.search",
-    "handlers.ask",
-    "handlers.thread",
-    "handlers.stats",
-    "handlers.nicknames",
-    "handlers.welcome",
-    "handlers.admin",
-    "handlers.autoanswer",
-)
-
-
-def load_routers(modules: Iterable[str] = HANDLER_MODULES) -> Router:
-    """Import each handler module and combine their `router`s, in order."""
-    return combine([importlib.import_module(name).router for name in modules])
-
-
-@functools.lru_cache(maxsize=4096)  # a pure function; chat repeats itself
-def question_key(text: str) -> str:
-    """Text reduced to letters and digits, so 'A?' and 'a ！' count as the same question."""
-    return re.sub(r"[\W_]+", "", text.casefold())
 
 
 class Limits:
@@ -88,120 +56,12 @@ class Limits:
         return True
 
 
-INDEX_LOADING = "聊天记录的索引还在加载，请稍后再试。"
-
-
-@dataclass
-class Context:
-    """What a handler gets: services, the message (None for scheduled jobs), its chat, `reply`."""
-
-    services: Services
-    chat: ChatSection
-    message: Incoming | None
-    dispatcher: Dispatcher
-    sent: list[Outgoing] = field(default_factory=list)
-    command_args: str | None = None  # set when the dispatcher found the command in the text
-    update: MemberUpdate | None = None  # set for member-update routes (renames without a message)
-
-    @property
-    def args(self) -> str:
-        if self.command_args is not None:
-            return self.command_args.strip()
-        return self.message.args.strip() if self.message else ""
-
-    @property
-    def group(self) -> str:
-        return self.chat.group
-
-    @property
-    def chat_key(self) -> tuple[str, str]:
-        return (self.chat.platform, self.chat.chat_id)
-
-    async def words_for_engine(self, usage: str) -> str | None:
-        """The command's words, once there are words and a loaded index to look them up in;
-        otherwise None, after telling the member how to use it or that the index is loading."""
-        if not self.args:
-            await self.reply(usage)
-            return None
-        if self.services.answers is None:
-            await self.reply(INDEX_LOADING)
-            return None
-        return self.args
-
-    @property
-    def markdown(self) -> bool:
-        """Whether this chat's adapter renders the Markdown subset (bold names, clickable links)."""
-        return getattr(self.services.adapters.get(self.chat.platform), "renders_markdown", False)
-
-    @property
-    def router(self) -> Router:
-        return self.dispatcher.router
-
-    def now_ts(self) -> float:
-        clock = self.services.clock
-        return clock().timestamp() if clock is not None else time.time()
-
-    def chat_state(self) -> dict[str, Any]:
-        """Per-chat scratch state (e.g. the last answer, for /thread), kept in services.extras."""
-        chats = self.services.extras.setdefault("chat_state", {})
-        return chats.setdefault(self.chat_key, {})
-
-    async def engine(self, method: str, *args: Any) -> Any:
-        """Call the answer engine (`ask`, `search`): inline while calls are quick, since a thread
-        hop costs more than a millisecond of work under the GIL; in a worker thread while the
-        calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive)."""
-        call = getattr(self.services.answers, method)
-        timing = self.dispatcher.engine_timing
-
-        def timed() -> Any:
-            started = time.perf_counter()
-            try:
-                return call(*args)
-            finally:
-                timing[0] = 0.9 * timing[0] + 0.1 * (time.perf_counter() - started)
-
-        if timing[0] > INLINE_ENGINE_SECONDS:
-            return await asyncio.to_thread(timed)
-        return timed()
-
-    def first_time(self, question: str) -> bool:
-        """False when the same question was answered in this chat within the cool-down."""
-        return self.dispatcher.limits.first_time(self.chat_key, question_key(question), self.now_ts())
-
-    async def reply(self, text: str, mentions: Iterable[Member] = (), markdown: bool = False,
-                    image_png: bytes | None = None, image_caption: str = "") -> Sent | None:
-        """Answer the message (reply-to and thread kept); None when rate-limited or no adapter."""
-        message = self.message
-        return await self.send(
-            text, mentions=mentions, markdown=markdown, image_png=image_png, image_caption=image_caption,
-            reply_to=message.message_id if message else None,
-            thread_id=message.thread_id if message else None)
-
-    async def send(self, text: str, *, chat_id: str | None = None, mentions: Iterable[Member] = (),
-                   markdown: bool = False, reply_to: str | None = None, thread_id: str | None = None,
-                   image_png: bytes | None = None, image_caption: str = "") -> Sent | None:
-        """Post to this chat (or `chat_id` on the same platform, e.g. an admin chat)."""
-        adapter = self.services.adapters.get(self.chat.platform)
-        if adapter is None:
-            log.warning("no adapter for platform %s; reply dropped", self.chat.platform)
-            return None
-        target = chat_id or self.chat.chat_id
-        if not self.dispatcher.limits.allow_reply((self.chat.platform, target), self.now_ts()):
-            log.info("reply rate limit reached in %s:%s; reply dropped", self.chat.platform, target)
-            return None
-        outgoing = Outgoing(chat_id=target, text=text, mentions=tuple(mentions), reply_to=reply_to,
-                            thread_id=thread_id, markdown=markdown, image_png=image_png,
-                            image_caption=image_caption)
-        self.sent.append(outgoing)
-        return await adapter.send(outgoing)
-
-
 class Dispatcher:
     """Routes messages to handlers and tracks the background tasks doing so."""
 
     def __init__(self, services: Services, router: Router | None = None) -> None:
         self.services = services
-        self.router = router if router is not None else load_routers()
+        self.router = router if router is not None else load_handlers(services.config)
         config = services.config
         self.limits = Limits(config.server.replies_per_minute, config.answer.cooldown_seconds)
         self.tasks: set[asyncio.Task] = set()

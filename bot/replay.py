@@ -123,7 +123,7 @@ async def replay_day(config: Config, day: Day, *, speed: float = 0.0, out: TextI
         previous = await asyncio.to_thread(earlier_days, archive, config, day)
         services.answers = await asyncio.to_thread(AnswerEngine.from_days, previous, config.answer)
         dispatcher = Dispatcher(services)
-        services.extras["dispatcher"] = dispatcher
+        services.dispatcher = dispatcher
         scheduler = JobScheduler(services)
         pending = sorted((when, job_id) for job_id, when in scheduler.next_runs(
             dt.datetime.combine(day.date, dt.time(0, 0), tzinfo=services.zone) - dt.timedelta(microseconds=1)).items()

@@ -1,12 +1,14 @@
 """The scheduled jobs: one APScheduler AsyncIOScheduler, one trampoline, one error handler.
 
 Shaped like python-telegram-bot's JobQueue: APScheduler only ever calls `JobScheduler.trampoline`
-with a job id; the trampoline builds a `JobContext` from the Services (no globals) and runs the
+with a job id; the trampoline builds a `Context` from the Services (no globals) and runs the
 job's handler; every failure goes to one error handler. Jobs are plain `async def job(ctx)`
-functions in handlers/ and can be run directly (`JobScheduler.run`) by tests, the CLI and the
-admin commands, with the Services' clock deciding "now".
+functions that handler modules declare with `@router.job(...)` (bot/router.py); the scheduler
+turns each declaration into a trigger from the `[schedule]` config. Jobs can be run directly
+(`JobScheduler.run`) by tests and the CLI, and by admin commands through `run_job`, with the
+Services' clock deciding "now".
 
-Posting goes through `JobContext.post_once`, which claims a ledger row (bot/ledger.py) before
+Posting goes through `Context.post_once`, which claims a ledger row (bot/ledger.py) before
 sending, so every job is idempotent across restarts, misfire catch-ups and several clocks.
 """
 
@@ -16,83 +18,26 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import Connection
+from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import ledger
-from bot.chat import Outgoing, Sent
 from bot.config import ChatSection, Config
+from bot.context import Context
+from bot.router import Job, Router, load_handlers
 from bot.services import SERVICES, Services
 
 log = logging.getLogger(__name__)
 
-JobHandler = Callable[["JobContext"], Awaitable[None]]
+JobHandler = Callable[[Context], Awaitable[None]]
 
 
-@dataclass
-class JobContext:
-    """What a job gets: the Services, its id, the time it runs for, and an idempotent `post_once`."""
-
-    services: Services
-    job_id: str
-    now: dt.datetime
-    failures: list[str] = field(default_factory=list)  # "chat: reason" of sends that failed
-    posted: list[Outgoing] = field(default_factory=list)  # what this run delivered (tests, CLI)
-
-    @property
-    def config(self) -> Config:
-        return self.services.config
-
-    @property
-    def today(self) -> dt.date:
-        return self.now.astimezone(self.services.zone).date()
-
-    async def db(self, fn: Callable, /, *args, **kwargs):
-        """Run a sync store call off the event loop."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
-
-    async def post_once(self, chat: ChatSection, period: str, messages: Sequence[Outgoing], *,
-                        job: str | None = None, on_claim: Callable[[Connection], None] | None = None,
-                        on_release: Callable[[Connection], None] | None = None) -> bool:
-        """Send `messages` unless (job, chat, period) was already claimed; True when this run sent.
-
-        Claim and send record are committed before the first send; a failure before anything went
-        out releases the claim (and runs `on_release`) so a retry posts it; a failure after part of
-        the messages went out keeps the claim (a retry would repeat what was delivered).
-        """
-        if not messages:
-            return False
-        adapter = self.services.adapters.get(chat.platform)
-        key = ledger.RunKey(job or self.job_id, f"{chat.platform}:{chat.chat_id}", period)
-        if adapter is None:
-            self.failures.append(f"{key.chat}: no adapter for platform {chat.platform}")
-            return False
-        text = "\n\n".join(message.text for message in messages)
-        claimed = await self.db(ledger.claim, self.services.db, key, text, int(self.now.timestamp()), on_claim=on_claim)
-        if not claimed:
-            log.info("%s for %s period %s already posted; skipped", key.job, key.chat, period)
-            return False
-        ids: list[str] = []
-        sent_count = 0
-        try:
-            for message in messages:
-                sent: Sent = await adapter.send(message)
-                ids.extend(sent.message_ids if sent else ())
-                sent_count += 1
-                self.posted.append(message)
-        except Exception as exc:  # noqa: BLE001 - reported through the error handler
-            self.failures.append(f"{key.chat}: {type(exc).__name__}: {str(exc)[:200]}")
-            if sent_count == 0:
-                await self.db(ledger.release, self.services.db, key, on_release=on_release)
-                return False
-        await self.db(ledger.mark_delivered, self.services.db, key, int(self.services.now().timestamp()), tuple(ids))
-        return True
+JobContext = Context  # jobs get the same context as commands (bot/context.py)
 
 
 class JobFailed(Exception):
@@ -111,25 +56,34 @@ class JobSpec:
     trigger: BaseTrigger
 
 
-def default_jobs(config: Config) -> list[JobSpec]:
-    """The configured jobs, ids fixed so that a restart replaces rather than adds."""
-    from handlers import digest, inactivity, nicknames, publish, welcome
-
+def trigger_of(job: Job, config: Config) -> BaseTrigger | None:
+    """The job's trigger under `config`; None when its `[schedule]` time is empty (switched off)."""
     zone = config.bot.timezone
-    schedule = config.schedule
-    jobs = [
-        JobSpec("publish", publish.publish_job, clock_trigger(schedule.publish_time, zone)),
-        JobSpec("nicknames", nicknames.nickname_job, clock_trigger(schedule.nickname_time, zone)),
-        JobSpec("digest", digest.digest_job, clock_trigger(schedule.digest_time, zone)),
-        JobSpec("inactivity", inactivity.inactivity_job,
-                clock_trigger(schedule.inactivity_time, zone, day=schedule.inactivity_day)),
-    ]
-    if schedule.rules_post_time:
-        jobs.append(JobSpec("rules", welcome.rules_job, clock_trigger(schedule.rules_post_time, zone)))
-    return jobs
+    if job.every:
+        return IntervalTrigger(seconds=job.every, timezone=zone)
+    hhmm = getattr(config.schedule, job.at)
+    if not hhmm:
+        return None
+    return clock_trigger(hhmm, zone, **({"day": getattr(config.schedule, job.day)} if job.day else {}))
 
 
-ErrorHandler = Callable[["JobContext", BaseException], Awaitable[None]]
+def jobs_of(router: Router, config: Config, *, web_only: bool = False) -> list[JobSpec]:
+    """The declared jobs as specs: the posting jobs, or (`web_only`) those of a web process that
+    leaves posting to a separate clock. Ids are fixed so that a restart replaces rather than adds."""
+    specs = []
+    for job in router.jobs:
+        trigger = trigger_of(job, config) if job.web_only == web_only else None
+        if trigger is not None:
+            specs.append(JobSpec(job.id, job.handler, trigger))
+    return specs
+
+
+def default_jobs(config: Config) -> list[JobSpec]:
+    """The configured jobs of the configured handler modules."""
+    return jobs_of(load_handlers(config), config)
+
+
+ErrorHandler = Callable[[Context, BaseException], Awaitable[None]]
 
 
 class JobScheduler:
@@ -152,10 +106,12 @@ class JobScheduler:
                                    name=spec.id, replace_existing=True)
 
     # -- running ----------------------------------------------------------------------------------
-    async def trampoline(self, job_id: str, retry: bool = False) -> JobContext:
-        """The only callable APScheduler knows: build the context, run the job, route errors."""
+    async def trampoline(self, job_id: str, retry: bool = False, *, chat: ChatSection | None = None,
+                         manual: bool = False) -> Context:
+        """The only callable APScheduler knows: build the context, run the job, route errors.
+        `chat` and `manual` are an admin's run for one chat (never retried: the admin sees it)."""
         async with self._locks.setdefault(job_id, asyncio.Lock()):  # a retry or catch-up never overlaps
-            ctx = JobContext(self.services, job_id, self.services.now())
+            ctx = Context(self.services, job_id=job_id, only_chat=chat, manual=manual)
             try:
                 await self.jobs[job_id].handler(ctx)
                 if ctx.failures:
@@ -168,11 +124,11 @@ class JobScheduler:
                     self.schedule_retry(job_id)
             return ctx
 
-    async def run(self, job_id: str) -> JobContext:
+    async def run(self, job_id: str, *, chat: ChatSection | None = None, manual: bool = False) -> Context:
         """Run a job now, outside its schedule (tests, `/digest`, the CLI); errors are handled."""
         if job_id not in self.jobs:
             raise KeyError(f"no job {job_id!r}; known: {', '.join(self.jobs)}")
-        return await self.trampoline(job_id, retry=True)
+        return await self.trampoline(job_id, retry=True, chat=chat, manual=manual)
 
     def schedule_retry(self, job_id: str) -> None:
         """Run the job once more after `schedule.retry_seconds` (released claims get posted then)."""
@@ -180,7 +136,7 @@ class JobScheduler:
         self.scheduler.add_job(self.trampoline, DateTrigger(when), args=[job_id, True],
                                id=f"{job_id}:retry", name=f"{job_id} (retry)", replace_existing=True)
 
-    async def _log_error(self, ctx: JobContext, exc: BaseException) -> None:
+    async def _log_error(self, ctx: Context, exc: BaseException) -> None:
         log.error("job %s failed: %s: %s", ctx.job_id, type(exc).__name__, str(exc)[:500],
                   exc_info=not isinstance(exc, JobFailed))
 
@@ -220,14 +176,21 @@ class JobScheduler:
         return {job_id: spec.trigger.get_next_fire_time(None, now) for job_id, spec in self.jobs.items()}
 
 
-def refresh_only_jobs() -> list[JobSpec]:
-    """What a web process runs when a separate clock runs the jobs: it only re-reads the days the
-    clock published, so its answer engine knows yesterday's answers too. Nothing is posted."""
-    from apscheduler.triggers.interval import IntervalTrigger
+def refresh_only_jobs(config: Config | None = None) -> list[JobSpec]:
+    """What a web process runs when a separate clock runs the jobs (the `web_only` jobs: the
+    answer refresh that re-reads the days the clock published). Nothing is posted."""
+    config = config or Config()
+    return jobs_of(load_handlers(config), config, web_only=True)
 
-    from handlers.publish import REFRESH_SECONDS, refresh_job
 
-    return [JobSpec("refresh-answers", refresh_job, IntervalTrigger(seconds=REFRESH_SECONDS))]
+async def run_job(services: Services, job_id: str, chat: ChatSection) -> Context:
+    """An admin's run of a job for one chat, through the same trampoline as the scheduled runs
+    (ledger, error handler, one run of a job at a time); in a web process whose scheduler does not
+    hold the posting jobs, through a scheduler of its own that is never started."""
+    scheduler = services.scheduler
+    if scheduler is None or job_id not in scheduler.jobs:
+        scheduler = JobScheduler(services, [spec for spec in default_jobs(services.config) if spec.id == job_id])
+    return await scheduler.run(job_id, chat=chat, manual=True)
 
 
 async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
@@ -235,12 +198,12 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     server.run_scheduler is false (a separate `archive-bot clock` posts)."""
     services = app[SERVICES]
     run_jobs = services.config.server.run_scheduler
-    scheduler = JobScheduler(services, None if run_jobs else refresh_only_jobs())
+    scheduler = JobScheduler(services, None if run_jobs else refresh_only_jobs(services.config))
     scheduler.start()
-    services.extras["scheduler"] = scheduler  # the app is frozen by now; admin commands find it here
+    services.scheduler = scheduler  # admin commands run their jobs through it (`run_job`)
     try:
         yield
     finally:
         scheduler.shutdown()
         await asyncio.sleep(0)  # AsyncIOScheduler.shutdown runs via call_soon_threadsafe: let it
-        services.extras.pop("scheduler", None)
+        services.scheduler = None

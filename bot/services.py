@@ -19,7 +19,11 @@ if TYPE_CHECKING:  # imported lazily at run time: the engine pulls in jieba and 
     import aiohttp
     from sqlalchemy import Engine
 
+    from bot.dispatch import Dispatcher
     from bot.platforms.base import Adapter
+    from bot.scheduler import JobScheduler
+
+ChatKey = tuple[str, str]  # (platform, chat_id)
 
 
 def system_clock(zone: ZoneInfo) -> Callable[[], dt.datetime]:
@@ -34,7 +38,15 @@ class Services:
     adapters: dict[str, Adapter] = field(default_factory=dict)  # by platform name
     answers: Any = None  # bot.qa.engine.AnswerEngine once the index is loaded (readiness)
     clock: Callable[[], dt.datetime] | None = None  # tests inject a controllable clock
-    extras: dict[str, Any] = field(default_factory=dict)  # per-feature state (cool-downs, last answers)
+    dispatcher: Dispatcher | None = None  # set by the app (and the replay) once built
+    scheduler: JobScheduler | None = None  # set while the app's scheduler runs
+    # Per-process state of the handlers, each field with one owner.
+    # /ask and the auto-answerer: the archived exchange behind the chat's last answer (for /thread)
+    last_answers: dict[ChatKey, Any] = field(default_factory=dict)
+    answer_texts: dict[tuple, str] = field(default_factory=dict)  # rendered answers by exchange and mode
+    nickname_rule: tuple[Any, Any] | None = None  # (config section, its NicknameRule), built once
+    reminded: dict[ChatKey, tuple[float, set[str]]] = field(default_factory=dict)  # (read at, reminded ids)
+    published_seen: int | None = None  # the last publication (ledger id) the answer index loaded
 
     @property
     def zone(self) -> ZoneInfo:

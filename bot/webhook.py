@@ -25,16 +25,6 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 INBOX = web.AppKey("inbox", Inbox)
 INLINE_DISPATCH = web.AppKey("inline_dispatch", bool)
 
-GET_PLATFORMS = {"wecom"}  # WeCom verifies the callback URL with a signed GET
-
-# Content types each platform posts; an adapter may override with a `content_types` attribute.
-CONTENT_TYPES = {
-    "telegram": ("application/json",),
-    "slack": ("application/json", "application/x-www-form-urlencoded"),
-    "wecom": ("text/xml", "application/xml", "text/plain"),
-    "bridge": ("application/json",),
-}
-
 
 def _reject(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
@@ -47,10 +37,10 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
     adapter = services.adapters.get(platform)
     if adapter is None:
         return _reject(404, "unknown platform")
-    if request.method == "GET" and platform not in GET_PLATFORMS:
-        return _reject(405, "POST only")
+    if request.method not in adapter.methods:
+        return _reject(405, f"{' or '.join(adapter.methods)} only")
     if request.method == "POST":
-        allowed = getattr(adapter, "content_types", None) or CONTENT_TYPES.get(platform, ())
+        allowed = adapter.content_types
         if request.can_read_body and request.content_type not in allowed:
             return _reject(415, f"content type must be one of {', '.join(allowed)}")
     try:

@@ -5,24 +5,19 @@ from __future__ import annotations
 from bot.dispatch import Context
 from bot.router import Router
 
-router = Router("ask")
+router = Router("ask", order=30)
 USAGE = "用法：/ask 问题（例如 /ask 财付通为什么算发卡行）"
 REPEATED = "这个问题刚刚回答过，请看上面的回复。"
 
 
-def remember_answer(ctx: Context, pair) -> None:
-    """Keep the exchange behind the last answer in this chat, for /thread."""
-    ctx.chat_state()["last_pair"] = pair
-
-
 def answer_reply(ctx: Context, match, markdown: bool = False) -> str:
     """The answer text for an archived exchange; kept per exchange and mode (the same answers are
-    given again and again, in many chats) in a small per-process cache in services.extras."""
+    given again and again, in many chats) in a small per-process cache (Services.answer_texts)."""
     from bot.qa.reply import answer_text
 
     pair = match.pair
     key = (pair.group, pair.date, pair.question_seqs, pair.answer_seqs, markdown)
-    cache = ctx.services.extras.setdefault("answer_texts", {})
+    cache = ctx.services.answer_texts
     text = cache.get(key)
     if text is None:
         if len(cache) >= 512:
@@ -46,7 +41,7 @@ async def ask(ctx: Context) -> None:
     base_url = ctx.services.config.bot.public_base_url
     markdown = ctx.markdown
     if result.answered and result.match is not None:
-        remember_answer(ctx, result.match.pair)
+        ctx.remember_answer(result.match.pair)
         await ctx.reply(answer_reply(ctx, result.match, markdown), markdown=markdown)
     elif result.suggest and result.related:
         await ctx.reply(related_text(result, base_url, markdown), markdown=markdown)

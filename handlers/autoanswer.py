@@ -19,7 +19,7 @@ from bot.dispatch import Context
 from bot.router import Router
 from handlers.ask import answer_reply
 
-router = Router("autoanswer")
+router = Router("autoanswer", order=1000)  # the fallback: after every other module
 
 # Phrases that point back into the conversation, and a leading 这/那 ("那这个怎么算？").
 LEANS_ON_CONTEXT = re.compile(r"你说的|您说的|楼上|刚才|刚刚|是吧|对吧|同上|他说|她说|你的意思|你是说|^\s*(?:那|这)")
@@ -72,11 +72,11 @@ async def auto_answer(ctx: Context) -> None:
             return
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):
             return
-        ctx.chat_state()["last_pair"] = result.match.pair
+        ctx.remember_answer(result.match.pair)
         await ctx.reply(answer_reply(ctx, result.match, markdown), mentions=(message.sender,), markdown=markdown)
     elif mode == "suggest" and (result.answered or result.suggest) and result.candidates:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.candidates[0].pair))):
             return
-        ctx.chat_state()["last_pair"] = result.candidates[0].pair
+        ctx.remember_answer(result.candidates[0].pair)
         await ctx.reply(related_text(list(result.candidates), base_url, markdown), mentions=(message.sender,),
                         markdown=markdown)

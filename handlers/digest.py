@@ -20,14 +20,15 @@ from bot.archive.model import Day, Message, MessageKind
 from bot.chat import Outgoing
 from bot.config import ChatSection
 from bot.digest import Digest, Suggestion, build_digest, day_questions, hour_chart_png, pick_replay, render
+from bot.context import Context
 from bot.links import day_url
-from bot.scheduler import JobContext
+from bot.router import Router
 from bot.services import Services
 from bot.store.schema import days, groups, messages
 from handlers.publish import live_day
 
 log = logging.getLogger(__name__)
-
+router = Router("digest")
 
 
 def stored_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo) -> Day | None:
@@ -61,7 +62,7 @@ def earlier_same_date(engine: Engine, group: str, date: dt.date, zone: ZoneInfo)
 
 
 def suggestions_for(services: Services, day: Day) -> dict[int, Suggestion]:
-    """The engine's confident answers to the day's unanswered questions (B's AnswerEngine.ask)."""
+    """The engine's confident answers to the day's unanswered questions (AnswerEngine.ask)."""
     engine = services.answers
     if engine is None:
         return {}
@@ -105,7 +106,7 @@ def gather(services: Services, group: str, date: dt.date, until: dt.datetime | N
                         partial_until=until, base_url=base)
 
 
-def digest_date(ctx: JobContext) -> tuple[dt.date, dt.datetime | None]:
+def digest_date(ctx: Context) -> tuple[dt.date, dt.datetime | None]:
     if ctx.config.schedule.digest_scope == "previous_day":
         return ctx.today - dt.timedelta(days=1), None
     return ctx.today, ctx.now
@@ -121,7 +122,7 @@ def digest_messages(services: Services, chat: ChatSection, digest: Digest) -> li
                      image_png=image, image_caption=f"{digest.date.isoformat()} 每小时消息数" if image else "")]
 
 
-async def post_digest(ctx: JobContext, chat: ChatSection, period: str | None = None) -> bool:
+async def post_digest(ctx: Context, chat: ChatSection, period: str | None = None) -> bool:
     """One chat's digest, once per (chat, date) unless `period` says otherwise (e.g. /digest)."""
     date, until = digest_date(ctx)
     digest = await asyncio.to_thread(gather, ctx.services, chat.group, date, until)
@@ -132,7 +133,9 @@ async def post_digest(ctx: JobContext, chat: ChatSection, period: str | None = N
     return await ctx.post_once(chat, period or date.isoformat(), messages, job="digest")
 
 
-async def digest_job(ctx: JobContext) -> None:
-    """The scheduled run (schedule.digest_time): every configured chat."""
-    for chat in ctx.config.chats:
-        await post_digest(ctx, chat)
+@router.job("digest", at="digest_time")
+async def digest_job(ctx: Context) -> None:
+    """The scheduled run (schedule.digest_time): every configured chat. An admin's /digest runs
+    it for one chat with its own ledger period, so it never blocks (or repeats) the scheduled one."""
+    for chat in ctx.chats:
+        await post_digest(ctx, chat, period=f"manual:{ctx.now:%Y-%m-%dT%H:%M}" if ctx.manual else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.dispatch import Context
 from bot.router import Router
 
-router = Router("help")
+router = Router("help", order=10)
 
 
 def help_text(ctx: Context) -> str:

@@ -15,12 +15,14 @@ from sqlalchemy import Engine, select
 
 from bot.chat import Outgoing
 from bot.config import ChatSection
-from bot.scheduler import JobContext
+from bot.context import Context
+from bot.router import Router
 from bot.store.schema import groups, live_messages, members
 from handlers.nicknames import admin_target, exempt_keys, shares_group
 
 log = logging.getLogger(__name__)
-MAX_LISTED = 200
+router = Router("inactivity")
+MAX_LISTED = 200  # one report stays readable (and within every platform's message limit after splitting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ def report_text(people: list[Inactive], days: int) -> str:
     return "\n".join(lines)
 
 
-async def report_chat(ctx: JobContext, chat: ChatSection) -> list[Inactive]:
+async def report_chat(ctx: Context, chat: ChatSection) -> list[Inactive]:
     days = ctx.config.schedule.inactivity_days
     cutoff = int((ctx.now - dt.timedelta(days=days)).timestamp())
     people = await ctx.db(inactive_members, ctx.services.db, chat.group, chat.platform, cutoff,
@@ -69,8 +71,9 @@ async def report_chat(ctx: JobContext, chat: ChatSection) -> list[Inactive]:
     return people
 
 
-async def inactivity_job(ctx: JobContext) -> None:
+@router.job("inactivity", at="inactivity_time", day="inactivity_day")
+async def inactivity_job(ctx: Context) -> None:
     """The scheduled run (monthly, schedule.inactivity_day): every configured chat."""
-    for chat in ctx.config.chats:
+    for chat in ctx.chats:
         people = await report_chat(ctx, chat)
         log.info("inactivity %s:%s: %d member(s) listed", chat.platform, chat.chat_id, len(people))

@@ -25,12 +25,12 @@ from bot import ledger
 from bot.chat import Member, Outgoing
 from bot.config import ChatSection, Config
 from bot.nickname_rule import Candidate, NicknameRule, batches, non_conforming, plan
+from bot.context import Context
 from bot.router import Router
-from bot.scheduler import JobContext
 from bot.store.schema import groups, live_messages, members, nickname_reminders
 
 log = logging.getLogger(__name__)
-router = Router("nicknames")
+router = Router("nicknames", order=60)
 
 
 def rule_of(config: Config) -> NicknameRule:
@@ -38,14 +38,14 @@ def rule_of(config: Config) -> NicknameRule:
 
 
 def rule_for(services) -> NicknameRule:
-    """The rule of the current config, built once and kept in services.extras.
+    """The rule of the current config, built once and kept in `Services.nickname_rule`.
 
     Config sections are frozen but hold lists, so they are not hashable (no lru_cache): the cache
     remembers the section object itself and rebuilds when services.config is replaced."""
     section = services.config.nicknames
-    cached = services.extras.get("nickname_rule")
+    cached = services.nickname_rule
     if cached is None or cached[0] is not section:
-        cached = services.extras["nickname_rule"] = (section, NicknameRule.from_config(section))
+        cached = services.nickname_rule = (section, NicknameRule.from_config(section))
     return cached[1]
 
 
@@ -150,7 +150,7 @@ def escalation_text(people: Sequence[Candidate], threshold: int, enforce: str, r
     return "\n".join(lines)
 
 
-async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = None) -> dict:
+async def remind_chat(ctx: Context, chat: ChatSection, period: str | None = None) -> dict:
     """One chat's reminder run; returns who was reminded, escalated and reset (for replies/tests)."""
     services, config = ctx.services, ctx.config
     rule = rule_for(services)
@@ -162,7 +162,7 @@ async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = N
     counts = await ctx.db(reminder_counts, services.db, chat.platform, chat.chat_id)
     todo = plan(flagged, counts, config.nicknames.reminders_before_escalation)
     await ctx.db(clear_counts, services.db, chat.platform, chat.chat_id, todo.reset)
-    services.extras.get("nickname_reminded", {}).pop((chat.platform, chat.chat_id), None)
+    services.reminded.pop((chat.platform, chat.chat_id), None)
     result = {"reminded": [], "escalated": [], "reset": list(todo.reset), "already": False}
     if todo.remind:
         messages = reminder_messages(rule, chat, todo.remind, config.nicknames.mentions_per_message)
@@ -172,7 +172,7 @@ async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = N
             on_release=lambda conn: count_reminders(conn, chat.platform, chat.chat_id, todo.remind, now_ts, -1))
         result["reminded"] = [c.name for c in todo.remind] if posted else []
         result["already"] = not posted
-        services.extras.get("nickname_reminded", {}).pop((chat.platform, chat.chat_id), None)
+        services.reminded.pop((chat.platform, chat.chat_id), None)
     if todo.escalate:
         removed = []
         if config.nicknames.enforce == "remove":  # only the clock that wins this claim removes anyone
@@ -190,7 +190,7 @@ async def remind_chat(ctx: JobContext, chat: ChatSection, period: str | None = N
     return result
 
 
-async def _remove(ctx: JobContext, chat: ChatSection, people: Sequence[Candidate]) -> list[str]:
+async def _remove(ctx: Context, chat: ChatSection, people: Sequence[Candidate]) -> list[str]:
     """enforce = "remove": only where the adapter offers `remove_member(chat_id, user_id)`."""
     adapter = ctx.services.adapters.get(chat.platform)
     remove = getattr(adapter, "remove_member", None)
@@ -206,10 +206,11 @@ async def _remove(ctx: JobContext, chat: ChatSection, people: Sequence[Candidate
     return removed
 
 
-async def nickname_job(ctx: JobContext) -> None:
-    """The scheduled run (schedule.nickname_time): every configured chat."""
-    for chat in ctx.config.chats:
-        result = await remind_chat(ctx, chat)
+@router.job("nicknames", at="nickname_time")
+async def nickname_job(ctx: Context) -> None:
+    """The scheduled run (schedule.nickname_time): every configured chat (an admin's /names: one)."""
+    for chat in ctx.chats:
+        result = ctx.results[(chat.platform, chat.chat_id)] = await remind_chat(ctx, chat)
         log.info("nicknames %s:%s: %d reminded, %d escalated, %d reset", chat.platform, chat.chat_id,
                  len(result["reminded"]), len(result["escalated"]), len(result["reset"]))
 
@@ -239,7 +240,7 @@ def reminded_keys(engine: Engine, platform: str, chat_id: str) -> set[str]:
 async def _was_reminded(ctx, member_id: str) -> bool:
     """Cheap check before any write: the reminded ids of the chat, re-read at most once a minute
     (the clock may run in another process), so ordinary messages cost no store round trip."""
-    cache = ctx.services.extras.setdefault("nickname_reminded", {})
+    cache = ctx.services.reminded
     now = ctx.services.now().timestamp()
     loaded = cache.get(ctx.chat_key)
     if loaded is None or now - loaded[0] > REMINDED_CACHE_SECONDS:
@@ -259,7 +260,7 @@ async def recognise_rename(ctx) -> None:
         return
     if await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
                                message.sender):
-        ctx.services.extras["nickname_reminded"].pop(ctx.chat_key, None)
+        ctx.services.reminded.pop(ctx.chat_key, None)
 
 
 @router.on_member_update()
@@ -274,4 +275,4 @@ async def recognise_rename_event(ctx) -> None:
         return
     if await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
                                member):
-        ctx.services.extras.get("nickname_reminded", {}).pop(ctx.chat_key, None)
+        ctx.services.reminded.pop(ctx.chat_key, None)

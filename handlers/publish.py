@@ -23,22 +23,40 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from bot import ledger
+from bot.archive.links import anchor
 from bot.archive.model import Day, Message, MessageKind
 from bot.archive.reader import ReadOptions, classify, mentions_in
 from bot.archive.writer import render_day, write_day
 from bot.config import Config
-from bot.scheduler import JobContext
+from bot.context import Context
+from bot.router import Router
 from bot.services import Services
 from bot.store.schema import groups, live_messages
 
 log = logging.getLogger(__name__)
+router = Router("publish")
 
 PUBLISHED_AUTHOR = "archive-bot"
 
 
-def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts: int | None = None) -> Day:
-    """The group's live messages of one local date as a Day, ordered by time (chats merged)."""
-    query = (select(live_messages.c.ts, live_messages.c.sender_name, live_messages.c.text)
+def live_anchor(platform: str, chat_id: str, message_id: str, several_chats: bool) -> str:
+    """The archive id of a live message: the platform's own id (as an import of the same chat
+    writes it) when one chat feeds the group, else prefixed with a tag of its chat."""
+    if not several_chats:
+        return anchor(message_id)
+    tag = hashlib.sha256(f"{platform}:{chat_id}".encode()).hexdigest()[:6]
+    return anchor(f"{tag}-{message_id}")
+
+
+def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts: int | None = None,
+             several_chats: bool = False) -> Day:
+    """The group's live messages of one local date as a Day, ordered by time (chats merged).
+
+    Each message keeps its id and reply link (Telegram replies, Slack threads) as archive ids.
+    """
+    query = (select(live_messages.c.ts, live_messages.c.sender_name, live_messages.c.text,
+                    live_messages.c.platform, live_messages.c.chat_id, live_messages.c.message_id,
+                    live_messages.c.reply_to)
              .join(groups, groups.c.id == live_messages.c.group_id)
              .where(groups.c.name == group, live_messages.c.date == date.isoformat())
              .order_by(live_messages.c.ts, live_messages.c.id))
@@ -46,7 +64,7 @@ def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts
         query = query.where(live_messages.c.ts <= until_ts)
     day = Day(group=group, date=date, title=f"{date.isoformat()}-WeChat", author=PUBLISHED_AUTHOR)
     with engine.connect() as conn:
-        for ts, speaker, text in conn.execute(query):
+        for ts, speaker, text, platform, chat_id, message_id, reply_to in conn.execute(query):
             text = (text or "").strip()
             if not text:
                 continue  # join events and empty edits carry no text
@@ -54,7 +72,8 @@ def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts
             day.messages.append(Message(
                 time=dt.datetime.fromtimestamp(ts, zone), speaker=" ".join(speaker.split()) or "?",
                 text=text, kind=kind, mentions=mentions_in(text) if kind is MessageKind.TEXT else (),
-                image_url=image_url))
+                image_url=image_url, id=live_anchor(platform, chat_id, message_id, several_chats),
+                reply_to=live_anchor(platform, chat_id, reply_to, several_chats) if reply_to else None))
     return day
 
 
@@ -81,7 +100,8 @@ def publish_day_sync(services: Services, group: str, date: dt.date, now_ts: int)
     from bot.store.ingest import ingest_day
 
     config = services.config
-    day = live_day(services.db, group, date, services.zone)
+    several = sum(1 for chat in config.chats if chat.group == group) > 1
+    day = live_day(services.db, group, date, services.zone, several_chats=several)
     if not day.messages:
         return Published(group, date, 0, None, "empty"), None
     rendered = render_day(day)
@@ -114,7 +134,7 @@ async def publish(services: Services, date: dt.date, now_ts: int) -> list[Publis
 
 
 async def _refresh_answers(services: Services, changed: list[Day]) -> None:
-    """B's engine re-indexes only the changed days (`update_days`), off the event loop."""
+    """The engine re-indexes only the changed days (`update_days`), off the event loop."""
     update = getattr(services.answers, "update_days", None)
     if update is None:
         log.warning("answer engine has no update_days; published days are indexed at the next start")
@@ -122,14 +142,14 @@ async def _refresh_answers(services: Services, changed: list[Day]) -> None:
     await asyncio.to_thread(update, changed)
 
 
-async def publish_job(ctx: JobContext) -> None:
+@router.job("publish", at="publish_time")
+async def publish_job(ctx: Context) -> None:
     """The scheduled run: the day before today (the job runs after midnight)."""
     await publish(ctx.services, ctx.today - dt.timedelta(days=1), int(ctx.now.timestamp()))
 
 
 # -- web processes that do not run the jobs ------------------------------------------------------
 REFRESH_SECONDS = 600  # how soon a web process answers from a day that the clock process published
-_SEEN = "answers_seen_publish_id"
 
 
 def published_since(engine: Engine, after_id: int) -> tuple[int, list[tuple[str, str]]]:
@@ -148,18 +168,19 @@ def published_since(engine: Engine, after_id: int) -> tuple[int, list[tuple[str,
     return last, list(dict.fromkeys(keys))
 
 
-async def refresh_job(ctx: JobContext) -> None:
+@router.job("refresh-answers", every=REFRESH_SECONDS, web_only=True)
+async def refresh_job(ctx: Context) -> None:
     """In a web process without the scheduled jobs: load the days the clock published since."""
     services = ctx.services
     if services.answers is None:
         return  # still loading: it will read everything from the store anyway
-    seen = services.extras.get(_SEEN)
+    seen = services.published_seen
     if seen is None:  # first run after the index loaded from the store: it has everything so far
-        services.extras[_SEEN], _ = await asyncio.to_thread(published_since, services.db, 0)
+        services.published_seen, _ = await asyncio.to_thread(published_since, services.db, 0)
         return
     last, keys = await asyncio.to_thread(published_since, services.db, seen)
     if keys:
         await asyncio.to_thread(services.answers.refresh_from_store, services.db, keys,
                                 zone=services.config.bot.timezone)
         log.info("answer index refreshed with %d published day(s)", len(keys))
-    services.extras[_SEEN] = last
+    services.published_seen = last

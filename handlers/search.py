@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.dispatch import Context
 from bot.router import Router
 
-router = Router("search")
+router = Router("search", order=20)
 LIMIT = 5
 USAGE = "用法：/search 关键词（例如 /search 财付通 发卡行）"
 

@@ -9,7 +9,7 @@ from bot.dispatch import Context
 from bot.inbox import live_count
 from bot.router import Router
 
-router = Router("stats")
+router = Router("stats", order=50)
 
 
 def _archive_stats(db, group: str):

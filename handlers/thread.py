@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.dispatch import Context
 from bot.router import Router
 
-router = Router("thread")
+router = Router("thread", order=40)
 NONE_YET = "我在这个群里还没有回答过问题；先用 /ask 问一个吧。"
 
 
@@ -14,7 +14,7 @@ async def thread(ctx: Context) -> None:
     """— 显示上一个回答背后的完整讨论"""
     from bot.qa.reply import thread_text
 
-    pair = ctx.chat_state().get("last_pair")
+    pair = ctx.last_answer()
     if pair is None:
         await ctx.reply(NONE_YET)
         return

@@ -14,11 +14,11 @@ import logging
 from bot.chat import Outgoing
 from bot.config import Config
 from bot.nickname_rule import NicknameRule
+from bot.context import Context
 from bot.router import Router
-from bot.scheduler import JobContext
 
 log = logging.getLogger(__name__)
-router = Router("welcome")
+router = Router("welcome", order=70)
 
 RULES_SUMMARY = (
     "本群是支付行业产品、架构和管理同学的交流群，请围绕支付话题讨论；"
@@ -45,15 +45,16 @@ def rules_post_text(config: Config) -> str:
 
 
 @router.on_join()
-async def welcome(ctx) -> None:
+async def welcome(ctx: Context) -> None:
     """New members get the rules and the nickname format (bots joining are not welcomed)."""
     people = [member for member in ctx.message.joined if not member.is_bot]
     if people:
         await ctx.send(welcome_text(ctx.services.config, [m.name for m in people]), mentions=people)
 
 
-async def rules_job(ctx: JobContext) -> None:
+@router.job("rules", at="rules_post_time")
+async def rules_job(ctx: Context) -> None:
     """The scheduled announcement (schedule.rules_post_time): once per chat and day."""
     text = rules_post_text(ctx.config)
-    for chat in ctx.config.chats:
+    for chat in ctx.chats:
         await ctx.post_once(chat, ctx.today.isoformat(), [Outgoing(chat_id=chat.chat_id, text=text)], job="rules")

@@ -61,9 +61,10 @@ def make_services(config: Config, http, clock: Clock, fake_clock) -> Services:
 
 
 def incoming(sender: Member, text: str, when: dt.datetime, *, joined: tuple[Member, ...] = (),
-             chat_id: str = CHAT_ID, command: str | None = None, args: str = "") -> Incoming:
+             chat_id: str = CHAT_ID, command: str | None = None, args: str = "",
+             reply_to: str | None = None) -> Incoming:
     return Incoming(platform="telegram", chat_id=chat_id, message_id=str(next(_ids)), sender=sender, text=text,
-                    time=when, joined=joined, command=command, args=args)
+                    time=when, joined=joined, command=command, args=args, reply_to=reply_to)
 
 
 async def store(services: Services, messages: list[Incoming], group: str = GROUP) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pydantic import ValidationError
+
 from bot.config import Config, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,3 +81,17 @@ def test_chat_lookup_and_numeric_chat_ids(tmp_path):
     config: Config = load_config(path, environ={})
     assert config.chat("telegram", "-100123").group == "g"
     assert config.chat("slack", "-100123") is None
+
+
+def test_every_platform_section_has_a_registered_adapter_and_chats_name_only_those():
+    from bot.config import PlatformsSection
+    from bot.platforms import adapter_classes
+
+    classes = adapter_classes()
+    assert set(classes) == set(PlatformsSection.model_fields)
+    for name, cls in classes.items():
+        assert cls.methods and cls.content_types
+        assert cls.enabled_by in PlatformsSection.model_fields[name].annotation.model_fields
+    assert classes["wecom"].methods == ("GET", "POST")  # URL verification is a signed GET
+    with pytest.raises(ValidationError, match="unknown platform 'matrix'"):
+        Config.model_validate({"chats": [{"platform": "matrix", "chat_id": "1", "group": "g"}]})

@@ -30,7 +30,7 @@ async def test_scheduler_runs_inside_serve_and_jobs_work_end_to_end(aiohttp_clie
                      adapter_options={"clock": fake_clock, "sleep": fake_clock.sleep})
     client = await aiohttp_client(app)
     services = app[SERVICES]
-    scheduler = services.extras["scheduler"]
+    scheduler = services.scheduler
     assert scheduler.scheduler.running
     assert {job.id for job in scheduler.scheduler.get_jobs()} == {"publish", "nicknames", "digest", "inactivity"}
 

@@ -123,3 +123,29 @@ async def test_tricky_texts_survive_the_round_trip(config, http, fake_clock, tex
     await JobScheduler(services).trampoline("publish")
     day = read_day(day_file(config), GROUP)
     assert [m.text for m in day.messages] == [text.strip(), "收到"]
+
+
+async def test_replies_are_published_as_reply_links_and_answer_first(tmp_path, telegram_api, http, fake_clock):
+    """A Telegram reply two hours later, after unrelated talk, still answers the question it replies to."""
+    config = make_config(tmp_path, telegram_api.api_base)  # one chat: archive ids are the platform's ids
+    services = make_services(config, http, Clock(at(2024, 6, 2, 0, 10)), fake_clock)
+    services.answers = AnswerEngine(config.answer)
+    question = incoming(ASKER, QUESTION, at(2024, 6, 1, 10, 0))
+    chatter = [incoming(EXPERT, f"今天的会议第{i}项议程已经结束了", at(2024, 6, 1, 10, 30 + i)) for i in range(3)]
+    reply = incoming(EXPERT, ANSWER, at(2024, 6, 1, 12, 0), reply_to=question.message_id)
+    await store(services, [question, *chatter, reply])
+    await JobScheduler(services).trampoline("publish")
+    text = day_file(config).read_text(encoding="utf-8")
+    assert f'{{: #m{reply.message_id} data-reply-to="m{question.message_id}"}}' in text
+    day = read_day(day_file(config), GROUP)
+    assert (day.messages[-1].id, day.messages[-1].reply_to) == (f"m{reply.message_id}", f"m{question.message_id}")
+    result = services.answers.ask("跨境支付外汇申报怎么处理", GROUP)
+    assert result.answered and [m.text for m in result.match.pair.answers] == [ANSWER]
+
+
+def test_live_ids_of_a_group_fed_by_several_chats_name_their_chat():
+    from handlers.publish import live_anchor
+
+    assert live_anchor("telegram", "-1001", "42", several_chats=False) == "m42"
+    one, other = live_anchor("telegram", "-1001", "42", True), live_anchor("telegram", "-1002", "42", True)
+    assert one != other and one.endswith("-42") and other.endswith("-42")

@@ -154,18 +154,18 @@ async def test_scheduler_context_starts_and_stops_with_the_app(config, http, fak
     app[SERVICES] = services
     context = scheduler_context(app)
     await context.__anext__()
-    scheduler = services.extras["scheduler"]
+    scheduler = services.scheduler
     assert scheduler.scheduler.running
     assert scheduler.scheduler.get_job("digest").next_run_time.tzinfo is not None
     with pytest.raises(StopAsyncIteration):
         await context.__anext__()
-    assert not scheduler.scheduler.running and "scheduler" not in services.extras
+    assert not scheduler.scheduler.running and services.scheduler is None
     off = config.model_copy(update={"server": config.server.model_copy(update={"run_scheduler": False})})
     app2 = web.Application()
     app2[SERVICES] = make_services(off, http, Clock(at(2018, 2, 28, 21, 0)), fake_clock)
     context = scheduler_context(app2)
     await context.__anext__()  # a web process beside a separate clock: only the answer refresh
-    assert set(app2[SERVICES].extras["scheduler"].jobs) == {"refresh-answers"}
+    assert set(app2[SERVICES].scheduler.jobs) == {"refresh-answers"}
     with pytest.raises(StopAsyncIteration):
         await context.__anext__()
 

@@ -164,15 +164,15 @@ async def test_the_rule_is_built_once_per_config_and_rebuilt_when_the_config_cha
     services, clock, scheduler = env
     await scheduler.trampoline("nicknames")
     dispatcher = Dispatcher(services, load_routers(["handlers.nicknames"]))
-    rule = services.extras["nickname_rule"][1]
+    rule = services.nickname_rule[1]
     await dispatcher.dispatch(incoming(Member(BAD2.id, "周七-乙支付-运营-广州"), "在吗", at(2024, 5, 1, 8, 0)))
-    assert services.extras["nickname_rule"][1] is rule  # the observer reused the job's rule
+    assert services.nickname_rule[1] is rule  # the observer reused the job's rule
     # A new config (e.g. reloaded) with 4-part names required: three parts no longer conform.
     services.config = services.config.model_copy(
         update={"nicknames": services.config.nicknames.model_copy(update={"min_parts": 4})})
     assert counts(services) == {BAD1.id: (1, False)}
     await dispatcher.dispatch(incoming(Member(BAD1.id, "李四-丁支付-技术"), "改了", at(2024, 5, 1, 8, 1)))
-    assert services.extras["nickname_rule"][1] is not rule
+    assert services.nickname_rule[1] is not rule
     assert counts(services) == {BAD1.id: (1, False)}  # three parts: not forgiven under the new rule
     await dispatcher.dispatch(incoming(Member(BAD1.id, "李四-丁支付-技术-杭州"), "再改", at(2024, 5, 1, 8, 2)))
     assert counts(services) == {}

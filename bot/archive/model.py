@@ -25,11 +25,14 @@ class Message:
     image_url: str | None = None
     source: str | None = None  # file the message was read from
     line: int | None = None  # 1-based line of its "> HH:MM:SS" header
+    id: str | None = None  # archive message id (bot.archive.links.anchor of the platform's id)
+    reply_to: str | None = None  # id of the message this one replies to (same or an earlier day)
 
     def same_content(self, other: Message) -> bool:
         """Equality that ignores where the message was read from (for round trips)."""
-        return (self.time, self.speaker, self.text, self.kind, self.mentions, self.image_url) == (
-            other.time, other.speaker, other.text, other.kind, other.mentions, other.image_url)
+        return (self.time, self.speaker, self.text, self.kind, self.mentions, self.image_url, self.id,
+                self.reply_to) == (other.time, other.speaker, other.text, other.kind, other.mentions,
+                                   other.image_url, other.id, other.reply_to)
 
 
 @dataclass(slots=True)

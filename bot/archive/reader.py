@@ -8,7 +8,8 @@ Front matter goes through python-frontmatter; the body is a run of blocks:
        
 
 The export escapes HTML twice, writes a message's own line breaks raw, ends text with a
-Markdown break (two spaces) and image lines with one space. Every malformed spot raises an
+Markdown break (two spaces) and image lines with one space. A header may be followed by a reply
+links line (`{: #m12 data-reply-to="m7"}`, see bot.archive.links). Every malformed spot raises an
 `ArchiveError` that names the file and line; `read_folder` collects them and keeps going.
 """
 
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 import frontmatter
 import yaml
 
+from bot.archive.links import parse_links
 from bot.archive.model import Day, Message, MessageKind
 
 DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})-chat\.(?:markdown|md)$")
@@ -189,6 +191,8 @@ class Record(NamedTuple):
     kind: MessageKind
     image_url: str | None
     mentions: tuple[str, ...]
+    id: str | None = None  # reply links (bot.archive.links)
+    reply_to: str | None = None
 
 
 def parse_records(path: str | Path, raw: str, group: str | None = None,
@@ -223,10 +227,14 @@ def parse_records(path: str | Path, raw: str, group: str | None = None,
         speaker = _strip_break(header[4])
         if speaker == OWNER_SPEAKER:
             speaker = options.owner_name
+        links = parse_links(text_lines[0]) if text_lines and text_lines[0][:1] == "{" else None
+        if links is not None:
+            del text_lines[0]
         text = _message_text(text_lines)
         kind, image_url = classify(text)
         mentions = mentions_in(text) if kind is MessageKind.TEXT and "@" in text else ()
-        records.append(Record(number, hour, minute, second, speaker, text, kind, image_url, mentions))
+        records.append(Record(number, hour, minute, second, speaker, text, kind, image_url, mentions,
+                              *(links or (None, None))))
     return day, records
 
 
@@ -237,7 +245,7 @@ def parse_day(path: str | Path, raw: str, group: str | None = None, options: Rea
     day.messages = [
         Message(time=dt.datetime.combine(day.date, dt.time(r.hour, r.minute, r.second), tzinfo=zone),
                 speaker=r.speaker, text=r.text, kind=r.kind, mentions=r.mentions, image_url=r.image_url,
-                source=source, line=r.line)
+                source=source, line=r.line, id=r.id, reply_to=r.reply_to)
         for r in records
     ]
     return day

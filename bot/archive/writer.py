@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from bot.archive.links import links_line
 from bot.archive.model import Day, MessageKind
 
 SEPARATOR = "   "
@@ -35,6 +36,9 @@ def render_day(day: Day) -> str:
     for message in day.messages:
         speaker = " ".join(message.speaker.splitlines())  # a line break would end the header
         out.append(f"> {message.time:%H:%M:%S}  {speaker}  ")
+        links = links_line(message.id, message.reply_to)
+        if links is not None:
+            out.append(links)
         out.append(SEPARATOR)
         if message.kind is MessageKind.IMAGE:
             out.append(message.text + " ")

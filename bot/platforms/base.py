@@ -66,7 +66,14 @@ class Parsed:
 
 
 class Adapter(Protocol):
+    """A platform module's `ADAPTER` class: `Adapter(config section, http session, **options)`."""
+
     name: str
+    methods: tuple[str, ...]  # HTTP methods its webhook takes ("GET" for URL verification)
+    content_types: tuple[str, ...]  # of POST bodies; others are answered 415
+    enabled_by: str  # the config section's key that turns the platform on without a chat
+    renders_markdown: bool
+    supports_images: bool
 
     def verify(self, request: Request) -> None:
         """Raise `Rejected` unless the request is authentic and fresh."""

@@ -72,6 +72,9 @@ class BridgeAdapter:
     max_text = MAX_TEXT
     supports_images = True
     renders_markdown = False  # a bridge to personal WeChat shows text as it is
+    methods = ("POST",)
+    content_types = ("application/json",)
+    enabled_by = "secret"
 
     def __init__(self, config: BridgeSection, http: aiohttp.ClientSession, *,
                  clock: Clock = time.time, sleep: Sleep = asyncio.sleep,
@@ -207,3 +210,6 @@ class BridgeAdapter:
             return str(answer.get("message_id", ""))
 
         return await with_retries(attempt, platform=self.name, sleep=self._sleep, attempts=self._attempts)
+
+
+ADAPTER = BridgeAdapter  # what bot.platforms.adapter_classes() registers

@@ -77,6 +77,9 @@ class SlackAdapter:
     max_text = MAX_TEXT
     supports_images = True
     renders_markdown = True  # Outgoing.markdown is turned into the platform's own markup
+    methods = ("POST",)
+    content_types = ("application/json", "application/x-www-form-urlencoded")  # events, slash commands
+    enabled_by = "signing_secret"
 
     def __init__(self, config: SlackSection, http: aiohttp.ClientSession, *,
                  clock: Clock = time.time, sleep: Sleep = asyncio.sleep,
@@ -278,3 +281,6 @@ class SlackAdapter:
             return answer
 
         return await with_retries(attempt, platform=self.name, sleep=self._sleep, attempts=self._attempts)
+
+
+ADAPTER = SlackAdapter  # what bot.platforms.adapter_classes() registers

@@ -79,6 +79,9 @@ class TelegramAdapter:
     max_text = MAX_TEXT
     supports_images = True
     renders_markdown = True  # Outgoing.markdown is turned into the platform's own markup
+    methods = ("POST",)  # what POST/GET /webhook/telegram accepts
+    content_types = ("application/json",)
+    enabled_by = "bot_token"  # the config key that turns the platform on without a chat listed
 
     def __init__(self, config: TelegramSection, http: aiohttp.ClientSession, *,
                  clock: Clock = time.time, sleep: Sleep = asyncio.sleep,
@@ -278,3 +281,6 @@ class TelegramAdapter:
 
         return await with_retries(attempt, platform=self.name, sleep=self._sleep,
                                   attempts=self._attempts)
+
+
+ADAPTER = TelegramAdapter  # what bot.platforms.adapter_classes() registers

@@ -127,7 +127,9 @@ class WecomAdapter:
     max_text = MAX_TEXT_BYTES  # bytes, not characters
     supports_images = True
     renders_markdown = True  # Outgoing.markdown is turned into the platform's own markup
+    methods = ("GET", "POST")  # WeCom verifies the callback URL with a signed GET
     content_types = ("text/xml", "application/xml", "text/plain")
+    enabled_by = "token"
 
     def __init__(self, config: WecomSection, http: aiohttp.ClientSession, *,
                  clock: Clock = time.time, sleep: Sleep = asyncio.sleep,
@@ -259,3 +261,6 @@ class WecomAdapter:
             raise SendFailed(self.name, f"robot send: errcode {code} {str(answer.get('errmsg', ''))[:100]}")
 
         return await with_retries(attempt, platform=self.name, sleep=self._sleep, attempts=self._attempts)
+
+
+ADAPTER = WecomAdapter  # what bot.platforms.adapter_classes() registers

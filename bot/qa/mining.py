@@ -4,7 +4,8 @@ A group chat has no threads, so they are reconstructed from habits the archive s
 a question ends in ？/吗/呢 or opens with 请问/请教/哪位/有没有...; the asker often adds a line
 or two right after ("哪位大神讲一下，"); others answer within minutes, sometimes with an @ of the
 asker; the exchange is over when the talk pauses or someone opens an unrelated question.
-Greetings, thanks, images and emoji-only lines are never questions.
+Greetings, thanks, images and emoji-only lines are never questions. Where the archive has reply
+links (Telegram replies, Slack threads), they decide the exchange instead (bot/qa/reply_links.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from bot.archive.model import Day, Message, MessageKind
+from bot.qa.reply_links import reply_threads
 from bot.text import CJK, normalise, strip_noise
 
 MINER_VERSION = 2  # bump when the rules change: stored pairs of older versions are re-mined
@@ -157,28 +159,42 @@ def _continuation(messages: list[Message], i: int) -> list[int]:
 
 
 def mine_day(day: Day) -> list[QAPair]:
-    """Every answered question of the day, in order of asking."""
+    """Every answered question of the day, in order of asking.
+
+    Reply links come first (bot/qa/reply_links.py); the rules below only pair what they left.
+    """
     messages = day.messages
+    linked = reply_threads(day, is_question)
     pairs: list[QAPair] = []
-    merged: set[int] = set()
+    for q_seq, a_seqs in linked.threads:
+        _add_pair(pairs, day, [q_seq], a_seqs)
+    merged: set[int] = set(linked.linked)
     for i, message in enumerate(messages):
         if i in merged or not is_question(message):
             continue
         q_seqs = _continuation(messages, i)
         merged.update(q_seqs[1:])
-        a_seqs = _thread(messages, i, q_seqs)
-        answered = any(messages[j].speaker != message.speaker and _substantive(messages[j]) for j in a_seqs)
-        if not answered:
-            continue
-        pairs.append(QAPair(
-            group=day.group,
-            date=day.date,
-            question=tuple(messages[j] for j in q_seqs),
-            answers=tuple(messages[j] for j in a_seqs),
-            question_seqs=tuple(q_seqs),
-            answer_seqs=tuple(a_seqs),
-        ))
+        a_seqs = [j for j in _thread(messages, i, q_seqs) if j not in linked.linked]
+        _add_pair(pairs, day, q_seqs, a_seqs)
+    if linked.threads:
+        pairs.sort(key=lambda pair: pair.question_seqs[0])
     return pairs
+
+
+def _add_pair(pairs: list[QAPair], day: Day, q_seqs: list[int], a_seqs: list[int]) -> None:
+    """Append the pair when someone other than the asker said something substantive."""
+    messages = day.messages
+    asker = messages[q_seqs[0]].speaker
+    if not any(messages[j].speaker != asker and _substantive(messages[j]) for j in a_seqs):
+        return
+    pairs.append(QAPair(
+        group=day.group,
+        date=day.date,
+        question=tuple(messages[j] for j in q_seqs),
+        answers=tuple(messages[j] for j in a_seqs),
+        question_seqs=tuple(q_seqs),
+        answer_seqs=tuple(a_seqs),
+    ))
 
 
 def mine_days(days: list[Day]) -> list[QAPair]:

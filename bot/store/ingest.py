@@ -33,7 +33,7 @@ from bot.archive.model import Day
 from bot.archive.reader import DAY_FILE, ArchiveError, ReadOptions, Record, decode, find_day_files, parse_records
 from bot.archive.writer import render_day
 from bot.store.archive_members import merge_members, recompute_members
-from bot.store.schema import days, groups, messages
+from bot.store.schema import days, groups, message_links, messages
 
 BATCH_MESSAGES = 20_000  # messages written per transaction
 POOL_MIN_BYTES = 8 << 20  # below ~50,000 messages, parsing in-process beats starting workers (~0.5 s)
@@ -113,6 +113,7 @@ class _Prepared:
     date: str | None = None
     meta: dict | None = None
     rows: list[tuple] | None = None  # in _MESSAGE_KEYS order
+    links: list[tuple] | None = None  # (seq, message id, reply_to) of the messages that have links
     error: ArchiveError | None = None
     skipped: bool = False  # hash matched the stored day: not parsed
 
@@ -127,6 +128,11 @@ def hash_content(raw: bytes, options: ReadOptions) -> str:
 def day_rows(day: Day) -> list[tuple]:
     return [(seq, int(m.time.timestamp()), m.speaker, m.text, m.kind.value, _json_list(m.mentions), m.image_url, m.line)
             for seq, m in enumerate(day.messages)]
+
+
+def day_links(messages: Iterable) -> list[tuple]:
+    """(seq, id, reply_to) of the messages (or records) that carry reply links."""
+    return [(seq, m.id, m.reply_to) for seq, m in enumerate(messages) if m.id is not None or m.reply_to is not None]
 
 
 def record_rows(date: dt.date, records: list[Record], zone: ZoneInfo) -> list[tuple]:
@@ -176,7 +182,7 @@ def _prepare(group: str, path: str, options: ReadOptions) -> _Prepared:
     except ArchiveError as exc:
         return _Prepared(group, path, digest, error=exc)
     rows = record_rows(day.date, records, ZoneInfo(options.timezone))
-    return _Prepared(group, path, digest, day.date.isoformat(), day_meta(day), rows)
+    return _Prepared(group, path, digest, day.date.isoformat(), day_meta(day), rows, day_links(records))
 
 
 def _prepare_job(job: tuple[str, str, ReadOptions]) -> _Prepared:
@@ -252,6 +258,7 @@ def _write_days(conn: Connection, batch: list[_Prepared], group_ids: dict[str, i
     replaced = {group_id for group_id, _ in day_ids}
     if day_ids:
         conn.execute(delete(_raw_messages).where(_raw_messages.c.day_id.in_(list(day_ids.values()))))
+        conn.execute(delete(message_links).where(message_links.c.day_id.in_(list(day_ids.values()))))
         conn.execute(update(days).where(days.c.id == bindparam("day_id")).values(
             {name: bindparam(f"v_{name}") for name in _DAY_VALUES}),
             [{"day_id": day_ids[key], **{f"v_{k}": v for k, v in _day_values(p, now).items()}}
@@ -275,6 +282,10 @@ def _write_days(conn: Connection, batch: list[_Prepared], group_ids: dict[str, i
                 span[1] = row[1]
     if rows:
         _insert_messages(conn, rows)
+    links = [{"day_id": day_ids[key], "seq": seq, "message_id": message_id, "reply_to": reply_to}
+             for key, prepared in by_key.items() for seq, message_id, reply_to in prepared.links or ()]
+    if links:
+        conn.execute(insert(message_links), links)
     merge_members(conn, seen)
     return replaced
 
@@ -401,7 +412,8 @@ def ingest_day(target: Engine | Connection, day: Day, content_hash: str | None =
                               .where(groups.c.name == day.group, days.c.date == date)).scalar()
     if previous == digest:
         return Status.UNCHANGED
-    prepared = _Prepared(day.group, day.source or "", digest, date, day_meta(day), day_rows(day))
+    prepared = _Prepared(day.group, day.source or "", digest, date, day_meta(day), day_rows(day),
+                         day_links(day.messages))
     for group_id in _write_days(target, [prepared], {}):
         recompute_members(target, group_id)
     return Status.ADDED if previous is None else Status.REPLACED

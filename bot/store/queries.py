@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Text, bindparam, distinct, func, select, tuple_, type_coerce
 
 from bot.archive.model import Day, Message, MessageKind
-from bot.store.schema import days, messages
+from bot.store.schema import days, message_links, messages
 from bot.store.schema import groups as groups_table
 from bot.store.schema import members as members_table
 
@@ -25,7 +25,9 @@ _KINDS = {kind.value: kind for kind in MessageKind}
 # One day's messages; mentions read as raw JSON text (decoded only when present: most are empty).
 _DAY_MESSAGES = (
     select(messages.c.ts, messages.c.speaker, messages.c.text, messages.c.kind, type_coerce(messages.c.mentions, Text),
-           messages.c.image_url, messages.c.line)
+           messages.c.image_url, messages.c.line, message_links.c.message_id, message_links.c.reply_to)
+    .select_from(messages.outerjoin(message_links, (message_links.c.day_id == messages.c.day_id)
+                                    & (message_links.c.seq == messages.c.seq)))
     .where(messages.c.day_id == bindparam("day_id")).order_by(messages.c.seq)
 )
 
@@ -164,8 +166,8 @@ def _days(engine: Engine, where, zone: ZoneInfo) -> Iterator[Day]:
             day.messages = [
                 Message(time=dt.datetime.fromtimestamp(ts, zone), speaker=speaker, text=text, kind=_KINDS[kind],
                         mentions=_mentions(mentions) if mentions else (), image_url=image_url,
-                        source=source, line=line)
-                for ts, speaker, text, kind, mentions, image_url, line in rows
+                        source=source, line=line, id=message_id, reply_to=reply_to)
+                for ts, speaker, text, kind, mentions, image_url, line, message_id, reply_to in rows
             ]
             yield day
 

@@ -7,7 +7,7 @@ the nightly publication turns a chat's live day into a day file and ingests it l
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
     UniqueConstraint,
 )
 
@@ -47,6 +47,16 @@ messages = Table(
     Column("image_url", Text),
     Column("line", Integer),  # line of its header in the source file
     Index("ix_messages_day_seq", "day_id", "seq"),
+)
+
+# Reply links of archived messages (bot/archive/links.py), by the message's place in its day.
+# Kept beside `messages` so days without links cost nothing and older stores gain the table as is.
+message_links = Table(
+    "message_links", metadata,
+    Column("day_id", ForeignKey("days.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("message_id", Text),  # the archive id ("m1042"), None when the message only replies
+    Column("reply_to", Text),  # the archive id it replies to
 )
 
 members = Table(
@@ -133,4 +143,14 @@ qa_pairs = Table(
     Column("answer_seqs", JSON, nullable=False),  # the exchange that answered it, in order
     Column("ts", BigInteger, nullable=False),  # when the question was asked
     Index("ix_qa_pairs_day", "day_id"),
+)
+
+# Sentence-encoder vectors (bot/store/vectors.py), computed once per (encoder, text) and kept:
+# the key is the encoder's name and a hash of the exact text, so a changed unit, a new miner
+# version or a newly published day only encodes the texts never seen before.
+text_vectors = Table(
+    "text_vectors", metadata,
+    Column("encoder", String(200), primary_key=True),
+    Column("text_hash", String(32), primary_key=True),  # blake2b-128 of the text, hex
+    Column("vector", LargeBinary, nullable=False),  # float32 little-endian, the encoder's dim values
 )

@@ -117,14 +117,14 @@ def test_serve_runs_answers_health_and_stops_gracefully_on_sigterm(tmp_path):
 async def test_scheduler_runs_inside_the_app_when_configured(make_bot, tmp_path):
     raw = base_config(tmp_path, server={"run_scheduler": True})
     bot = await make_bot(raw)
-    scheduler = bot.services.extras["scheduler"]
+    scheduler = bot.services.scheduler
     assert scheduler.scheduler.running
     assert {"publish", "nicknames", "digest", "inactivity"} <= {job.id for job in scheduler.scheduler.get_jobs()}
     await bot.client.close()
-    assert not scheduler.scheduler.running and "scheduler" not in bot.services.extras
+    assert not scheduler.scheduler.running and bot.services.scheduler is None
 
 
 async def test_only_the_answer_refresh_when_a_separate_clock_runs_the_jobs(make_bot, tmp_path):
     bot = await make_bot(base_config(tmp_path, server={"run_scheduler": False}))
-    scheduler = bot.services.extras["scheduler"]
+    scheduler = bot.services.scheduler
     assert [job.id for job in scheduler.scheduler.get_jobs()] == ["refresh-answers"]  # posts nothing

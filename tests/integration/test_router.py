@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.dispatch import Limits, load_routers, question_key
-from bot.router import Router, combine, first_line
+from bot.config import Config
+from bot.router import Router, combine, first_line, load_handlers
+from bot.scheduler import default_jobs
 
 
 def test_commands_register_under_every_name_case_insensitively():
@@ -74,8 +76,62 @@ def test_cooldown_per_chat_and_normalised_question():
 
 
 def test_handler_modules_load_with_help_first_and_autoanswer_last():
-    router = load_routers()
+    router = load_handlers(Config())
     names = [name for route in router.commands() for name in route.names]
-    assert "help" in names and "帮助" in names
+    assert names[:3] == ["help", "帮助", "start"]  # /help lists itself first
     fallbacks = router.of_kind("fallback")
     assert fallbacks and router.routes[-1] is fallbacks[-1]  # the auto-answerer is the last route
+    assert {job.id for job in router.jobs} == {"publish", "nicknames", "digest", "inactivity", "rules",
+                                               "refresh-answers"}
+
+
+PLUGIN = '''
+from bot.router import Router
+
+router = Router("greet", order=5)
+
+
+@router.command("hello", "你好")
+async def hello(ctx):
+    """— says hello"""
+    await ctx.reply("hello")
+
+
+@router.job("greet-daily", at="digest_time")
+async def greet_daily(ctx):
+    """posts nothing"""
+'''
+
+
+def test_a_module_named_in_the_config_brings_its_commands_and_jobs(tmp_path, monkeypatch):
+    package = tmp_path / "myplugins"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "greet.py").write_text(PLUGIN, encoding="utf-8")
+    (package / "helpers.py").write_text("SHARED = 1\n")  # no router: skipped inside a package
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = Config.model_validate({"bot": {"handlers": ["handlers", "myplugins"]}})
+    router = load_handlers(config)
+    assert router.find_command("你好").help == "— says hello"
+    assert router.find_job("greet-daily") is not None
+    assert [spec.id for spec in default_jobs(config)].count("greet-daily") == 1
+    alone = load_routers(["myplugins.greet"])
+    assert [route.names for route in alone.commands()] == [("hello", "你好")]
+    with pytest.raises(ValueError, match="no `router"):
+        load_routers(["myplugins.helpers"])
+
+
+def test_a_job_needs_one_schedule_and_one_id():
+    router = Router()
+    with pytest.raises(ValueError, match="either"):
+        router.job("x")
+    with pytest.raises(ValueError, match="either"):
+        router.job("x", at="digest_time", every=60)
+
+    async def one(ctx): ...
+
+    async def two(ctx): ...
+
+    router.job("x", at="digest_time")(one)
+    with pytest.raises(ValueError, match="registered twice"):
+        router.job("x", every=60)(two)
