@@ -71,6 +71,7 @@ class DayFiles:
         self.report = ImportReport()
         self._date: dt.date | None = None
         self._pending: list[Message] = []
+        self._dates: set[dt.date] = set()
         self._started = time.perf_counter()
 
     def add_all(self, entries: Iterable[Entry]) -> ImportReport:
@@ -109,7 +110,8 @@ class DayFiles:
             return
         date, fresh, self._pending = self._date, self._pending, []
         report = self.report
-        report.days += 1
+        self._dates.add(date)
+        report.days = len(self._dates)
         report.first = min(report.first or date, date)
         report.last = max(report.last or date, date)
         path = self.folder / self.group / day_file_name(Day(self.group, date, "", ""))
