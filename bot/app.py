@@ -169,9 +169,14 @@ def ingest_archive(db, config: Config) -> None:
 
 
 def build_answer_engine(db, config: Config):
+    """The answer engine over the stored archive, with the configured sentence encoder.
+
+    Words and vectors are kept in the store, so only the first start segments and encodes.
+    """
+    from bot.qa.encoder import build_encoder
     from bot.qa.engine import AnswerEngine
 
-    return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone)
+    return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
 
 
 async def _load_answers(app: web.Application) -> None:

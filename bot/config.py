@@ -170,8 +170,11 @@ class ScheduleSection(Section):
     rules_post_text: str = ""  # "" = the built-in announcement (handlers/welcome.py)
     welcome_text: str = ""  # "" = the built-in welcome for new members (handlers/welcome.py)
     digest_chart: bool = True  # attach the activity-by-hour PNG where the platform takes images
+    weekly_digest_time: str = "21:00"  # "" = no weekly digest
+    weekly_digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
 
-    @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time", "inactivity_time")
+    @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time", "inactivity_time",
+                     "weekly_digest_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         if value == "":

@@ -154,7 +154,8 @@ class Context:
     async def engine(self, method: str, *args: Any) -> Any:
         """Call the answer engine (`ask`, `search`): inline while calls are quick, since a thread
         hop costs more than a millisecond of work under the GIL; in a worker thread while the
-        calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive)."""
+        calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive) or when the engine
+        encodes questions with a sentence encoder (milliseconds of C that must not hold the loop)."""
         call = getattr(self.services.answers, method)
         timing = self.dispatcher.engine_timing
 
@@ -165,7 +166,7 @@ class Context:
             finally:
                 timing[0] = 0.9 * timing[0] + 0.1 * (time.perf_counter() - started)
 
-        if timing[0] > INLINE_ENGINE_SECONDS:
+        if timing[0] > INLINE_ENGINE_SECONDS or getattr(self.services.answers, "encoder", None) is not None:
             return await asyncio.to_thread(timed)
         return timed()
 

@@ -65,7 +65,10 @@ def trigger_of(job: Job, config: Config) -> BaseTrigger | None:
     hhmm = getattr(config.schedule, job.at)
     if not hhmm:
         return None
-    return clock_trigger(hhmm, zone, **({"day": getattr(config.schedule, job.day)} if job.day else {}))
+    extra = {"day": getattr(config.schedule, job.day)} if job.day else {}
+    if job.weekday:
+        extra["day_of_week"] = getattr(config.schedule, job.weekday)
+    return clock_trigger(hhmm, zone, **extra)
 
 
 def jobs_of(router: Router, config: Config, *, web_only: bool = False) -> list[JobSpec]:
