@@ -17,7 +17,7 @@ import json
 from aiohttp import web
 from aiohttp_pydantic.decorator import inject_params
 from aiohttp_pydantic.oas import pydantic_schema_to_oas
-from aiohttp_pydantic.oas.typing import r200, r400, r401, r403, r404, r503
+from aiohttp_pydantic.oas.typing import r200, r400, r401, r403, r404, r429, r503
 from aiohttp_pydantic.oas.view import generate_oas
 from pydantic import ValidationError
 
@@ -59,9 +59,8 @@ async def protected(request: web.Request, handler):
     try:
         check_access(request, request.config_dict[SERVICES].config.web)
     except web.HTTPException as refusal:
-        return _problem(refusal.status, refusal.text.strip() if refusal.text else refusal.reason,
-                        **({"WWW-Authenticate": refusal.headers["WWW-Authenticate"]}
-                           if "WWW-Authenticate" in refusal.headers else {}))
+        kept = {name: refusal.headers[name] for name in ("WWW-Authenticate", "Retry-After") if name in refusal.headers}
+        return _problem(refusal.status, refusal.text.strip() if refusal.text else refusal.reason, **kept)
     response = await handler(request)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -75,7 +74,8 @@ def _services(request: web.Request) -> Services:
 async def api_search(request: web.Request, q: models.Query, group: models.Name | None = None,
                      speaker: models.Name | None = None, since: models.ArchiveDate | None = None,
                      until: models.ArchiveDate | None = None, page: models.Page = 1, per_page: models.PerPage = 10,
-                     ) -> r200[models.SearchResponse] | r400[models.Problem] | r401[models.Problem] | r403[models.Problem]:
+                     ) -> r200[models.SearchResponse] | r400[models.Problem] | r401[models.Problem] | r403[models.Problem]
+                     | r429[models.Problem]:
     """Archived messages matching `q`, each with its exchange or conversation, best first.
 
     The same engine and ranking as the bot's /search; substantive lines before one-word remarks.
@@ -88,6 +88,7 @@ async def api_search(request: web.Request, q: models.Query, group: models.Name |
         400: a parameter was refused; `error` says which and why
         401: sign in with the archive's user name and password
         403: the archive is private and no password is configured
+        429: too many failed sign-ins from this address; retry after Retry-After seconds
     """
     if since and until and since > until:
         return _problem(400, "invalid query string: since is after until")
@@ -101,7 +102,8 @@ async def api_search(request: web.Request, q: models.Query, group: models.Name |
 
 @api_params
 async def api_ask(request: web.Request, q: models.Query, group: models.Name | None = None,
-                  ) -> r200[models.AskResponse] | r400[models.Problem] | r401[models.Problem] | r503[models.Problem]:
+                  ) -> r200[models.AskResponse] | r400[models.Problem] | r401[models.Problem] | r429[models.Problem]
+                  | r503[models.Problem]:
     """Was this asked and answered before? The answer engine's verdict, as `archive-bot ask --json`.
 
     Tags: answers
@@ -110,6 +112,7 @@ async def api_ask(request: web.Request, q: models.Query, group: models.Name | No
         200: the verdict, with the best candidates
         400: a parameter was refused
         401: sign in
+        429: too many failed sign-ins from this address
         503: the answer index is still loading; retry shortly
     """
     engine = _services(request).answers
@@ -121,7 +124,8 @@ async def api_ask(request: web.Request, q: models.Query, group: models.Name | No
 
 @api_params
 async def api_day(request: web.Request, group: models.Name, date: models.ArchiveDate, /,
-                  ) -> r200[models.DayResponse] | r400[models.Problem] | r401[models.Problem] | r404[models.Problem]:
+                  ) -> r200[models.DayResponse] | r400[models.Problem] | r401[models.Problem] | r404[models.Problem]
+                  | r429[models.Problem]:
     """Every message of one archived day, with the anchors the day page uses.
 
     Tags: archive
@@ -131,6 +135,7 @@ async def api_day(request: web.Request, group: models.Name, date: models.Archive
         400: the date is not a date between 1990 and 2100
         401: sign in
         404: nothing is archived for that group on that date
+        429: too many failed sign-ins from this address
     """
     view = await load_day_view(_services(request), group, date)
     if view is None:
@@ -139,7 +144,7 @@ async def api_day(request: web.Request, group: models.Name, date: models.Archive
 
 
 @api_params
-async def api_groups(request: web.Request) -> r200[models.GroupsResponse] | r401[models.Problem]:
+async def api_groups(request: web.Request) -> r200[models.GroupsResponse] | r401[models.Problem] | r429[models.Problem]:
     """Every archived group with its days, messages, speakers and date range (`stats --json`).
 
     Tags: archive
@@ -147,6 +152,7 @@ async def api_groups(request: web.Request) -> r200[models.GroupsResponse] | r401
     Status Codes:
         200: the groups
         401: sign in
+        429: too many failed sign-ins from this address
     """
     stats = await asyncio.to_thread(queries.stats, _services(request).db)
     return web.json_response(models.GroupsResponse.model_validate({"groups": stats.to_json()["groups"]}).model_dump())

@@ -1,6 +1,8 @@
 """The archive pages: every group, a group with its charts, one day, search, one exchange.
 
-Rendered with Jinja2 (autoescaped). Images stay links: the page never loads third-party content.
+Rendered with Jinja2 (autoescaped). Images stay links: the page never loads third-party content;
+only http, https and relative links are clickable (bot/web/safety.py), and every response
+carries a strict Content-Security-Policy.
 Message anchors are `t-HHMMSS`, the deep links `bot.links` builds for answers.
 """
 
@@ -17,14 +19,16 @@ from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 from bot.archive.reader import MENTION
+from bot.config import WebSection
 from bot.links import day_path, parse_qa_id
 from bot.services import SERVICES, Services
 from bot.store import queries
 from bot.web import charts
 from bot.web.api import create_api
-from bot.web.auth import check_access
+from bot.web.auth import THROTTLE, LoginThrottle, check_access
 from bot.web.days import anchor, load_day_view
 from bot.web.models import SearchForm
+from bot.web.safety import safe_link
 from bot.web.search import SearchRequest, highlight, query_terms, search
 
 HERE = Path(__file__).parent
@@ -50,7 +54,8 @@ def _rows(messages) -> list[dict]:
         name = anchor(message)
         rows.append(dict(
             time=f"{message.time:%H:%M:%S}", speaker=message.speaker, kind=message.kind.value,
-            image_url=message.image_url, html=_message_html(message.text),
+            image_url=message.image_url, image_link=safe_link(message.image_url),
+            html=_message_html(message.text),
             anchor=None if name in seen else name, anchor_of_second=name,
         ))
         seen.add(name)
@@ -166,8 +171,9 @@ async def qa_page(request: web.Request) -> web.Response:
                    answers=_rows(pair.answers), link=day_path(group, date, pair.first.time.time()))
 
 
-def setup_web(app: web.Application) -> None:
+def setup_web(app: web.Application, settings: WebSection) -> None:
     """Add the archive pages and the JSON API to the bot's app (they read `app[SERVICES]`)."""
+    app[THROTTLE] = LoginThrottle(settings.login_attempts, settings.login_window_seconds)
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     app.router.add_get("/archive", index)
