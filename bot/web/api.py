@@ -74,8 +74,8 @@ def _services(request: web.Request) -> Services:
 async def api_search(request: web.Request, q: models.Query, group: models.Name | None = None,
                      speaker: models.Name | None = None, since: models.ArchiveDate | None = None,
                      until: models.ArchiveDate | None = None, page: models.Page = 1, per_page: models.PerPage = 10,
-                     ) -> r200[models.SearchResponse] | r400[models.Problem] | r401[models.Problem] | r403[models.Problem]
-                     | r429[models.Problem]:
+                     ) -> (r200[models.SearchResponse] | r400[models.Problem] | r401[models.Problem]
+                           | r403[models.Problem] | r429[models.Problem]):
     """Archived messages matching `q`, each with its exchange or conversation, best first.
 
     The same engine and ranking as the bot's /search; substantive lines before one-word remarks.
@@ -102,8 +102,8 @@ async def api_search(request: web.Request, q: models.Query, group: models.Name |
 
 @api_params
 async def api_ask(request: web.Request, q: models.Query, group: models.Name | None = None,
-                  ) -> r200[models.AskResponse] | r400[models.Problem] | r401[models.Problem] | r429[models.Problem]
-                  | r503[models.Problem]:
+                  ) -> (r200[models.AskResponse] | r400[models.Problem] | r401[models.Problem]
+                        | r429[models.Problem] | r503[models.Problem]):
     """Was this asked and answered before? The answer engine's verdict, as `archive-bot ask --json`.
 
     Tags: answers
@@ -124,8 +124,8 @@ async def api_ask(request: web.Request, q: models.Query, group: models.Name | No
 
 @api_params
 async def api_day(request: web.Request, group: models.Name, date: models.ArchiveDate, /,
-                  ) -> r200[models.DayResponse] | r400[models.Problem] | r401[models.Problem] | r404[models.Problem]
-                  | r429[models.Problem]:
+                  ) -> (r200[models.DayResponse] | r400[models.Problem] | r401[models.Problem]
+                        | r404[models.Problem] | r429[models.Problem]):
     """Every message of one archived day, with the anchors the day page uses.
 
     Tags: archive
