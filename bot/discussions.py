@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ REPEAT = 0.6  # a line this much contained in an earlier one is a copy (接龙, 
 SIMILAR = 0.5  # key lines more similar than this repeat each other
 TITLE_CHARS = 40
 LINE_CHARS = 60
+HEADING_CHARS = 16  # an opening sentence this short is a heading
 DAMPING = 0.85
 SUBJECT = re.compile(r"(?:主题|话题|题目|分享|讲讲|聊聊|关于)[^“\"《<「]{0,12}[“\"《<「]([^”\"》>」]{2,30})[”\"》>」]")
 QUESTION_FORM = re.compile(f"{QUESTION_MARK.pattern}|{FINAL_PARTICLE.pattern}")
@@ -132,8 +134,21 @@ def lexrank(similarity: np.ndarray) -> np.ndarray:
     return scores
 
 
+def without_address(text: str, names: Iterable[str] = ()) -> str:
+    """The line without a leading "@name": the export cannot say where a name with spaces ends
+    ("@Jin He 某某|某司 银联接入…"), so a known speaker's name and the rest of that word go."""
+    if not text.startswith("@"):
+        return text
+    for name in sorted(names, key=len, reverse=True):
+        if name and text[1:].startswith(name):
+            rest = text[1 + len(name):]
+            return re.sub(r"^[^\s?\u2005]*[\s?\u2005]*", "", rest)
+    return text
+
+
 def central_sentence(text: str, background: Background, limit: int = LINE_CHARS) -> str:
-    """A long line cut to its most central sentence (or its start when it has none)."""
+    """A long line cut to its most central sentence (or its start when it has none); a short
+    heading that opens the line ("四.账务系统设计原理") stays in front of it."""
     flat = " ".join(strip_noise(text).split())
     if len(flat) <= limit:
         return flat
@@ -141,7 +156,9 @@ def central_sentence(text: str, background: Background, limit: int = LINE_CHARS)
     if len(sentences) > 1:
         vectors = _vectors(sentences, background)
         centre = vectors.sum(axis=0)
-        flat = sentences[int(np.argmax(vectors @ centre))]
+        best = int(np.argmax(vectors @ centre))
+        heading = sentences[0] if best > 0 and len(sentences[0]) <= HEADING_CHARS and flat.startswith(sentences[0]) else ""
+        flat = f"{heading.rstrip('：:')}：{sentences[best]}" if heading else sentences[best]
     return shorten(flat, limit)
 
 
@@ -178,8 +195,9 @@ def key_lines(ranked: Ranked, background: Background, count: int, skip: str = ""
             break
         if ranked.lines[i].text != skip and all(ranked.similarity[i, j] < SIMILAR for j in chosen):
             chosen.append(i)
-    return [KeyLine(ranked.lines[i].time, ranked.lines[i].speaker, central_sentence(ranked.lines[i].text, background))
-            for i in sorted(chosen)]
+    names = {m.speaker for m in ranked.lines}
+    return [KeyLine(ranked.lines[i].time, ranked.lines[i].speaker,
+                    central_sentence(without_address(ranked.lines[i].text, names), background)) for i in sorted(chosen)]
 
 
 def title_of(messages: list[Message], ranked: Ranked, background: Background) -> tuple[str, str]:

@@ -76,3 +76,14 @@ def test_words_every_day_has_are_not_topics():
     against = build_digest(day, background=Background.of_days(earlier)).topics
     assert "交易" in plain and "资金" in plain
     assert "交易" not in against and "资金" not in against and "对账" in against
+
+
+def test_key_lines_are_cut_to_a_sentence_and_lose_the_address():
+    from bot.discussions import central_sentence, without_address
+
+    assert without_address("@林一 Lin|星海 对账文件按流水号勾对", {"林一 Lin"}) == "对账文件按流水号勾对"
+    assert without_address("对账文件按流水号勾对 @林一", {"林一"}) == "对账文件按流水号勾对 @林一"
+    long = ("二.差错处理 1.长款短款分开挂账，长款查明后退回或入收入，短款要追回；"
+            "2.差错池每天要清零，差错处理要有复核，复核后才能调账；3.差错报表每天发给运营和财务")
+    cut = central_sentence(long, Background())
+    assert cut.startswith("二.差错处理：") and len(cut) <= 60
