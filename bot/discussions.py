@@ -39,6 +39,7 @@ ANSWER_WEIGHT = 30  # substance of one answer given to a question
 REPEAT = 0.6  # a line this much contained in an earlier one is a copy (接龙, quotes)
 SIMILAR = 0.5  # key lines more similar than this repeat each other
 TITLE_CHARS = 40
+MIN_TITLE_CHARS = 10  # a question cut at its first "？" keeps at least this much
 LINE_CHARS = 60
 HEADING_CHARS = 16  # an opening sentence this short is a heading
 DAMPING = 0.85
@@ -162,6 +163,15 @@ def central_sentence(text: str, background: Background, limit: int = LINE_CHARS)
     return shorten(flat, limit)
 
 
+def question_title(text: str) -> str:
+    """A question as a title: up to its first question mark once that says enough, shortened."""
+    flat = " ".join(strip_noise(text).split())
+    for mark in re.finditer(r"[?？]", flat):
+        if mark.end() >= MIN_TITLE_CHARS and stands_alone(flat[:mark.end()]):
+            return shorten(flat[:mark.end()], TITLE_CHARS)
+    return shorten(flat, TITLE_CHARS)
+
+
 def stands_alone(text: str) -> bool:
     """A line that makes sense as a title: not a reply to someone, not leaning on what was said."""
     return not (text.lstrip().startswith(("@", "「")) or POINTS_BACK.search(content(text)))
@@ -216,7 +226,7 @@ def title_of(messages: list[Message], ranked: Ranked, background: Background) ->
     central = [ranked.lines[i] for i in top if QUESTION_FORM.search(strip_noise(ranked.lines[i].text))
                and asks(ranked.lines[i].text) and stands_alone(ranked.lines[i].text)]
     for m in opening + central[:1]:
-        return shorten(strip_noise(m.text), TITLE_CHARS), m.text
+        return question_title(m.text), m.text
     words = topic_words(messages, background, 3)
     if words:
         return "、".join(words), ""
