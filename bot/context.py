@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from bot import ledger
+from bot.store import ledger
 from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
 from bot.config import ChatSection, Config
 from bot.services import Services

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from bot.chat import Incoming
-from bot.dispatch import Context
+from bot.context import Context
 from bot.router import Router
 from handlers.ask import answer_reply
 

@@ -62,7 +62,7 @@ def test_clock_dry_run_prints_the_next_run_of_each_job(tmp_path, capsys):
 
 
 def test_clock_status_lists_ledger_rows_and_stale_claims(tmp_path, capsys):
-    from bot import ledger
+    from bot.store import ledger
     from bot.cli import main
     from bot.store import connect
 
