@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "bot.commands.answers",  # ask, search
     "bot.commands.server",  # serve, clock
     "bot.commands.jobs",  # digest, names, replay
+    "bot.commands.imports",  # import
 )
 
 

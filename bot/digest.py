@@ -1,8 +1,11 @@
 """The daily digest as data, text and a chart: pure functions of a Day (plus optional extras).
 
-The job (handlers/digest.py) and `archive-bot digest` both call `build_digest` then `render`;
-they differ only in where the day comes from (live messages or an archived file) and in whether
-the answer engine's suggestions for unanswered questions are available.
+What a member wants from it: what was discussed (bot/discussions.py: conversations ranked by
+substance, with who carried them and their key lines), what is still open (bot/open_questions.py:
+questions worth answering, ranked by substance, with the archive's answer where the engine is
+confident), and the day's topics against the archive's background (bot/topics.py). The job
+(handlers/digest.py) and `archive-bot digest` both call `build_digest` then `render`; they differ
+only in where the day comes from and in whether the engine's suggestions are available.
 """
 
 from __future__ import annotations
@@ -12,25 +15,28 @@ import io
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.archive.model import Day, Message, MessageKind
+from bot.archive.model import Day, MessageKind
+from bot.conversations import split_day
+from bot.discussions import Discussion, discussions, shorten
 from bot.links import day_url
-from bot.qa.mining import is_question, mine_day
-from bot.text import segmenter, strip_noise
+from bot.open_questions import open_questions
+from bot.qa.mining import mine_day
+from bot.text import strip_noise
+from bot.topics import Background, topic_words
 
 TOP_MEMBERS = 5
-MAX_LISTED = 5  # answered and unanswered questions listed each
+MAX_DISCUSSIONS = 3
+MAX_QUESTIONS = 5
 TOPICS = 8
 QUOTE_CHARS = 60
 REPLAY_LINES = 4
-_NAME_SPLIT = re.compile(r"[-－—_~～|\s]+")
-_MENTION_OR_URL = re.compile(r"@\S+|(?:https?://|www\.)\S+|\[[^\]]{1,8}\]")
 
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    """The archive's best answer for an unanswered question (from the answer engine)."""
+    """The archive's best answer for an open question (from the answer engine)."""
 
     text: str
     author: str
@@ -43,7 +49,7 @@ class Question:
     time: dt.datetime
     asker: str
     text: str
-    answered_by: str | None = None  # first answer's author (someone other than the asker)
+    position: int = -1  # in day.messages
     suggestion: Suggestion | None = None
 
 
@@ -63,78 +69,21 @@ class Digest:
     message_count: int
     participants: int
     top_members: list[tuple[str, int]]
-    questions: list[Question]
+    discussions: list[Discussion]
+    questions: list[Question]  # open questions worth answering, most substantial first
     topics: list[str]
     images: int
     hours: list[int]  # messages per hour, 0..23
     replay: Replay | None = None
     partial_until: dt.datetime | None = None  # "today so far": up to this time
     link: str | None = None
-
-    @property
-    def answered(self) -> list[Question]:
-        return [q for q in self.questions if q.answered_by]
-
-    @property
-    def unanswered(self) -> list[Question]:
-        return [q for q in self.questions if not q.answered_by]
+    more_discussions: int = 0
+    more_questions: int = 0
+    extra: dict = field(default_factory=dict)
 
 
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def day_questions(day: Day) -> list[tuple[int, Message, str | None]]:
-    """(position, question, first answerer or None) for every question of the day, in order.
-
-    Answered ones come from the miner's pairs (bot/qa/mining.py); the rest are question lines
-    that no exchange took up, without the asker's own follow-up lines.
-    """
-    found: dict[int, tuple[Message, str | None]] = {}
-    covered: set[int] = set()
-    for pair in mine_day(day):
-        first = next((a.speaker for a in pair.answers if a.speaker != pair.asker), None)
-        found[pair.question_seqs[0]] = (pair.first, first)
-        covered.update(pair.question_seqs)
-        covered.update(pair.answer_seqs)
-    last_asked: dict[str, dt.datetime] = {}
-    for i, message in enumerate(day.messages):
-        if i in covered or not is_question(message):
-            continue
-        previous = last_asked.get(message.speaker)
-        last_asked[message.speaker] = message.time
-        if previous is not None and message.time - previous <= dt.timedelta(minutes=3):
-            continue  # the same person still asking the same thing
-        found[i] = (message, None)
-    return [(i, found[i][0], found[i][1]) for i in sorted(found)]
-
-
-def hot_topics(day: Day, count: int = TOPICS) -> list[str]:
-    """Keywords of the day's text by TF-IDF (jieba.analyse), names and links left out."""
-    import jieba.analyse
-
-    speakers = {m.speaker for m in day.messages}
-    # "陈一-某司-产品-深圳" is talked about as "陈一": the name part of a nickname is not a topic.
-    names = {name for m in day.messages for name in (m.speaker, *m.mentions)}
-    speakers |= {_NAME_SPLIT.split(name.strip("? \u2005"), 1)[0] for name in names}
-    text = "\n".join(_MENTION_OR_URL.sub(" ", m.text) for m in day.messages if m.kind is MessageKind.TEXT)
-    if not text.strip():
-        return []
-    stopwords = segmenter().stopwords
-    words = jieba.analyse.extract_tags(text, topK=count * 3)
-    kept: dict[str, str] = {}
-    for word in words:
-        if word not in speakers and word.lower() not in stopwords and _topical(word):
-            kept.setdefault(word.lower(), word)  # "p2p" and "P2P" are one topic
-    return list(kept.values())[:count]
-
-
-def _topical(word: str) -> bool:
-    """Not a number, not a scrap of Latin letters ("CF", "01"), not a single character."""
-    if word.isascii():
-        return word.isalpha() and len(word) >= 3 or any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
-    return len(word) > 1
+    return shorten(text, limit)
 
 
 def pick_replay(day: Day, base_url: str = "") -> Replay | None:
@@ -153,73 +102,113 @@ def pick_replay(day: Day, base_url: str = "") -> Replay | None:
 
 def build_digest(day: Day, *, suggestions: Mapping[int, Suggestion] | None = None,
                  replay: Replay | None = None, partial_until: dt.datetime | None = None,
-                 base_url: str = "", top: int = TOP_MEMBERS) -> Digest:
-    """Everything the digest says about `day`; `suggestions` maps question positions to answers."""
+                 base_url: str = "", background: Background | None = None, top: int = TOP_MEMBERS) -> Digest:
+    """Everything the digest says about `day`; `suggestions` maps question positions to answers,
+    `background` is the archive's word frequency by day (no background: every word weighs alike)."""
     suggestions = suggestions or {}
+    background = background or Background()
     speakers = Counter(m.speaker for m in day.messages)
     hours = [0] * 24
     for m in day.messages:
         hours[m.time.hour] += 1
-    questions = [Question(m.time, m.speaker, quote(strip_noise(m.text)), answerer, suggestions.get(i))
-                 for i, m, answerer in day_questions(day)]
+    conversations = split_day(day)
+    talks = discussions(day, background, base_url, conversations)
+    asked = open_questions(day, background, conversations)
+    questions = [Question(q.message.time, q.message.speaker, quote(strip_noise(q.message.text)), q.position,
+                          suggestions.get(q.position)) for q in asked[:MAX_QUESTIONS]]
     return Digest(
         group=day.group, date=day.date, message_count=len(day.messages), participants=len(speakers),
-        top_members=speakers.most_common(top), questions=questions,
-        topics=hot_topics(day), images=sum(m.kind is MessageKind.IMAGE for m in day.messages),
-        hours=hours, replay=replay, partial_until=partial_until, link=day_url(base_url, day.group, day.date))
+        top_members=speakers.most_common(top), discussions=talks[:MAX_DISCUSSIONS], questions=questions,
+        topics=topic_words(day.messages, background, TOPICS),
+        images=sum(m.kind is MessageKind.IMAGE for m in day.messages),
+        hours=hours, replay=replay, partial_until=partial_until, link=day_url(base_url, day.group, day.date),
+        more_discussions=max(0, len(talks) - MAX_DISCUSSIONS), more_questions=max(0, len(asked) - MAX_QUESTIONS))
 
 
 def _md(text: str, markdown: bool) -> str:
     """Escape the Markdown subset's special characters in user text."""
-    return re.sub(r"([*_`\[\]])", r"\\\1", text) if markdown else text
+    return re.sub(r"([\\*_`\[\]])", r"\\\1", text) if markdown else text
+
+
+class _Writer:
+    """Plain text or the adapters' Markdown subset (*bold*, [label](url)), user text escaped."""
+
+    def __init__(self, markdown: bool):
+        self.markdown = markdown
+
+    def e(self, text: str) -> str:
+        return _md(text, self.markdown)
+
+    def bold(self, text: str) -> str:
+        return f"*{text}*" if self.markdown else text
+
+    def link(self, label: str, url: str | None) -> str:
+        if not url:
+            return label
+        return f"[{label}]({url})" if self.markdown else f"{label}: {url}"
+
+
+def short_name(name: str) -> str:
+    """"梁八-远景支付-架构-北京" is called "梁八" in a line that names several people."""
+    head = re.split(r"[-－—_~～|]+", name.strip("? \u2005"), maxsplit=1)[0]
+    return head if len(head) >= 2 else name
+
+
+def render_discussions(out: list[str], talks: list[Discussion], w: _Writer, with_date: bool = False) -> None:
+    for n, talk in enumerate(talks, 1):
+        when = f"{talk.start:%H:%M}–{talk.end:%H:%M}"
+        if with_date:
+            when = f"{talk.date:%m-%d} {when}"
+        carriers = "、".join(w.e(short_name(name)) for name, _ in talk.carriers)
+        out.append(f"{n}. {w.bold(w.e(talk.title))}")
+        out.append(f"   {when} · {talk.participants} 人参与 · {carriers} 主聊")
+        out.extend(f"   · {w.e(short_name(k.speaker))}：{w.e(k.text)}" for k in talk.key_lines)
+        if talk.link:
+            out.append("   " + w.link("看原文", talk.link))
+
+
+def render_questions(out: list[str], questions: list[Question], w: _Writer, with_date: bool = False) -> None:
+    for q in questions:
+        when = f"{q.time:%m-%d %H:%M}" if with_date else f"{q.time:%H:%M}"
+        out.append(f"· {when} {w.e(short_name(q.asker))}：{w.e(q.text)}")
+        if q.suggestion is not None:
+            s = q.suggestion
+            out.append(f"   💡 群档案里的参考（{w.e(short_name(s.author))}，{s.date}）：{w.link(w.e(quote(s.text, 80)), s.link)}")
 
 
 def render(digest: Digest, markdown: bool = False) -> str:
     """The digest as one message (the adapter splits it at the platform's limit)."""
-    def bold(text: str) -> str:
-        return f"*{text}*" if markdown else text
-
-    def link(label: str, url: str | None) -> str:
-        if not url:
-            return label
-        return f"[{label}]({url})" if markdown else f"{label}: {url}"
-
-    e = lambda text: _md(text, markdown)  # noqa: E731
+    w = _Writer(markdown)
     when = digest.date.isoformat()
     if digest.partial_until is not None:
         when += f"（截至 {digest.partial_until:%H:%M}）"
-    out = [bold(f"📋 {e(digest.group)} 群日报 {when}")]
+    out = [w.bold(f"📋 {w.e(digest.group)} 群日报 {when}")]
     if digest.message_count == 0:
         out.append("今天群里没有消息。")
     else:
         out.append(f"消息 {digest.message_count} 条，{digest.participants} 人发言，图片 {digest.images} 张。")
-        top = "、".join(f"{e(name)}（{count}）" for name, count in digest.top_members)
+        top = "、".join(f"{w.e(short_name(name))}（{count}）" for name, count in digest.top_members)
         out.append(f"最活跃：{top}")
     if digest.topics:
-        out.append(f"热门话题：{e(' / '.join(digest.topics))}")
+        out.append(f"话题：{w.e(' / '.join(digest.topics))}")
+    if digest.discussions:
+        out += ["", w.bold("💬 今日讨论")]
+        render_discussions(out, digest.discussions, w)
+        if digest.more_discussions:
+            out.append(f"……另有 {digest.more_discussions} 段讨论")
     if digest.questions:
-        answered, unanswered = digest.answered, digest.unanswered
-        out.append("")
-        out.append(bold(f"❓ 提问 {len(digest.questions)} 个，已回答 {len(answered)} 个"))
-        for q in answered[:MAX_LISTED]:
-            out.append(f"✅ {q.time:%H:%M} {e(q.asker)}：{e(q.text)} —— {e(q.answered_by or '')} 回答")
-        for q in unanswered[:MAX_LISTED]:
-            out.append(f"⏳ {q.time:%H:%M} {e(q.asker)}：{e(q.text)}（暂无回答）")
-            if q.suggestion is not None:
-                s = q.suggestion
-                out.append(f"   💡 群档案里的参考（{e(s.author)}，{s.date}）：{link(e(quote(s.text, 80)), s.link)}")
-        hidden = max(0, len(answered) - MAX_LISTED) + max(0, len(unanswered) - MAX_LISTED)
-        if hidden:
-            out.append(f"……另有 {hidden} 个提问未列出")
+        out += ["", w.bold("❓ 值得回答的问题")]
+        render_questions(out, digest.questions, w)
+        if digest.more_questions:
+            out.append(f"……另有 {digest.more_questions} 个问题")
     if digest.replay is not None:
         r = digest.replay
-        out.append("")
-        out.append(bold(f"📜 往年今日 {r.date.isoformat()}"))
-        out.extend(f"{time} {e(speaker)}：{e(text)}" for time, speaker, text in r.lines)
+        out += ["", w.bold(f"📜 往年今日 {r.date.isoformat()}")]
+        out.extend(f"{time} {w.e(short_name(speaker))}：{w.e(text)}" for time, speaker, text in r.lines)
         if r.link:
-            out.append(link("查看当天记录", r.link))
+            out.append(w.link("查看当天记录", r.link))
     if digest.link:
-        out.append(link("今日完整记录", digest.link))
+        out.append(w.link("今日完整记录", digest.link))
     return "\n".join(out)
 
 

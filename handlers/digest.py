@@ -17,34 +17,45 @@ from bot.archive.model import Day
 from bot.chat import Outgoing
 from bot.config import ChatSection
 from bot.context import Context
-from bot.digest import Digest, Suggestion, build_digest, day_questions, hour_chart_png, pick_replay, render
+from bot.digest import MAX_QUESTIONS, Digest, Suggestion, build_digest, hour_chart_png, pick_replay, render
 from bot.links import day_url
+from bot.open_questions import open_questions
 from bot.router import Router
 from bot.services import Services
+from bot.store import queries
 from bot.store.days import earlier_same_date, live_day
+from bot.topics import Background
 
 log = logging.getLogger(__name__)
 router = Router("digest")
 
 
-def suggestions_for(services: Services, day: Day) -> dict[int, Suggestion]:
-    """The engine's confident answers to the day's unanswered questions (AnswerEngine.ask)."""
+def suggestions_for(services: Services, day: Day, background: Background) -> dict[int, Suggestion]:
+    """The engine's confident answers to the open questions the digest lists."""
     engine = services.answers
     if engine is None:
         return {}
     found: dict[int, Suggestion] = {}
-    for position, question, answerer in day_questions(day):
-        if answerer is not None:
-            continue
+    for question in open_questions(day, background)[:MAX_QUESTIONS]:
         try:
-            result = engine.ask(question.text, day.group)
+            result = engine.ask(question.message.text, day.group)
         except Exception as exc:  # noqa: BLE001 - a digest without suggestions is still a digest
             log.warning("answer engine failed on a digest question: %s", type(exc).__name__)
             continue
         suggestion = as_suggestion(result, day.date, services.config.bot.public_base_url)
         if suggestion is not None:
-            found[position] = suggestion
+            found[question.position] = suggestion
     return found
+
+
+BACKGROUND_DAYS = 365  # the archive's background: the group's stored days of the last year
+
+
+def archive_background(services: Services, group: str, before: dt.date) -> Background:
+    """Word frequency by day over the group's stored days before `before` (bot/topics.py)."""
+    keys = [(group, info.date.isoformat()) for info in queries.list_days(services.db, group)
+            if before - dt.timedelta(days=BACKGROUND_DAYS) <= info.date < before]
+    return Background.of_days(queries.iter_days(services.db, zone=services.zone, keys=keys) if keys else ())
 
 
 def as_suggestion(result, today: dt.date, base_url: str) -> Suggestion | None:
@@ -67,9 +78,10 @@ def gather(services: Services, group: str, date: dt.date, until: dt.datetime | N
     day = live_day(services.db, group, date, zone, int(until.timestamp()) if until else None)
     earlier = earlier_same_date(services.db, group, date, zone)
     base = services.config.bot.public_base_url
-    return build_digest(day, suggestions=suggestions_for(services, day),
+    background = archive_background(services, group, date)
+    return build_digest(day, suggestions=suggestions_for(services, day, background),
                         replay=pick_replay(earlier, base) if earlier else None,
-                        partial_until=until, base_url=base)
+                        partial_until=until, base_url=base, background=background)
 
 
 def digest_date(ctx: Context) -> tuple[dt.date, dt.datetime | None]:

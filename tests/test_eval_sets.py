@@ -1,4 +1,4 @@
-"""The hand-labelled evaluation sets stay sound: tests/data/eval/live*.jsonl and tests/data/eval/reworded.jsonl.
+"""The hand-labelled evaluation sets stay sound: tests/data/eval/live*.jsonl (every live file) and reworded.jsonl.
 
 This one file checks every live*.jsonl file (each labelling half adds its own file; extend the checks here rather
 than writing a second test module). Labels hold places in the archive (group, date, time) and a short hash of the
@@ -131,3 +131,62 @@ def test_live_anchors_resolve_to_one_message_with_the_labelled_text(shared_archi
                                     f"matches {len(found)} messages"
         question = _resolve(shared_archive, row)[0]
         assert _short_sha1(question.text) == row["text_sha1"], f"{name} {row['id']}: text changed"
+
+
+# --- the reworded set: paraphrases of archived questions that change vocabulary, plus questions that get no answer
+
+REWORDED_KEYS = {"answer": {"kind", "query", "group", "date", "time", "split", "answers"},
+                 "silent": {"kind", "query", "split", "answers"}}
+MAX_RATIO = 60  # rapidfuzz ratio between a paraphrase and the archived question it points at
+MAX_MEDIAN_RATIO = 35
+
+
+def _reworded() -> list[dict]:
+    return _rows(REWORDED)
+
+
+def test_reworded_rows_are_well_formed():
+    rows = _reworded()
+    queries = [row["query"] for row in rows]
+    assert len(queries) == len(set(queries)), "a question is listed twice"
+    for row in rows:
+        assert row["kind"] in REWORDED_KEYS, row
+        assert set(row) == REWORDED_KEYS[row["kind"]], row
+        assert row["split"] in SPLITS, row
+        assert isinstance(row["query"], str) and row["query"].strip(), row
+        if row["kind"] == "answer":
+            _check_anchor(row, row["query"])
+            assert row["answers"], f"an answerable question without answering messages: {row['query']}"
+            for answer in row["answers"]:
+                _check_anchor(answer, row["query"])
+                assert (answer["group"], answer["date"]) == (row["group"], row["date"]), row["query"]
+                assert answer["time"] != row["time"], row["query"]
+        else:
+            assert row["answers"] == [], row
+
+
+def test_reworded_splits_are_stratified_halves():
+    rows = _reworded()
+    for kind in REWORDED_KEYS:
+        dev = sum(1 for row in rows if row["kind"] == kind and row["split"] == "dev")
+        test = sum(1 for row in rows if row["kind"] == kind and row["split"] == "test")
+        assert dev >= 20 and test >= 20, kind
+        assert abs(dev - test) <= 1, (kind, dev, test)
+
+
+def test_reworded_anchors_resolve_and_paraphrases_change_the_wording(shared_archive):
+    from rapidfuzz import fuzz
+
+    ratios = []
+    for row in _reworded():
+        if row["kind"] != "answer":
+            continue
+        found = _resolve(shared_archive, row)
+        assert len(found) == 1, f"{row['query']}: {row['group']} {row['date']} {row['time']} matches {len(found)}"
+        for answer in row["answers"]:
+            assert len(_resolve(shared_archive, answer)) == 1, f"{row['query']}: answer {answer}"
+        ratio = fuzz.ratio(row["query"], found[0].text)
+        assert ratio < MAX_RATIO, f"too close to the archived wording ({ratio:.0f}): {row['query']}"
+        ratios.append(ratio)
+    ratios.sort()
+    assert ratios[len(ratios) // 2] < MAX_MEDIAN_RATIO

@@ -102,11 +102,14 @@ def _one_day(args: argparse.Namespace, config: Config) -> Day:
 def digest_of_archived_day(day: Day, archive: Path, config: Config):
     """The digest of an archived day, with 'this day in the archive' from earlier years' files."""
     from bot.digest import build_digest, pick_replay
+    from bot.topics import Background
 
-    earlier = [d for d in archived_days(archive, config, group=day.group, month_day=(day.date.month, day.date.day))
-               if d.date < day.date and d.messages]
+    group_days = archived_days(archive, config, group=day.group)
+    earlier = [d for d in group_days if d.date < day.date and d.messages and (d.date.month, d.date.day) == (
+        day.date.month, day.date.day)]
     replay = pick_replay(max(earlier, key=lambda d: d.date), config.bot.public_base_url) if earlier else None
-    return build_digest(day, replay=replay, base_url=config.bot.public_base_url)
+    background = Background.of_days(d for d in group_days if d.date != day.date)
+    return build_digest(day, replay=replay, base_url=config.bot.public_base_url, background=background)
 
 
 def run_digest(args: argparse.Namespace) -> int:
