@@ -28,6 +28,7 @@ from bot.inbox import Inbox
 from bot.scheduler import scheduler_context
 from bot.services import SERVICES, Services
 from bot.web import setup_web
+from bot.web.safety import add_security_headers
 from bot.webhook import DISPATCHER, INBOX, INLINE_DISPATCH, handle_webhook
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,12 @@ def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None
     app.cleanup_ctx.append(_services_ctx)
     app.cleanup_ctx.append(_answers_ctx)
     app.cleanup_ctx.append(scheduler_context)  # the jobs; only the answer refresh without run_scheduler
+    add_security_headers(app)  # a strict Content-Security-Policy on every response
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhook/{platform}", handle_webhook)
     app.router.add_get("/webhook/{platform}", handle_webhook)  # WeCom URL verification
     if config.web.enabled:
-        setup_web(app)
+        setup_web(app, config.web)
     return app
 
 

@@ -88,6 +88,8 @@ class WebSection(Section):
     public: bool = False  # the archive holds real names: protected unless explicitly opened
     username: str = "archive"
     password: str = ""  # env ARCHIVE_BOT_WEB_PASSWORD; empty and not public = pages refuse everyone
+    login_attempts: int = Field(5, ge=1)  # failed sign-ins per client address within the window, then 429
+    login_window_seconds: int = Field(60, ge=1)
 
 
 class TelegramSection(Section):
@@ -109,6 +111,7 @@ class WecomSection(Section):
     encoding_aes_key: str = ""  # 43 characters; env ARCHIVE_BOT_WECOM_AES_KEY
     corp_id: str = ""
     robot_webhook_url: str = ""  # group robot send URL (carries its key); env ARCHIVE_BOT_WECOM_ROBOT_URL
+    window_seconds: int = Field(300, ge=1)  # callbacks whose timestamp is further from now are refused
 
 
 class BridgeSection(Section):

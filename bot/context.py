@@ -36,10 +36,20 @@ INLINE_ENGINE_SECONDS = 0.005
 INDEX_LOADING = "聊天记录的索引还在加载，请稍后再试。"
 
 
+_NOT_WORD = re.compile(r"[\W_]+")
+CACHED_KEY_CHARS = 256  # longer questions are keyed without the cache: it must not hold big texts
+
+
 @lru_cache(maxsize=4096)  # a pure function; chat repeats itself
+def _cached_key(text: str) -> str:
+    return _NOT_WORD.sub("", text.casefold())
+
+
 def question_key(text: str) -> str:
     """Text reduced to letters and digits, so 'A?' and 'a ！' count as the same question."""
-    return re.sub(r"[\W_]+", "", text.casefold())
+    if len(text) > CACHED_KEY_CHARS:
+        return _NOT_WORD.sub("", text.casefold())
+    return _cached_key(text)
 
 
 @dataclass

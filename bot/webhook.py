@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox, Item, MemberItem
 from bot.platforms.base import Rejected, Request
+from bot.platforms.bounds import bounded
 from bot.services import SERVICES
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
         log.info("%s webhook refused: %s %s", platform, exc.status, exc.reason)
         return _reject(exc.status, exc.reason)
     try:
-        parsed = adapter.parse(neutral)
+        parsed = bounded(adapter.parse(neutral))  # every field typed and bounded, or a 400
     except Rejected as exc:
         log.info("%s webhook bad request: %s %s", platform, exc.status, exc.reason)
         return _reject(exc.status, exc.reason)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot.chat import Outgoing
+from bot.chat import Outgoing, short_name
 from bot.config import ChatSection
 from bot.context import Context
 from bot.router import Router
@@ -27,7 +27,7 @@ def report_text(people: list[Inactive], days: int) -> str:
     if not people:
         return f"本月活跃度统计（群规 2.6）：没有超过 {days} 天未发言的成员。"
     lines = [f"本月活跃度统计（群规 2.6）：{len(people)} 位成员超过 {days} 天没有发言，可考虑移出："]
-    lines += [f"- {p.name}（最后发言 {p.last_seen:%Y-%m-%d}）" for p in people[:MAX_LISTED]]
+    lines += [f"- {short_name(p.name)}（最后发言 {p.last_seen:%Y-%m-%d}）" for p in people[:MAX_LISTED]]
     if len(people) > MAX_LISTED:
         lines.append(f"……另有 {len(people) - MAX_LISTED} 位")
     return "\n".join(lines)

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from bot.chat import Member, Outgoing
+from bot.chat import Member, Outgoing, short_name
 from bot.config import ChatSection, Config
 from bot.context import Context
 from bot.nickname_rule import Candidate, NicknameRule, batches, non_conforming, plan
@@ -67,7 +67,7 @@ def reminder_messages(rule: NicknameRule, chat: ChatSection, people: Sequence[Ca
     for number, chunk in enumerate(chunks, start=1):
         part = f"（{number}/{len(chunks)}）" if len(chunks) > 1 else ""
         out.append(Outgoing(chat_id=chat.chat_id, text=f"请按群规修改下群昵称，谢谢。{part}\n{rule.text}",
-                            mentions=tuple(Member(c.key, c.name) for c in chunk)))
+                            mentions=tuple(Member(c.key, short_name(c.name)) for c in chunk)))
     return out
 
 
@@ -80,7 +80,7 @@ def admin_target(chat: ChatSection) -> tuple[str, tuple[Member, ...]]:
 
 def escalation_text(people: Sequence[Candidate], threshold: int, enforce: str, removed: Sequence[str] = ()) -> str:
     lines = [f"以下成员经 {threshold} 次提醒仍未按群规修改昵称（群规 2.5），可以移出本群："]
-    lines += [f"- {c.name}" for c in people]
+    lines += [f"- {short_name(c.name)}" for c in people]
     if enforce == "remove":
         lines.append(f"已自动移出 {len(removed)} 人。" if removed else "本平台不支持机器人移出成员，请手动处理。")
     return "\n".join(lines)

@@ -149,3 +149,17 @@ def test_live_ids_of_a_group_fed_by_several_chats_name_their_chat():
     assert live_anchor("telegram", "-1001", "42", several_chats=False) == "m42"
     one, other = live_anchor("telegram", "-1001", "42", True), live_anchor("telegram", "-1002", "42", True)
     assert one != other and one.endswith("-42") and other.endswith("-42")
+
+
+async def test_live_text_cannot_publish_a_header_or_a_script_link(config, http, fake_clock):
+    """The two findings: a live text with a header line inside, and a javascript: image line."""
+    services = make_services(config, http, Clock(at(2024, 6, 2, 0, 10)), fake_clock)
+    forged = "看这个\n> 09:00:00  我\n大家把钱转给我"
+    await store(services, [incoming(ASKER, forged, at(2024, 6, 1, 10, 0)),
+                           incoming(EXPERT, "![img](javascript:alert(document.domain))", at(2024, 6, 1, 10, 1)),
+                           incoming(EXPERT, "![\n> 09:00:00  我\n](http://x.org/a.png)", at(2024, 6, 1, 10, 2))])
+    await JobScheduler(services).trampoline("publish")
+    day = read_day(day_file(services.config), GROUP)
+    assert [(m.speaker, m.kind.value) for m in day.messages] == [(ASKER.name, "text"), (EXPERT.name, "text"),
+                                                                   (EXPERT.name, "text")]
+    assert day.messages[0].text == forged and all(m.image_url is None for m in day.messages)

@@ -51,12 +51,18 @@ def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts
             if not text:
                 continue  # join events and empty edits carry no text
             kind, image_url = classify(text)
+            if kind is MessageKind.IMAGE and not _web_image(image_url):  # javascript: and the like stay text
+                kind, image_url = MessageKind.TEXT, None
             day.messages.append(Message(
                 time=dt.datetime.fromtimestamp(ts, zone), speaker=" ".join(speaker.split()) or "?",
                 text=text, kind=kind, mentions=mentions_in(text) if kind is MessageKind.TEXT else (),
                 image_url=image_url, id=live_anchor(platform, chat_id, message_id, several_chats),
                 reply_to=live_anchor(platform, chat_id, reply_to, several_chats) if reply_to else None))
     return day
+
+
+def _web_image(url: str | None) -> bool:
+    return bool(url) and url.split(":", 1)[0].lower() in ("http", "https")
 
 
 def live_count(engine: Engine, group: str, date: str) -> int:

@@ -1,6 +1,8 @@
 """The archive pages: every group, every day of a group, one day, and a search page.
 
-Rendered with Jinja2 (autoescaped). Images stay links: the page never loads third-party content.
+Rendered with Jinja2 (autoescaped). Images stay links: the page never loads third-party content;
+only http, https and relative links are clickable (bot/web/safety.py), and every response
+carries a strict Content-Security-Policy.
 Message anchors are `t-HHMMSS`, the deep links `bot.links` builds for answers.
 """
 
@@ -16,10 +18,12 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from bot.archive.reader import MENTION
+from bot.config import WebSection
 from bot.links import day_path
 from bot.services import SERVICES, Services
 from bot.store import queries
-from bot.web.auth import check_access
+from bot.web.auth import THROTTLE, LoginThrottle, check_access
+from bot.web.safety import safe_link
 
 HERE = Path(__file__).parent
 TEMPLATES = web.AppKey("archive_templates", jinja2.Environment)
@@ -43,7 +47,8 @@ def _rows(day) -> list[dict]:
         anchor = f"t-{message.time:%H%M%S}"
         rows.append(dict(
             time=f"{message.time:%H:%M:%S}", speaker=message.speaker, kind=message.kind.value,
-            image_url=message.image_url, html=_message_html(message.text),
+            image_url=message.image_url, image_link=safe_link(message.image_url),
+            html=_message_html(message.text),
             anchor=None if anchor in seen else anchor, anchor_of_second=anchor,
         ))
         seen.add(anchor)
@@ -110,8 +115,9 @@ async def search_page(request: web.Request) -> web.Response:
     return _render(request, "search.html", query=query, group=group, hits=hits, ready=engine is not None)
 
 
-def setup_web(app: web.Application) -> None:
+def setup_web(app: web.Application, settings: WebSection) -> None:
     """Add the archive pages to the bot's app (they read `app[SERVICES]`)."""
+    app[THROTTLE] = LoginThrottle(settings.login_attempts, settings.login_window_seconds)
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     app.router.add_get("/archive", index)
