@@ -42,7 +42,7 @@ def suggestions_for(services: Services, day: Day, background: Background) -> dic
         except Exception as exc:  # noqa: BLE001 - a digest without suggestions is still a digest
             log.warning("answer engine failed on a digest question: %s", type(exc).__name__)
             continue
-        suggestion = as_suggestion(result, day.date, services.config.bot.public_base_url)
+        suggestion = as_suggestion(result, day.date, services.config.bot.public_base_url, question.message.speaker)
         if suggestion is not None:
             found[question.position] = suggestion
     return found
@@ -58,15 +58,16 @@ def archive_background(services: Services, group: str, before: dt.date) -> Backg
     return Background.of_days(queries.iter_days(services.db, zone=services.zone, keys=keys) if keys else ())
 
 
-def as_suggestion(result, today: dt.date, base_url: str) -> Suggestion | None:
-    """The engine's answer (AskResult) as the digest's Suggestion, only when it is confident."""
+def as_suggestion(result, today: dt.date, base_url: str, asker: str = "") -> Suggestion | None:
+    """The engine's answer (AskResult) as the digest's Suggestion, only when it is confident and
+    the answer is someone else's (pointing the asker to their own old line helps nobody)."""
     if result is None or not result.answered or result.match is None:
         return None
     pair = result.match.pair
     if pair.date >= today:
         return None  # the same day's own talk is not "the archive"
     answer = next((a for a in pair.answers if a.speaker != pair.asker), None)
-    if answer is None:
+    if answer is None or answer.speaker == asker:
         return None
     return Suggestion(answer.text, answer.speaker, pair.date.isoformat(),
                       day_url(base_url, pair.group, pair.date, answer.time.time()))
