@@ -12,11 +12,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-
-from bot.archive.model import Day, Message, MessageKind
+from bot.archive.model import Day
 from bot.chat import Outgoing
 from bot.config import ChatSection
 from bot.context import Context
@@ -26,42 +23,11 @@ from bot.open_questions import open_questions
 from bot.router import Router
 from bot.services import Services
 from bot.store import queries
-from bot.store.schema import days, groups, messages
+from bot.store.days import earlier_same_date, live_day
 from bot.topics import Background
-from handlers.publish import live_day
 
 log = logging.getLogger(__name__)
 router = Router("digest")
-
-
-def stored_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo) -> Day | None:
-    """An archived day from the store (messages table), or None."""
-    with engine.connect() as conn:
-        row = conn.execute(select(days.c.id, days.c.title, days.c.author).join(groups, groups.c.id == days.c.group_id)
-                           .where(groups.c.name == group, days.c.date == date.isoformat())).first()
-        if row is None:
-            return None
-        day = Day(group=group, date=date, title=row.title, author=row.author)
-        for ts, speaker, text, kind, mentions, image_url in conn.execute(
-                select(messages.c.ts, messages.c.speaker, messages.c.text, messages.c.kind, messages.c.mentions,
-                       messages.c.image_url).where(messages.c.day_id == row.id).order_by(messages.c.seq)):
-            day.messages.append(Message(dt.datetime.fromtimestamp(ts, zone), speaker, text, MessageKind(kind),
-                                        tuple(mentions or ()), image_url))
-    return day
-
-
-def earlier_same_date(engine: Engine, group: str, date: dt.date, zone: ZoneInfo) -> Day | None:
-    """The most recent earlier year's stored day with the same month-day (for the replay)."""
-    with engine.connect() as conn:
-        dates = [d for (d,) in conn.execute(
-            select(days.c.date).join(groups, groups.c.id == days.c.group_id)
-            .where(groups.c.name == group, days.c.date.like(f"%-{date:%m-%d}"), days.c.date < date.isoformat())
-            .order_by(days.c.date.desc()))]
-    for text in dates:
-        day = stored_day(engine, group, dt.date.fromisoformat(text), zone)
-        if day is not None and day.messages:
-            return day
-    return None
 
 
 def suggestions_for(services: Services, day: Day, background: Background) -> dict[int, Suggestion]:
