@@ -75,3 +75,14 @@ def test_channel_is_required_and_must_exist(capsys, tmp_path):
     assert "channels: general, random" in import_error(capsys, tmp_path, "slack", EXPORT, "--channel", "nope")
     assert "no users.json" in import_error(capsys, tmp_path, "slack", EXPORT / "general", "--channel", "general")
     assert "--chat does not apply" in import_error(capsys, tmp_path, "slack", EXPORT, "--chat", "x")
+
+
+def test_a_terminal_gets_a_progress_bar(capsys, tmp_path, monkeypatch):
+    from bot.cli import main
+
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws as on a terminal
+    assert main(["import", "slack", str(EXPORT), "--channel", "general", "--group", "g", "--out",
+                 str(tmp_path / "archive"), "--db", str(tmp_path / "store.db")]) == 0
+    out, err = capsys.readouterr()
+    assert "import" in err and "100%" in err
+    assert "imported (new)" in out and "skipped: channel_join" in out  # the summary table

@@ -117,3 +117,19 @@ def test_broken_exports_and_options_fail_with_one_line(capsys, tmp_path):
     names = tmp_path / "bad.toml"
     names.write_text("[anonymise]\nothers = true\n", encoding="utf-8")
     assert "needs a salt" in import_error(capsys, tmp_path, "telegram", EXPORT, "--map-names", str(names))
+
+
+def test_progress_is_reported_by_bytes_while_streaming(tmp_path):
+    import json
+
+    from bot.imports.telegram import read_export
+
+    entry = {"id": 0, "type": "message", "date_unixtime": "1709514000", "from": "林小溪", "text": "消息" * 20}
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "x", "messages": [dict(entry, id=i) for i in range(5000)]},
+                                 ensure_ascii=False), encoding="utf-8")
+    seen = []
+    assert sum(1 for _ in read_export(export, progress=lambda done, total: seen.append((done, total)))) == 5000
+    size = export.stat().st_size
+    assert len(seen) >= 3 and seen[-1] == (size, size)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen) and seen[0][0] < size
