@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from bot import ledger
+from bot import ledger, metrics
 from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
 from bot.config import ChatSection, Config
 from bot.services import Services
@@ -50,6 +50,17 @@ def question_key(text: str) -> str:
     if len(text) > CACHED_KEY_CHARS:
         return _NOT_WORD.sub("", text.casefold())
     return _cached_key(text)
+
+
+async def deliver(adapter, outgoing: Outgoing) -> Sent:
+    """`adapter.send`, counted by outcome for /metrics."""
+    try:
+        sent = await adapter.send(outgoing)
+    except Exception:
+        metrics.SENDS.labels(adapter.name, "failed").inc()
+        raise
+    metrics.SENDS.labels(adapter.name, "ok").inc()
+    return sent
 
 
 @dataclass
@@ -143,7 +154,8 @@ class Context:
     async def engine(self, method: str, *args: Any) -> Any:
         """Call the answer engine (`ask`, `search`): inline while calls are quick, since a thread
         hop costs more than a millisecond of work under the GIL; in a worker thread while the
-        calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive)."""
+        calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive) or when the engine
+        encodes questions with a sentence encoder (milliseconds of C that must not hold the loop)."""
         call = getattr(self.services.answers, method)
         timing = self.dispatcher.engine_timing
 
@@ -154,7 +166,7 @@ class Context:
             finally:
                 timing[0] = 0.9 * timing[0] + 0.1 * (time.perf_counter() - started)
 
-        if timing[0] > INLINE_ENGINE_SECONDS:
+        if timing[0] > INLINE_ENGINE_SECONDS or getattr(self.services.answers, "encoder", None) is not None:
             return await asyncio.to_thread(timed)
         return timed()
 
@@ -187,7 +199,7 @@ class Context:
                             thread_id=thread_id, markdown=markdown, image_png=image_png,
                             image_caption=image_caption)
         self.sent.append(outgoing)
-        return await adapter.send(outgoing)
+        return await deliver(adapter, outgoing)
 
     # -- a job's posts --------------------------------------------------------------------------------
     async def post_once(self, chat: ChatSection, period: str, messages: Sequence[Outgoing], *,
@@ -215,7 +227,7 @@ class Context:
         sent_count = 0
         try:
             for message in messages:
-                sent: Sent = await adapter.send(message)
+                sent: Sent = await deliver(adapter, message)
                 ids.extend(sent.message_ids if sent else ())
                 sent_count += 1
                 self.posted.append(message)

@@ -151,8 +151,8 @@ class _Writer:
 
 def short_name(name: str) -> str:
     """"梁八-远景支付-架构-北京" is called "梁八" in a line that names several people."""
-    head = re.split(r"[-－—_~～|]+", name.strip("? \u2005"), maxsplit=1)[0]
-    return bounded_name(head if len(head) >= 2 else name)  # a name of any length stays short
+    head = re.split(r"[-－—_~～|]+", name.strip("? \u2005"), maxsplit=1)[0].strip()
+    return bounded_name(head if len(head) >= 2 else name.strip())  # a name of any length stays short
 
 
 def render_discussions(out: list[str], talks: list[Discussion], w: _Writer, with_date: bool = False) -> None:

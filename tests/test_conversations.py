@@ -74,3 +74,14 @@ def test_what_a_line_says():
     said = ["请问跨行转账的差错退汇怎么处理？", "退汇要先核对原交易流水", "红包补贴的账务怎么记？", "T+1"]
     assert [text for text in said if is_chatter(Message(t, "x", text))] == []
     assert is_chatter(Message(t, "x", "![](https://img.example.org/a.png)", MessageKind.IMAGE))
+
+
+def test_a_line_that_answers_the_one_before_joins_its_talk():
+    day = _day([
+        ("16:00", "甲", "话费支付的通道按省份覆盖，运营商各省公司都能发放通道"),
+        ("16:01", "甲", "短代模式直接提交订单信息完成扣费"),
+        ("16:10", "乙", "按你这样说，购买SP业务要不要预付卡牌照？"),
+        ("16:11", "甲", "归工信部管，有SP证就行"),
+        ("16:40", "丙", "有人做过跨境收单的外汇申报吗？"),
+    ])
+    assert _times(day) == [["16:00:00", "16:01:00", "16:10:00", "16:11:00"], ["16:40:00"]]

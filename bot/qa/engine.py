@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bot.archive.model import Day, Message, MessageKind
 from bot.config import AnswerSection
+from bot.qa.encoder import Encoder, clean
 from bot.qa.index import TextCache, TextIndex
 from bot.qa.mining import QAPair, is_greeting, mine_day
 from bot.qa.scoring import confidence, features, prepare, rank_score, search_score
@@ -98,6 +99,14 @@ class Hit:
         }
 
 
+def dense_text(pair: QAPair) -> str:
+    """What a unit's vector is made of: its question and the start of its answers."""
+    return "\n".join([pair.question_text, *(m.text for m in pair.answers[:DENSE_ANSWERS])])
+
+
+DENSE_ANSWERS = 2
+
+
 # A question of fewer than three content words ("有推荐的吗", "商户自己收？") leans on the talk
 # around it; matched on its own it draws confident nonsense from equally vague archived lines.
 # Such questions (or matches) get related discussions at most, never an answer.
@@ -115,15 +124,21 @@ class _Snapshot:
     pair_index: TextIndex | None = None
     messages: list[Message] = field(default_factory=list)
     message_index: TextIndex | None = None
+    pair_vectors: np.ndarray | None = None  # (len(pairs), dim) unit-length, with an encoder
 
 
 class AnswerEngine:
     """Answers questions from mined Q&A pairs and searches every archived message."""
 
-    def __init__(self, config: AnswerSection = AnswerSection(), text: Segmenter | None = None):
+    def __init__(self, config: AnswerSection = AnswerSection(), text: Segmenter | None = None,
+                 encoder: Encoder | None = None):
+        """`encoder` (bot.qa.encoder) adds dense vectors of the units; without it retrieval is lexical."""
         self.config = config
         self.segmenter = text or segmenter(tuple(config.extra_terms))
+        self.encoder = encoder
         self._cache = TextCache(self.segmenter)
+        self._db = None  # with a store, words and vectors computed once are kept there
+        self._memory_vectors: dict[str, np.ndarray] = {}  # without one: kept for this process
         self._days: dict[DayKey, Day] = {}
         self._pairs: dict[DayKey, list[QAPair]] = {}
         self._lock = threading.Lock()
@@ -132,18 +147,46 @@ class AnswerEngine:
     # ----- building -----
 
     @classmethod
-    def from_days(cls, days: Iterable[Day], config: AnswerSection = AnswerSection()) -> AnswerEngine:
-        engine = cls(config)
+    def from_days(cls, days: Iterable[Day], config: AnswerSection = AnswerSection(),
+                  encoder: Encoder | None = None) -> AnswerEngine:
+        engine = cls(config, encoder=encoder)
         engine.update_days(days)
         return engine
 
     @classmethod
     def from_store(cls, db_engine, config: AnswerSection = AnswerSection(), group: str | None = None,
-                   zone: str = "Asia/Shanghai") -> AnswerEngine:
-        """Days and pairs from the database; days never mined (or changed since) are mined and saved."""
-        engine = cls(config)
+                   zone: str = "Asia/Shanghai", encoder: Encoder | None = None) -> AnswerEngine:
+        """Days and pairs from the database; days never mined (or changed since) are mined and saved.
+
+        The engine keeps using the store: texts' words (bot/store/tokens.py) and vectors
+        (bot/store/vectors.py) are loaded from it, and those of new texts saved to it, so a
+        start segments and encodes only what no earlier run did.
+        """
+        engine = cls(config, encoder=encoder)
+        engine.attach_store(db_engine)
         engine.refresh_from_store(db_engine, group=group, zone=zone)
         return engine
+
+    def attach_store(self, db_engine) -> None:
+        """Keep words and vectors in this store (loads the words it already holds)."""
+        self._db = db_engine
+        self._cache.attach(db_engine)
+
+    def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length vectors of texts as passages, (len(texts), encoder.dim): each text is encoded
+        once, then loaded from the store (or, without one, kept in memory). Needs an encoder."""
+        from bot.store.vectors import ensure_vectors, text_hash
+
+        if self._db is not None:
+            return ensure_vectors(self._db, self.encoder, texts, description="encoding the archive")
+        keys = [text_hash(t) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._memory_vectors}
+        if missing:
+            self._memory_vectors.update(zip(missing, self.encoder.encode_passages(list(missing.values()))))
+        out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+        for i, key in enumerate(keys):
+            out[i] = self._memory_vectors[key]
+        return out
 
     def refresh_from_store(self, db_engine, keys: Iterable[tuple[str, dt.date | str]] | None = None,
                            group: str | None = None, zone: str = "Asia/Shanghai") -> None:
@@ -205,7 +248,9 @@ class AnswerEngine:
             messages=messages,
             message_index=TextIndex([m.text for m in messages], np.asarray(message_groups, dtype=np.int16), self._cache,
                                     subwords=True),
+            pair_vectors=self.passage_vectors([dense_text(p) for p in pairs]) if self.encoder else None,
         )
+        self._cache.save()
 
     # ----- reading -----
 
@@ -262,6 +307,25 @@ class AnswerEngine:
             candidates=matches,
             suggest=not answered and best >= self.config.suggest_threshold,
         )
+
+    def dense_candidates(self, question: str, k: int = 30, group: str | None = None) -> list[Match]:
+        """The k units whose vectors are nearest the question's (score = cosine), best first;
+        empty without an encoder. The question is encoded here (the caller's thread)."""
+        snap = self._snap
+        if self.encoder is None or snap.pair_vectors is None or not len(snap.pairs) or k <= 0:
+            return []
+        code = snap.group_codes.get(group) if group is not None else None
+        if group is not None and code is None:
+            return []
+        query = self.encoder.encode_queries([clean(question, MAX_QUERY_CHARS)])[0]
+        scores = snap.pair_vectors @ query
+        if code is not None:
+            scores = np.where(snap.pair_index.item_groups == code, scores, -np.inf)
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.isfinite(scores[best])]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [Match(snap.pairs[int(i)], float(scores[i])) for i in best]
 
     def search(self, query: str, group: str | None = None, limit: int = 10) -> list[Hit]:
         """Messages matching the query, best first; one hit per distinct text (its latest copy)."""
