@@ -22,12 +22,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot import metrics
 from bot.config import Config
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox
 from bot.scheduler import scheduler_context
 from bot.services import SERVICES, Services
 from bot.web import setup_web
+from bot.web.safety import add_security_headers
 from bot.webhook import DISPATCHER, INBOX, INLINE_DISPATCH, handle_webhook
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,13 @@ def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None
     app.cleanup_ctx.append(_services_ctx)
     app.cleanup_ctx.append(_answers_ctx)
     app.cleanup_ctx.append(scheduler_context)  # the jobs; only the answer refresh without run_scheduler
+    add_security_headers(app)  # a strict Content-Security-Policy on every response
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_page)
     app.router.add_post("/webhook/{platform}", handle_webhook)
     app.router.add_get("/webhook/{platform}", handle_webhook)  # WeCom URL verification
     if config.web.enabled:
-        setup_web(app)
+        setup_web(app, config.web)
     return app
 
 
@@ -165,9 +169,14 @@ def ingest_archive(db, config: Config) -> None:
 
 
 def build_answer_engine(db, config: Config):
+    """The answer engine over the stored archive, with the configured sentence encoder.
+
+    Words and vectors are kept in the store, so only the first start segments and encodes.
+    """
+    from bot.qa.encoder import build_encoder
     from bot.qa.engine import AnswerEngine
 
-    return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone)
+    return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
 
 
 async def _load_answers(app: web.Application) -> None:
@@ -191,6 +200,17 @@ async def wait_ready(app: web.Application, timeout: float = 60) -> None:
     await asyncio.wait_for(app[READY].wait() if task is None else asyncio.shield(task), timeout)
     if not app[READY].is_set():
         raise RuntimeError(f"answer index failed to load: {app[LOADER]['error']}")
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus text format; behind the archive's sign-in when `web.protect_metrics` is set."""
+    from bot.web.auth import check_access
+
+    settings = request.app[CONFIG].web
+    if settings.protect_metrics:
+        check_access(request, settings)
+    services = request.app.get(SERVICES)
+    return metrics.metrics_response(services.answers if services is not None else None)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -8,6 +8,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+MAX_NAME = 128  # characters of a display name kept at the adapter boundary and shown in posts
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the cut marked with "…"."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def short_name(name: str) -> str:
+    """A display name as digests and reminders show it: at most `MAX_NAME` characters."""
+    return shorten(name, MAX_NAME)
+
 
 @dataclass(frozen=True, slots=True)
 class Member:

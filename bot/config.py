@@ -81,6 +81,13 @@ class ServerSection(Section):
     run_scheduler: bool = True  # false where a separate `archive-bot clock` process runs jobs
     shutdown_timeout: float = Field(10.0, ge=0)
     replies_per_minute: int = Field(20, ge=1)  # per chat; further replies are dropped (logged)
+    access_log: Literal["off", "sampled", "all"] = "off"  # one line per request costs 6% of the webhook's time
+    access_log_sample: int = Field(100, ge=1)  # "sampled": one request in this many (and every 5xx)
+
+
+class LogSection(Section):
+    format: Literal["text", "kv", "json"] = "text"  # kv = key=value lines; json = one object per line
+    level: Literal["debug", "info", "warning", "error"] = "info"
 
 
 class WebSection(Section):
@@ -88,6 +95,9 @@ class WebSection(Section):
     public: bool = False  # the archive holds real names: protected unless explicitly opened
     username: str = "archive"
     password: str = ""  # env ARCHIVE_BOT_WEB_PASSWORD; empty and not public = pages refuse everyone
+    protect_metrics: bool = False  # true: /metrics asks for the archive's user and password too
+    login_attempts: int = Field(5, ge=1)  # failed sign-ins per client address within the window, then 429
+    login_window_seconds: int = Field(60, ge=1)
 
 
 class TelegramSection(Section):
@@ -109,6 +119,7 @@ class WecomSection(Section):
     encoding_aes_key: str = ""  # 43 characters; env ARCHIVE_BOT_WECOM_AES_KEY
     corp_id: str = ""
     robot_webhook_url: str = ""  # group robot send URL (carries its key); env ARCHIVE_BOT_WECOM_ROBOT_URL
+    window_seconds: int = Field(300, ge=1)  # callbacks whose timestamp is further from now are refused
 
 
 class BridgeSection(Section):
@@ -160,8 +171,11 @@ class ScheduleSection(Section):
     rules_post_text: str = ""  # "" = the built-in announcement (handlers/welcome.py)
     welcome_text: str = ""  # "" = the built-in welcome for new members (handlers/welcome.py)
     digest_chart: bool = True  # attach the activity-by-hour PNG where the platform takes images
+    weekly_digest_time: str = "21:00"  # "" = no weekly digest
+    weekly_digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
 
-    @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time", "inactivity_time")
+    @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time", "inactivity_time",
+                     "weekly_digest_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         if value == "":
@@ -201,6 +215,7 @@ class Config(Section):
     answer: AnswerSection = AnswerSection()
     encoder: EncoderSection = EncoderSection()
     server: ServerSection = ServerSection()
+    log: LogSection = LogSection()
     web: WebSection = WebSection()
     platforms: PlatformsSection = PlatformsSection()
     chats: list[ChatSection] = Field(default_factory=list)

@@ -1,7 +1,7 @@
 """The one context every handler gets: for a message (a command, an observer) and for a job.
 
 A message context carries the chat, the message and `reply`; a job context carries the job id,
-the time it runs for and `post_once`, the ledger-protected send (bot/ledger.py). Both hold the
+the time it runs for and `post_once`, the ledger-protected send (bot/store/ledger.py). Both hold the
 Services, so handlers need no globals. The dispatcher builds message contexts
 (bot/dispatch.py), the scheduler's trampoline job contexts (bot/scheduler.py); an admin command
 runs a job through the same trampoline (`run_job`), with `only_chat` set.
@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from bot import ledger
+from bot import metrics
 from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
 from bot.config import ChatSection, Config
 from bot.services import Services
+from bot.store import ledger
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -36,10 +37,31 @@ INLINE_ENGINE_SECONDS = 0.005
 INDEX_LOADING = "聊天记录的索引还在加载，请稍后再试。"
 
 
+_NOT_WORD = re.compile(r"[\W_]+")
+CACHED_KEY_CHARS = 256  # longer questions are keyed without the cache: it must not hold big texts
+
+
 @lru_cache(maxsize=4096)  # a pure function; chat repeats itself
+def _cached_key(text: str) -> str:
+    return _NOT_WORD.sub("", text.casefold())
+
+
 def question_key(text: str) -> str:
     """Text reduced to letters and digits, so 'A?' and 'a ！' count as the same question."""
-    return re.sub(r"[\W_]+", "", text.casefold())
+    if len(text) > CACHED_KEY_CHARS:
+        return _NOT_WORD.sub("", text.casefold())
+    return _cached_key(text)
+
+
+async def deliver(adapter, outgoing: Outgoing) -> Sent:
+    """`adapter.send`, counted by outcome for /metrics."""
+    try:
+        sent = await adapter.send(outgoing)
+    except Exception:
+        metrics.SENDS.labels(adapter.name, "failed").inc()
+        raise
+    metrics.SENDS.labels(adapter.name, "ok").inc()
+    return sent
 
 
 @dataclass
@@ -138,7 +160,8 @@ class Context:
     async def engine(self, method: str, *args: Any) -> Any:
         """Call the answer engine (`ask`, `search`): inline while calls are quick, since a thread
         hop costs more than a millisecond of work under the GIL; in a worker thread while the
-        calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive)."""
+        calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive) or when the engine
+        encodes questions with a sentence encoder (milliseconds of C that must not hold the loop)."""
         call = getattr(self.services.answers, method)
         timing = self.dispatcher.engine_timing
 
@@ -149,7 +172,7 @@ class Context:
             finally:
                 timing[0] = 0.9 * timing[0] + 0.1 * (time.perf_counter() - started)
 
-        if timing[0] > INLINE_ENGINE_SECONDS:
+        if timing[0] > INLINE_ENGINE_SECONDS or getattr(self.services.answers, "encoder", None) is not None:
             return await asyncio.to_thread(timed)
         return timed()
 
@@ -182,7 +205,7 @@ class Context:
                             thread_id=thread_id, markdown=markdown, image_png=image_png,
                             image_caption=image_caption)
         self.sent.append(outgoing)
-        return await adapter.send(outgoing)
+        return await deliver(adapter, outgoing)
 
     # -- a job's posts --------------------------------------------------------------------------------
     async def post_once(self, chat: ChatSection, period: str, messages: Sequence[Outgoing], *,
@@ -210,7 +233,7 @@ class Context:
         sent_count = 0
         try:
             for message in messages:
-                sent: Sent = await adapter.send(message)
+                sent: Sent = await deliver(adapter, message)
                 ids.extend(sent.message_ids if sent else ())
                 sent_count += 1
                 self.posted.append(message)

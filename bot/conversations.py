@@ -3,9 +3,11 @@
 A group chat is one stream in which several talks interleave and pause. Each message joins the
 conversation it belongs to, decided in this order:
 
-1. an explicit link: a quoted reply (`「 name: text 」`, the export's way of replying), or an @ of
+1. an explicit link: a platform's reply link (`Message.reply_to`, bot/archive/links.py), a quoted
+   reply (`「 name: text 」`, the WeChat export's way of replying), or an @ of
    someone who spoke within `LINK_SPAN`; the message joins the conversation of the message it
-   quotes or of the mentioned member's latest line;
+   quotes or of the mentioned member's latest line; a line opening with "按你这样说", "你这个",
+   "楼上" joins the conversation of the latest line by someone else;
 2. shared vocabulary with a conversation still open (last line less than `GAP` ago): character
    bigrams of the content, weighted by how rare they are in the day, so "支付" links nothing and
    "热点账户" links a lot; the best open conversation above `MIN_SHARED` wins;
@@ -13,6 +15,9 @@ conversation it belongs to, decided in this order:
    found for a question; for a light remark (emoji, image, "哈哈", "+1") or a line that is not a
    question, the conversation of the line right before when it came within `FLOW_GAP`;
 4. otherwise the message opens a new conversation (a question nobody linked to, after a pause).
+
+Afterwards a conversation that started while an earlier one was still going and shares most of
+its vocabulary (`MERGE_SHARED`) is merged into it.
 
 `split_day(day)` returns the conversations in order of their first message; each holds the
 positions of its messages in `day.messages`, so callers (the digest, the answer engine's
@@ -41,6 +46,7 @@ SELF_GAP = dt.timedelta(minutes=5)  # a speaker's next line within this continue
 CHATTER_GAP = dt.timedelta(minutes=10)  # applause and emoji join what came this shortly before
 ANSWER_SPAN = dt.timedelta(minutes=15)  # the Q&A miner's answers count as replies this soon
 MIN_SHARED = 0.25  # rarity-weighted share of a line's bigrams found in an open conversation
+MERGE_SHARED = 0.5  # share of a conversation's vocabulary that makes it part of one running beside it
 VOCABULARY_LINES = 40  # an open conversation's vocabulary: its latest substantive lines
 
 QUOTE = re.compile(r"「\s*([^「」:：]{1,60}?)\s*[:：]\s*(.*?)\s*」", re.S)
@@ -55,6 +61,8 @@ CHATTER = re.compile(
     r"打卡|签到|已签到|路过|围观|冒泡|已关注|微信红包|红包|抢到了|谢谢老板|老板大气|手慢了|没抢到)+"
     r"(?:大家|各位|啊|呀|哈|了|啦|哦|哟|呢|的|[!！~～。.]+)*$")
 RED_PACKET = re.compile(r"红包")
+# A line that answers the one before it without naming anyone: "按你这样说", "你这个…", "楼上说的".
+ADDRESSES_PREVIOUS = re.compile(r"^(?:按你|照你|按您|照您|你说|您说|你这|您这|你刚|您刚|那你|那您|楼上|同意楼上)")
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -97,12 +105,14 @@ class Conversation:
     end: dt.datetime | None = None
     vocabulary: Counter = field(default_factory=Counter)  # bigram -> lines of the recent window
     _window: list[frozenset[str]] = field(default_factory=list, repr=False)
+    all_words: set[str] = field(default_factory=set, repr=False)
 
     def add(self, position: int, message: Message, words: frozenset[str]) -> None:
         self.positions.append(position)
         self.start = self.start or message.time
         self.end = message.time
         if words:
+            self.all_words |= words
             self._window.append(words)
             self.vocabulary.update(words)
             if len(self._window) > VOCABULARY_LINES:
@@ -126,6 +136,7 @@ class _Splitter:
         frequency = Counter(b for m in messages if m.kind is MessageKind.TEXT for b in bigrams(m.text))
         total = max(1, len(messages))
         self.rarity = {b: math.log(1 + total / n) for b, n in frequency.items()}
+        self.position = {m.id: n for n, m in enumerate(messages) if m.id is not None}
         self.answers_to: dict[int, int] = {}  # answer position -> question position (bot.qa.mining)
         window = Day("", messages[0].time.date(), "", "", messages=list(messages)) if messages else None
         for pair in mine_day(window) if window else ():
@@ -135,8 +146,12 @@ class _Splitter:
                     self.answers_to.setdefault(j, pair.question_seqs[0])
 
     def linked(self, i: int) -> int | None:
-        """Conversation of the line that message i quotes or whose speaker it @s."""
+        """Conversation of the line that message i replies to (a platform reply link), quotes, or
+        whose speaker it @s."""
         message = self.messages[i]
+        parent = self.position.get(message.reply_to) if message.reply_to is not None else None
+        if parent is not None and parent < i:
+            return self.owner[parent]
         quote = quoted(message.text) if message.kind is MessageKind.TEXT else None
         names = [quote[0]] if quote else []
         names += list(message.mentions)
@@ -172,6 +187,16 @@ class _Splitter:
                 best, best_share = index, shared / weight
         return best
 
+    def previous_speaker(self, i: int, message: Message) -> int | None:
+        """Conversation of the latest substantive line by someone else ("按你这样说…" answers it)."""
+        for j in range(i - 1, max(-1, i - 30), -1):
+            earlier = self.messages[j]
+            if message.time - earlier.time > GAP:
+                break
+            if earlier.speaker != message.speaker and not is_chatter(earlier):
+                return self.owner[j]
+        return None
+
     def by_speaker(self, i: int, message: Message) -> int | None:
         """The conversation of the speaker's own line of a moment ago."""
         for j in range(i - 1, max(-1, i - 30), -1):
@@ -195,6 +220,8 @@ class _Splitter:
         message = self.messages[i]
         words = bigrams(message.text) if message.kind is MessageKind.TEXT else frozenset()
         chosen = self.linked(i)
+        if chosen is None and message.kind is MessageKind.TEXT and ADDRESSES_PREVIOUS.match(content(message.text)):
+            chosen = self.previous_speaker(i, message)
         if chosen is None and not is_chatter(message):
             chosen = self.by_vocabulary(message, words)
         if chosen is None:
@@ -213,12 +240,34 @@ class _Splitter:
         self.conversations[chosen].add(i, message, words if not is_chatter(message) else frozenset())
 
 
+    def merge_overlapping(self) -> list[Conversation]:
+        """Two conversations running at the same time about the same thing are one: the line by
+        line choice sometimes starts a second one when a question repeats the first one's words."""
+        kept: list[Conversation] = []
+        for conversation in self.conversations:
+            words = set(conversation.all_words)
+            weight = sum(self.rarity.get(b, 0.0) for b in words)
+            target = None
+            for earlier in reversed(kept[-8:]):
+                if weight and conversation.start <= earlier.end and sum(
+                        self.rarity.get(b, 0.0) for b in words & earlier.all_words) / weight >= MERGE_SHARED:
+                    target = earlier
+                    break
+            if target is None:
+                kept.append(conversation)
+                continue
+            target.positions = sorted(target.positions + conversation.positions)
+            target.end = max(target.end, conversation.end)
+            target.all_words |= conversation.all_words
+        return kept
+
+
 def split_messages(messages: Sequence[Message]) -> list[Conversation]:
     """The conversations of an ordered message list (a day, or a live window of one)."""
     splitter = _Splitter(messages)
     for i in range(len(messages)):
         splitter.place(i)
-    return [c for c in splitter.conversations if c.positions]
+    return splitter.merge_overlapping()
 
 
 def split_day(day: Day) -> list[Conversation]:

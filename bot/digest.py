@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.archive.model import Day, MessageKind
+from bot.chat import short_name as bounded_name
 from bot.conversations import split_day
 from bot.discussions import Discussion, discussions, shorten
 from bot.links import day_url
@@ -150,8 +151,8 @@ class _Writer:
 
 def short_name(name: str) -> str:
     """"梁八-远景支付-架构-北京" is called "梁八" in a line that names several people."""
-    head = re.split(r"[-－—_~～|]+", name.strip("? \u2005"), maxsplit=1)[0]
-    return head if len(head) >= 2 else name
+    head = re.split(r"[-－—_~～|]+", name.strip("? \u2005"), maxsplit=1)[0].strip()
+    return bounded_name(head if len(head) >= 2 else name.strip())  # a name of any length stays short
 
 
 def render_discussions(out: list[str], talks: list[Discussion], w: _Writer, with_date: bool = False) -> None:

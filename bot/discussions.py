@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,11 +39,15 @@ ANSWER_WEIGHT = 30  # substance of one answer given to a question
 REPEAT = 0.6  # a line this much contained in an earlier one is a copy (接龙, quotes)
 SIMILAR = 0.5  # key lines more similar than this repeat each other
 TITLE_CHARS = 40
+MIN_TITLE_CHARS = 10  # a question cut at its first "？" keeps at least this much
 LINE_CHARS = 60
+HEADING_CHARS = 16  # an opening sentence this short is a heading
 DAMPING = 0.85
 SUBJECT = re.compile(r"(?:主题|话题|题目|分享|讲讲|聊聊|关于)[^“\"《<「]{0,12}[“\"《<「]([^”\"》>」]{2,30})[”\"》>」]")
 QUESTION_FORM = re.compile(f"{QUESTION_MARK.pattern}|{FINAL_PARTICLE.pattern}")
 ANNOUNCED = re.compile(r"(?:给大家|今天|今晚|来|我)(?:做个?)?分享(?:一下)?[：:]?\s*([^，。,！!？?\s“\"《<「]{4,24})")
+POINTS_BACK = re.compile(r"你|您|刚才|刚刚|楼上|^.{0,6}(?:这|那)")
+GENERIC = re.compile(r"^(?:一些|一下|一点|下|个|点|几点|这个|那个)")  # "我分享一些东西" names no subject
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])|\s(?=[一二三四五六七八九十]+[、.．])|\s(?=\d+[、.．](?!\d))")
 
 
@@ -130,8 +135,21 @@ def lexrank(similarity: np.ndarray) -> np.ndarray:
     return scores
 
 
+def without_address(text: str, names: Iterable[str] = ()) -> str:
+    """The line without a leading "@name": the export cannot say where a name with spaces ends
+    ("@Jin He 某某|某司 银联接入…"), so a known speaker's name and the rest of that word go."""
+    if not text.startswith("@"):
+        return text
+    for name in sorted(names, key=len, reverse=True):
+        if name and text[1:].startswith(name):
+            rest = text[1 + len(name):]
+            return re.sub(r"^[^\s?\u2005]*[\s?\u2005]*", "", rest)
+    return text
+
+
 def central_sentence(text: str, background: Background, limit: int = LINE_CHARS) -> str:
-    """A long line cut to its most central sentence (or its start when it has none)."""
+    """A long line cut to its most central sentence (or its start when it has none); a short
+    heading that opens the line ("四.账务系统设计原理") stays in front of it."""
     flat = " ".join(strip_noise(text).split())
     if len(flat) <= limit:
         return flat
@@ -139,39 +157,76 @@ def central_sentence(text: str, background: Background, limit: int = LINE_CHARS)
     if len(sentences) > 1:
         vectors = _vectors(sentences, background)
         centre = vectors.sum(axis=0)
-        flat = sentences[int(np.argmax(vectors @ centre))]
+        best = int(np.argmax(vectors @ centre))
+        heading = sentences[0] if best > 0 and len(sentences[0]) <= HEADING_CHARS and flat.startswith(sentences[0]) else ""
+        flat = f"{heading.rstrip('：:')}：{sentences[best]}" if heading else sentences[best]
     return shorten(flat, limit)
 
 
-def key_lines(messages: list[Message], background: Background, count: int, skip: str = "") -> list[KeyLine]:
-    """The `count` most central substantive lines that do not repeat each other, in time order."""
-    lines = [m for m in messages if not is_chatter(m) and len(content(m.text)) >= 8 and m.text != skip]
+def question_title(text: str) -> str:
+    """A question as a title: up to its first question mark once that says enough, shortened."""
+    flat = " ".join(strip_noise(text).split())
+    for mark in re.finditer(r"[?？]", flat):
+        if mark.end() >= MIN_TITLE_CHARS and stands_alone(flat[:mark.end()]):
+            return shorten(flat[:mark.end()], TITLE_CHARS)
+    return shorten(flat, TITLE_CHARS)
+
+
+def stands_alone(text: str) -> bool:
+    """A line that makes sense as a title: not a reply to someone, not leaning on what was said."""
+    return not (text.lstrip().startswith(("@", "「")) or POINTS_BACK.search(content(text)))
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A conversation's substantive lines by centrality (best first) and their similarities."""
+
+    lines: list[Message]
+    order: list[int]
+    similarity: np.ndarray
+
+
+def rank_lines(messages: list[Message], background: Background) -> Ranked:
+    lines = [m for m in messages if not is_chatter(m) and len(content(m.text)) >= 8]
     if not lines:
-        return []
+        return Ranked([], [], np.zeros((0, 0)))
     vectors = _vectors([m.text for m in lines], background)
     similarity = vectors @ vectors.T
     # Centrality favours short lines of common words; a key line should also say something.
     scores = lexrank(similarity) * np.sqrt([min(len(content(m.text)), MAX_LINE_CHARS) / 20 for m in lines])
+    return Ranked(lines, [int(i) for i in np.argsort(-scores, kind="stable")], similarity)
+
+
+def key_lines(ranked: Ranked, background: Background, count: int, skip: str = "") -> list[KeyLine]:
+    """The `count` most central lines that do not repeat each other (nor the title), in time order."""
     chosen: list[int] = []
-    for i in np.argsort(-scores, kind="stable"):
-        if all(similarity[i, j] < SIMILAR for j in chosen):
-            chosen.append(int(i))
+    for i in ranked.order:
         if len(chosen) == count:
             break
-    return [KeyLine(lines[i].time, lines[i].speaker, central_sentence(lines[i].text, background))
-            for i in sorted(chosen)]
+        if ranked.lines[i].text != skip and all(ranked.similarity[i, j] < SIMILAR for j in chosen):
+            chosen.append(i)
+    names = {m.speaker for m in ranked.lines}
+    return [KeyLine(ranked.lines[i].time, ranked.lines[i].speaker,
+                    central_sentence(without_address(ranked.lines[i].text, names), background)) for i in sorted(chosen)]
 
 
-def title_of(messages: list[Message], background: Background) -> tuple[str, str]:
-    """(title, the line it came from): a named subject, the opening question, or topic words."""
+def title_of(messages: list[Message], ranked: Ranked, background: Background) -> tuple[str, str]:
+    """(title, the line it came from): a named subject ("主题是“…”"), the opening question when
+    the talk is about it, the most central question, or the talk's topic words."""
     said = [m for m in messages if not is_chatter(m)]
     for m in said[:6]:
         subject = SUBJECT.search(m.text) or ANNOUNCED.search(m.text)
-        if subject:
+        if subject and not GENERIC.match(subject.group(1)):
             return subject.group(1).strip(), ""
-    opening = [m for m in said[:3] if asks(m.text)]
-    for m in sorted(opening, key=lambda m: not QUESTION_FORM.search(strip_noise(m.text))):
-        return shorten(strip_noise(m.text), TITLE_CHARS), m.text
+    used = Counter(w for m in said for w in message_words(m.text))
+    # The opening question names the talk when the others took up its words.
+    opening = [m for m in said[:3] if asks(m.text) and QUESTION_FORM.search(strip_noise(m.text))
+               and (len(said) < 8 or any(used[w] > 1 for w in message_words(m.text)))]
+    top = ranked.order[:max(3, len(ranked.order) // 3)]
+    central = [ranked.lines[i] for i in top if QUESTION_FORM.search(strip_noise(ranked.lines[i].text))
+               and asks(ranked.lines[i].text) and stands_alone(ranked.lines[i].text)]
+    for m in opening + central[:1]:
+        return question_title(m.text), m.text
     words = topic_words(messages, background, 3)
     if words:
         return "、".join(words), ""
@@ -187,12 +242,13 @@ def discussion_of(day: Day, conversation: Conversation, novel: list[int], answer
         if novel[i] >= MIN_OWN_CHARS:
             lines[day.messages[i].speaker] += 1
         chars += novel[i]
-    title, title_line = title_of(messages, background)
+    ranked = rank_lines(messages, background)
+    title, title_line = title_of(messages, ranked, background)
     said = sum(1 for i in conversation.positions if novel[i])
     return Discussion(
         date=day.date, title=title, start=conversation.start, end=conversation.end, participants=len(lines),
-        carriers=tuple(lines.most_common(2)), key_lines=tuple(key_lines(messages, background, 3 if said >= 15 else 2,
-                                                                        title_line)),
+        carriers=tuple(lines.most_common(2)),
+        key_lines=tuple(key_lines(ranked, background, 3 if said >= 15 else 2, title_line)),
         content_chars=chars, answers=sum(1 for i in conversation.positions if i in answers),
         positions=tuple(conversation.positions),
         link=day_url(base_url, day.group, day.date, conversation.start.time()))

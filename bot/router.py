@@ -65,7 +65,8 @@ class Job:
     """A job a handler module declares; the scheduler turns it into a trigger (bot/scheduler.py).
 
     `at` names the `[schedule]` key holding its "HH:MM" (an empty value there switches the job
-    off); `day` names the key holding the day of the month (monthly jobs); `every` is an interval
+    off); `day` names the key holding the day of the month (monthly jobs), `weekday` the key
+    holding the day of the week ("mon".."sun", weekly jobs); `every` is an interval
     in seconds instead. `web_only` jobs run only in a web process that leaves the posting jobs to
     a separate `archive-bot clock`.
     """
@@ -76,6 +77,7 @@ class Job:
     day: str = ""
     every: float = 0.0
     web_only: bool = False
+    weekday: str = ""
 
 
 class Router:
@@ -121,13 +123,13 @@ class Router:
         return self._simple("member_update")
 
     def job(self, job_id: str, *, at: str = "", day: str = "", every: float = 0.0,
-            web_only: bool = False) -> Callable[[Handler], Handler]:
+            web_only: bool = False, weekday: str = "") -> Callable[[Handler], Handler]:
         """Register a scheduled job (see `Job`); it gets a `Context` without a message."""
         if bool(at) == bool(every):
             raise ValueError(f"job {job_id}: give either `at` (a [schedule] key) or `every` (seconds)")
 
         def register(handler: Handler) -> Handler:
-            self._add_job(Job(job_id, handler, at, day, every, web_only))
+            self._add_job(Job(job_id, handler, at, day, every, web_only, weekday))
             return handler
 
         return register

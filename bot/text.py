@@ -15,11 +15,13 @@ Nothing here touches the network.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
 import unicodedata
 from collections.abc import Iterable
 from importlib import resources
+from pathlib import Path
 
 import jieba
 
@@ -88,6 +90,8 @@ class Segmenter:
     """
 
     def __init__(self, extra_terms: Iterable[str] = ()):
+        extra_terms = tuple(extra_terms)
+        self.version = segmenter_version(extra_terms)
         logging.getLogger("jieba").setLevel(logging.WARNING)
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
@@ -128,6 +132,19 @@ class Segmenter:
     def segmented(self, text: str, normalised: bool = False) -> str:
         """Content words joined by spaces: the form rapidfuzz's token_* scorers need."""
         return " ".join(self.words(text, normalised))
+
+
+def segmenter_version(extra_terms: Iterable[str] = ()) -> str:
+    """An id of what decides the words of a text: jieba, this module's code, the word lists and the
+    extra terms. Stored tokens (bot/store/tokens.py) are keyed by it, so any change re-segments."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(jieba.__version__.encode())
+    digest.update(Path(__file__).read_bytes())
+    data = resources.files("bot").joinpath("data")
+    for name in sorted(p.name for p in data.iterdir() if p.name.endswith(".txt")):
+        digest.update(name.encode() + b"\0" + data.joinpath(name).read_bytes())
+    digest.update("\0".join(extra_terms).encode("utf-8", "surrogatepass"))
+    return f"jieba-{jieba.__version__}-{digest.hexdigest()}"
 
 
 @functools.lru_cache(maxsize=4)

@@ -14,9 +14,11 @@ import logging
 
 from aiohttp import web
 
+from bot import metrics
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox, Item, MemberItem
 from bot.platforms.base import Rejected, Request
+from bot.platforms.bounds import bounded
 from bot.services import SERVICES
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,14 @@ def _reject(status: int, reason: str) -> web.Response:
 
 
 async def handle_webhook(request: web.Request) -> web.StreamResponse:
+    response = await _handle(request)
+    platform = request.match_info["platform"]
+    known = platform if platform in request.app[SERVICES].adapters else "unknown"  # bounded label values
+    metrics.REQUESTS.labels(known, str(response.status)).inc()
+    return response
+
+
+async def _handle(request: web.Request) -> web.StreamResponse:
     app = request.app
     services = app[SERVICES]
     platform = request.match_info["platform"]
@@ -55,7 +65,7 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
         log.info("%s webhook refused: %s %s", platform, exc.status, exc.reason)
         return _reject(exc.status, exc.reason)
     try:
-        parsed = adapter.parse(neutral)
+        parsed = bounded(adapter.parse(neutral))  # every field typed and bounded, or a 400
     except Rejected as exc:
         log.info("%s webhook bad request: %s %s", platform, exc.status, exc.reason)
         return _reject(exc.status, exc.reason)
@@ -86,6 +96,7 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
         for item, is_new in zip(items, new):
             if not is_new:
                 continue
+            metrics.STORED.labels(platform).inc()
             if app[INLINE_DISPATCH]:
                 await dispatcher.dispatch(item.message)
             else:

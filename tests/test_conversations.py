@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from bot.archive.model import Day, Message, MessageKind
 from bot.archive.reader import read_day
@@ -74,3 +75,25 @@ def test_what_a_line_says():
     said = ["请问跨行转账的差错退汇怎么处理？", "退汇要先核对原交易流水", "红包补贴的账务怎么记？", "T+1"]
     assert [text for text in said if is_chatter(Message(t, "x", text))] == []
     assert is_chatter(Message(t, "x", "![](https://img.example.org/a.png)", MessageKind.IMAGE))
+
+
+def test_a_line_that_answers_the_one_before_joins_its_talk():
+    day = _day([
+        ("16:00", "甲", "话费支付的通道按省份覆盖，运营商各省公司都能发放通道"),
+        ("16:01", "甲", "短代模式直接提交订单信息完成扣费"),
+        ("16:10", "乙", "按你这样说，购买SP业务要不要预付卡牌照？"),
+        ("16:11", "甲", "归工信部管，有SP证就行"),
+        ("16:40", "丙", "有人做过跨境收单的外汇申报吗？"),
+    ])
+    assert _times(day) == [["16:00:00", "16:01:00", "16:10:00", "16:11:00"], ["16:40:00"]]
+
+
+def test_reply_links_come_first():
+    day = _day([
+        ("09:00", "甲", "备付金集中存管以后利息怎么算？"),
+        ("09:01", "乙", "聚合支付的收单外包备案要准备什么材料？"),
+        ("09:50", "丙", "没有了"),  # says nothing on its own, long after: only its reply link places it
+    ])
+    day.messages = [replace(m, id=f"m{n}") for n, m in enumerate(day.messages)]
+    day.messages[2] = replace(day.messages[2], reply_to="m0")
+    assert _times(day) == [["09:00:00", "09:50:00"], ["09:01:00"]]

@@ -133,6 +133,32 @@ def test_live_anchors_resolve_to_one_message_with_the_labelled_text(shared_archi
         assert _short_sha1(question.text) == row["text_sha1"], f"{name} {row['id']}: text changed"
 
 
+LIVE_B_DAYS = {"test": {"2018-02-25", "2018-02-26", "2018-02-27", "2018-02-28"},
+               "dev": {f"2018-02-0{day}" for day in range(1, 10)}}
+
+
+def test_live_b_covers_every_held_out_day_and_sixty_dev_questions():
+    """live_b holds prodarch's last four February days (test) and days from 02-01..09 (dev, for fitting)."""
+    path = EVAL / "live_b.jsonl"
+    if not path.exists():
+        pytest.skip("live_b.jsonl not labelled yet")
+    rows = _rows(path)
+    for row in rows:
+        assert row["group"] == "prodarch" and row["date"] in LIVE_B_DAYS[row["split"]], row["id"]
+        assert row["id"] == f"live-{row['date'][5:7]}{row['date'][8:10]}-{row['id'][-2:]}", row["id"]
+    assert {row["date"] for row in rows if row["split"] == "test"} == LIVE_B_DAYS["test"]
+    assert sum(row["split"] == "dev" for row in rows) >= 60
+
+
+def test_live_anchors_name_text_messages(shared_archive):
+    """A question or an answer is something said in words, never an image or a sticker."""
+    for name, row in _live():
+        for anchor in _anchors(row):
+            found = _resolve(shared_archive, anchor)
+            assert len(found) == 1 and found[0].kind.value == "text", \
+                f"{name} {row['id']}: {anchor['group']} {anchor['date']} {anchor['time']} is not one text message"
+
+
 # --- the reworded set: paraphrases of archived questions that change vocabulary, plus questions that get no answer
 
 REWORDED_KEYS = {"answer": {"kind", "query", "group", "date", "time", "split", "answers"},

@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from bot import ledger
+from bot.store import ledger
 from bot.chat import Member
 from bot.scheduler import JobScheduler, JobSpec, default_jobs
 from tests.jobs_support import ZONE, Clock, at, incoming, make_config, make_services, store
@@ -43,7 +43,7 @@ def _digests(telegram_api) -> list[dict]:
 def test_jobs_have_fixed_ids_and_configured_triggers(config, http, fake_clock):
     services = make_services(config, http, Clock(at(2018, 2, 28, 21, 0)), fake_clock)
     scheduler = JobScheduler(services)
-    assert set(scheduler.jobs) == {"publish", "nicknames", "digest", "inactivity", "rules"}
+    assert set(scheduler.jobs) == {"publish", "nicknames", "digest", "inactivity", "rules", "weekly_digest"}
     fields = {f.name: str(f) for f in scheduler.jobs["digest"].trigger.fields}
     assert (fields["hour"], fields["minute"], fields["day"]) == ("22", "0", "*")
     assert str(scheduler.jobs["digest"].trigger.timezone) == "Asia/Shanghai"
@@ -55,6 +55,7 @@ def test_jobs_have_fixed_ids_and_configured_triggers(config, http, fake_clock):
     assert runs["publish"] == at(2018, 3, 1, 0, 10)
     assert runs["inactivity"] == at(2018, 3, 1, 9, 0)
     assert runs["rules"] == at(2018, 3, 1, 19, 0)  # 19:00 already passed on the 28th
+    assert runs["weekly_digest"] == at(2018, 3, 4, 21, 0)  # the Wednesday's next Sunday, 21:00 by default
 
 
 def test_no_rules_job_unless_a_time_is_configured(tmp_path):

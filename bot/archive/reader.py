@@ -69,11 +69,15 @@ def mentions_in(text: str) -> tuple[str, ...]:
     return tuple(MENTION.findall(text))
 
 
-def classify(text: str) -> tuple[MessageKind, str | None]:
-    """The kind of a message and, for images, the image URL."""
-    image = IMAGE.match(text)
+def classify(text: str, raw: str | None = None) -> tuple[MessageKind, str | None]:
+    """The kind of a message and, for images, the image URL.
+
+    With `raw` (the text as the file holds it, still escaped) an image line is recognised before
+    unescaping: the writer escapes a text's "!" so that text never reads back as an image.
+    """
+    image = IMAGE.match(text if raw is None else raw)
     if image:
-        return MessageKind.IMAGE, image.group(1)
+        return MessageKind.IMAGE, image.group(1) if raw is None else unescape(image.group(1))
     if text.strip() and not EMOJI_CODE.sub("", text).strip():
         return MessageKind.EMOJI, None
     return MessageKind.TEXT, None
@@ -162,14 +166,14 @@ def _blocks(path: Path, body: str, first_line: int) -> Iterator[tuple[int, re.Ma
         yield header[0], header[1], text
 
 
-def _message_text(lines: list[str]) -> str:
-    """Drop the blank separator lines around the text and the trailing Markdown break."""
+def _raw_text(lines: list[str]) -> str:
+    """Drop the blank separator lines around the text and the trailing Markdown break (still escaped)."""
     start, end = 0, len(lines)
     if start < end and lines[start] == SEPARATOR:
         start += 1
     while end > start and lines[end - 1] in (SEPARATOR, ""):
         end -= 1
-    return unescape(_strip_break("\n".join(lines[start:end])))
+    return _strip_break("\n".join(lines[start:end]))
 
 
 def _strip_break(raw: str) -> str:
@@ -230,8 +234,9 @@ def parse_records(path: str | Path, raw: str, group: str | None = None,
         links = parse_links(text_lines[0]) if text_lines and text_lines[0][:1] == "{" else None
         if links is not None:
             del text_lines[0]
-        text = _message_text(text_lines)
-        kind, image_url = classify(text)
+        raw_text = _raw_text(text_lines)
+        text = unescape(raw_text)
+        kind, image_url = classify(text, raw_text)
         mentions = mentions_in(text) if kind is MessageKind.TEXT and "@" in text else ()
         records.append(Record(number, hour, minute, second, speaker, text, kind, image_url, mentions,
                               *(links or (None, None))))

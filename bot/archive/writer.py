@@ -1,6 +1,8 @@
 """Writes a `Day` back out in the archive's own Jekyll format (the inverse of the reader).
 
-Used by `archive-bot export` and by the nightly publication that rule 2.7 promises.
+Used by `archive-bot export` and by the nightly publication that rule 2.7 promises. Live text is
+written so that reading it back gives the same message and nothing else: no text can start a
+message header, close the front matter or become an image line (see `text_block`).
 """
 
 from __future__ import annotations
@@ -8,13 +10,25 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from bot.archive.links import links_line
 from bot.archive.model import Day, MessageKind
+from bot.archive.reader import IMAGE, OWNER_SPEAKER
 
 SEPARATOR = "   "
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# What YAML reads as a line break or refuses as unprintable: written as \uXXXX inside the quotes.
+_YAML_UNSAFE = re.compile("[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def storable(text: str) -> str:
+    """Text a UTF-8 file can hold: lone surrogates become U+FFFD (nothing else changes)."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def escape(text: str) -> str:
@@ -22,31 +36,65 @@ def escape(text: str) -> str:
     return html.escape(html.escape(text))
 
 
+def _char_ref(char: str) -> str:
+    """A character as a numeric reference, escaped twice like the rest of the text."""
+    return f"&amp;#{ord(char)};"
+
+
+def text_block(text: str) -> str:
+    """A text message's body line(s), which the reader turns back into exactly `text`.
+
+    Escaped twice (so no line can start with ">" and become a header); carriage returns and a
+    trailing space or line break become character references (the reader would drop them with
+    the Markdown break); a text that would read as an image line gets its "!" as a reference
+    (the reader recognises image lines before unescaping).
+    """
+    body = escape(storable(text)).replace("\r", _char_ref("\r"))
+    if body[-1:] in (" ", "\n"):
+        body = body[:-1] + _char_ref(body[-1])
+    if body.startswith("!") and IMAGE.match(body):
+        body = _char_ref("!") + body[1:]
+    return body + "  "
+
+
+def image_line(message) -> str | None:
+    """An image message's raw line, only when it reads back as that same image; else None."""
+    text = message.text
+    if "\n" in text or "\r" in text or not IMAGE.match(text) or text != text.strip():
+        return None
+    return text + " "
+
+
+def speaker_field(speaker: str) -> str:
+    """The speaker as the header holds it: one line, and never the owner's "我" by accident."""
+    speaker = " ".join(storable(speaker).splitlines())
+    return speaker + " " if speaker == OWNER_SPEAKER else speaker
+
+
+def _yaml_string(value: str) -> str:
+    quoted = json.dumps(storable(value), ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
 def render_day(day: Day) -> str:
     out = [
         "---",
         "layout:     source",
-        f"title:      {json.dumps(day.title or f'{day.date.isoformat()}-WeChat', ensure_ascii=False)}",
+        f"title:      {_yaml_string(day.title or f'{day.date.isoformat()}-WeChat')}",
         f"date:       {day.date.isoformat()} 12:00:00",
-        f"author:     {json.dumps(day.author, ensure_ascii=False)}",
+        f"author:     {_yaml_string(day.author)}",
         *([f"lines:      {day.declared_lines}"] if day.declared_lines is not None else []),  # absent stays absent
         "tag:        [chat]",
         "---",
     ]
     for message in day.messages:
-        speaker = " ".join(message.speaker.splitlines())  # a line break would end the header
-        out.append(f"> {message.time:%H:%M:%S}  {speaker}  ")
+        out.append(f"> {message.time:%H:%M:%S}  {speaker_field(message.speaker)}  ")
         links = links_line(message.id, message.reply_to)
         if links is not None:
             out.append(links)
         out.append(SEPARATOR)
-        if message.kind is MessageKind.IMAGE:
-            out.append(message.text + " ")
-        else:
-            body = escape(message.text)
-            if body == " " or body.endswith("\n "):  # "   " would read as a separator line
-                body = body[:-1] + "&amp;#32;"  # a space, escaped twice like the rest
-            out.append(body + "  ")
+        image = image_line(message) if message.kind is MessageKind.IMAGE else None
+        out.append(image if image is not None else text_block(message.text))
         out.append(SEPARATOR)
     return "\n".join(out) + "\n"
 

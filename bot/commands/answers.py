@@ -35,9 +35,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _engine(args: argparse.Namespace):
     from bot.archive.reader import ArchiveError, ReadOptions, read_folder
+    from bot.qa.encoder import build_encoder
     from bot.qa.engine import AnswerEngine
 
     config = config_from(args)
+    encoder = build_encoder(config.encoder)
     if args.archive:
         options = ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
         try:
@@ -47,12 +49,12 @@ def _engine(args: argparse.Namespace):
             raise SystemExit(2) from None
         for error in errors:
             print(f"archive-bot: skipped {error}", file=sys.stderr)
-        return AnswerEngine.from_days(days, config.answer), config
+        return AnswerEngine.from_days(days, config.answer, encoder=encoder), config
     from bot.store.db import connect
 
     db = connect(config.store.url)
     try:
-        engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone)
+        engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=encoder)
     finally:
         db.dispose()
     if not engine.days:

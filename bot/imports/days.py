@@ -25,6 +25,7 @@ from bot.archive.writer import day_file_name, write_day
 from bot.imports.model import Entry, ExportError, Imported, NameMap, Skipped, clean_name, clean_text
 
 IMPORT_AUTHOR = "archive-bot import"
+EARLIEST = dt.date(1990, 1, 1)  # before any chat platform; later than tomorrow cannot be in an export
 
 
 @dataclass(slots=True)
@@ -48,13 +49,11 @@ def valid_group(name: str) -> str:
     return name
 
 
-def _key(message: Message, seen: Counter) -> tuple:
-    """Identity within a day: the id, else time + speaker + text (+ which repeat of them)."""
-    if message.id is not None:
-        return ("id", message.id)
+def _text_key(message: Message, seen: Counter) -> tuple:
+    """Identity without ids: time, speaker and text (and which repeat of them within the day)."""
     base = (message.time, message.speaker, " ".join(message.text.split()))
     seen[base] += 1
-    return ("text", *base, seen[base])
+    return (*base, seen[base])
 
 
 class DayFiles:
@@ -71,7 +70,9 @@ class DayFiles:
         self.report = ImportReport()
         self._date: dt.date | None = None
         self._pending: list[Message] = []
+        self._dates: set[dt.date] = set()
         self._started = time.perf_counter()
+        self._latest = dt.datetime.now(self.zone).date() + dt.timedelta(days=1)
 
     def add_all(self, entries: Iterable[Entry]) -> ImportReport:
         for entry in entries:
@@ -82,7 +83,13 @@ class DayFiles:
         if isinstance(entry, Skipped):
             self.report.skipped[entry.reason] += 1
             return
-        message = self._message(entry)
+        try:
+            message = self._message(entry)
+        except (OverflowError, ValueError):  # year 9999 shifted into the zone, and the like
+            message = None
+        if message is None or not EARLIEST <= message.time.date() <= self._latest:
+            self.report.skipped["time out of range"] += 1
+            return
         date = message.time.date()
         if date != self._date:
             self._flush()
@@ -109,7 +116,8 @@ class DayFiles:
             return
         date, fresh, self._pending = self._date, self._pending, []
         report = self.report
-        report.days += 1
+        self._dates.add(date)
+        report.days = len(self._dates)
         report.first = min(report.first or date, date)
         report.last = max(report.last or date, date)
         path = self.folder / self.group / day_file_name(Day(self.group, date, "", ""))
@@ -130,23 +138,36 @@ class DayFiles:
             raise ExportError(f"cannot merge into the existing day file: {exc}") from None
 
     def _merge(self, existing: list[Message], fresh: list[Message]) -> tuple[list[Message], bool]:
+        """Existing messages plus the new ones. A message is known by its id, else by time, speaker
+        and text (so an export without ids still matches what an export with ids wrote)."""
         merged = list(existing)
+        by_id = {m.id: i for i, m in enumerate(merged) if m.id is not None}
         seen: Counter = Counter()
-        where = {_key(m, seen): i for i, m in enumerate(merged)}
+        by_text = {_text_key(m, seen): i for i, m in enumerate(merged)}
         seen = Counter()
         changed = False
         for message in fresh:
-            key = _key(message, seen)
-            at = where.get(key)
+            text_key = _text_key(message, seen)
+            at = by_id.get(message.id) if message.id is not None else None
+            if at is not None:
+                if message.same_content(merged[at]):
+                    self.report.duplicates += 1
+                else:
+                    merged[at] = message  # edited since the last import
+                    self.report.updated += 1
+                    changed = True
+                continue
+            at = by_text.get(text_key)
             if at is None:
-                where[key] = len(merged)
+                by_text[text_key] = len(merged)
                 merged.append(message)
                 self.report.imported += 1
                 changed = True
-            elif message.id is not None and not message.same_content(merged[at]):
+                continue
+            self.report.duplicates += 1
+            if message.id is not None and merged[at].id is None:  # the same message, now with its links
                 merged[at] = message
-                self.report.updated += 1
                 changed = True
-            else:
-                self.report.duplicates += 1
+            if message.id is not None:
+                by_id[message.id] = at
         return merged, changed

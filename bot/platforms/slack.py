@@ -119,9 +119,9 @@ class SlackAdapter:
         kind = envelope.get("type")
         if kind == "url_verification":
             challenge = envelope.get("challenge")
-            if not isinstance(challenge, str):
-                raise Rejected(400, "url_verification without challenge")
-            return Parsed(response_body=challenge.encode(), response_type="text/plain")
+            if not isinstance(challenge, str) or len(challenge) > 256:
+                raise Rejected(400, "url_verification without a challenge of at most 256 characters")
+            return Parsed(response_body=challenge.encode("utf-8", "replace"), response_type="text/plain")
         if kind != "event_callback":
             return Parsed()  # app_rate_limited and future envelope kinds: acknowledge
         event, delivery = envelope.get("event"), envelope.get("event_id")
@@ -130,7 +130,7 @@ class SlackAdapter:
         extra = {"retry": int(request.headers.get("X-Slack-Retry-Num", "0") or 0)}
         try:
             incoming = self._event(event, delivery)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
             raise Rejected(400, f"malformed event: {exc.__class__.__name__} {exc}") from None
         return Parsed(messages=(incoming,) if incoming else (), delivery_id=delivery, extra=extra)
 

@@ -117,7 +117,7 @@ class TelegramAdapter:
             return Parsed(delivery_id=delivery)  # other update kinds: acknowledged, ignored
         try:
             incoming = self._incoming(message, edited)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
             raise Rejected(400, f"malformed message: {exc.__class__.__name__} {exc}") from None
         if incoming is None:
             return Parsed(delivery_id=delivery)

@@ -8,8 +8,9 @@ Callbacks are encrypted (WXBizMsgCrypt scheme):
 `GET ?msg_signature&timestamp&nonce&echostr` (URL verification) is answered with the decrypted
 echostr; `POST` carries `<xml><ToUserName/><Encrypt/><AgentID/></xml>` and is answered with an
 empty 200 (WeCom then does not retry). XML with a DTD or entity declarations is refused.
-There is no timestamp window (WeCom documents none); a replayed callback carries a MsgId the
-store already holds, so it is stored and answered once.
+The signed `timestamp` must lie within `window_seconds` of the clock (as the bridge's), so a
+captured callback cannot be replayed later; within the window a replay carries a MsgId the store
+already holds, so it is stored and answered once.
 
 Chat ids: a message carrying `ChatId` (a group chat created through the app) uses it; otherwise
 the chat is the app itself and chat_id is its AgentID (configure `chats` with that id). The
@@ -157,6 +158,8 @@ class WecomAdapter:
         expected = signature(self._config.token, timestamp, nonce, encrypted)
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise Rejected(401, "bad msg_signature")
+        if not timestamp.isdigit() or abs(self._clock() - int(timestamp)) > self._config.window_seconds:
+            raise Rejected(401, "stale or future timestamp")
 
     @staticmethod
     def _envelope(body: bytes) -> str:

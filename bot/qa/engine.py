@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,8 +27,8 @@ from bot.qa.mining import LEANS_ON_CONTEXT, QAPair, is_greeting, mine_day
 from bot.qa.ranker import Model, model
 from bot.qa.ranker import features as rank_features
 from bot.qa.ranker import prepare as prepare_query
-from bot.qa.encoder import Encoder
-from bot.qa.retrieval import UnitIndex, unit_vectors
+from bot.qa.encoder import Encoder, clean
+from bot.qa.retrieval import UnitIndex, unit_texts, unit_vectors
 from bot.qa.scoring import prepare, search_score
 from bot.qa.units import day_units
 from bot.text import Segmenter, normalise, segmenter
@@ -132,18 +132,21 @@ class AnswerEngine:
 
     def __init__(self, config: AnswerSection = AnswerSection(), text: Segmenter | None = None,
                  encoder: Encoder | None = None, ranker: Model | None = None, vector_db=None):
-        """`encoder` adds dense retrieval; `vector_db` (a store) keeps its vectors across restarts."""
+        """`encoder` (bot.qa.encoder) adds dense vectors of the units; without it retrieval is lexical
+        and the lexical ranker decides. `vector_db` keeps words and vectors in that store."""
         self.config = config
         self.segmenter = text or segmenter(tuple(config.extra_terms))
         self.encoder = encoder
-        self.vector_db = vector_db
         self.ranker = ranker or model("hybrid" if encoder is not None else "lexical")
         self._cache = TextCache(self.segmenter)
-        self._vectors: dict[str, np.ndarray] = {}  # text -> passage vector, kept across rebuilds
+        self._db = None  # with a store, words and vectors computed once are kept there
+        self._memory_vectors: dict[str, np.ndarray] = {}  # without one: kept for this process
         self._days: dict[DayKey, Day] = {}
         self._pairs: dict[DayKey, list[QAPair]] = {}
         self._lock = threading.Lock()
         self._snap = _Snapshot()
+        if vector_db is not None:
+            self.attach_store(vector_db)
 
     # ----- building -----
 
@@ -157,11 +160,37 @@ class AnswerEngine:
     @classmethod
     def from_store(cls, db_engine, config: AnswerSection = AnswerSection(), group: str | None = None,
                    zone: str = "Asia/Shanghai", encoder: Encoder | None = None) -> AnswerEngine:
-        """Days and pairs from the database; days never mined (or changed since) are mined and saved;
-        with an encoder, unit vectors are kept in the same database."""
-        engine = cls(config, encoder=encoder, vector_db=db_engine if encoder is not None else None)
+        """Days and pairs from the database; days never mined (or changed since) are mined and saved.
+
+        The engine keeps using the store: texts' words (bot/store/tokens.py) and vectors
+        (bot/store/vectors.py) are loaded from it, and those of new texts saved to it, so a
+        start segments and encodes only what no earlier run did.
+        """
+        engine = cls(config, encoder=encoder)
+        engine.attach_store(db_engine)
         engine.refresh_from_store(db_engine, group=group, zone=zone)
         return engine
+
+    def attach_store(self, db_engine) -> None:
+        """Keep words and vectors in this store (loads the words it already holds)."""
+        self._db = db_engine
+        self._cache.attach(db_engine)
+
+    def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length vectors of texts as passages, (len(texts), encoder.dim): each text is encoded
+        once, then loaded from the store (or, without one, kept in memory). Needs an encoder."""
+        from bot.store.vectors import ensure_vectors, text_hash
+
+        if self._db is not None:
+            return ensure_vectors(self._db, self.encoder, texts, description="encoding the archive")
+        keys = [text_hash(t) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._memory_vectors}
+        if missing:
+            self._memory_vectors.update(zip(missing, self.encoder.encode_passages(list(missing.values()))))
+        out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+        for i, key in enumerate(keys):
+            out[i] = self._memory_vectors[key]
+        return out
 
     def refresh_from_store(self, db_engine, keys: Iterable[tuple[str, dt.date | str]] | None = None,
                            group: str | None = None, zone: str = "Asia/Shanghai") -> None:
@@ -224,25 +253,12 @@ class AnswerEngine:
             message_index=TextIndex([m.text for m in messages], np.asarray(message_groups, dtype=np.int16), self._cache,
                                     subwords=True),
         )
+        self._cache.save()
 
     def _encode(self, units: list[QAPair]) -> tuple[np.ndarray, np.ndarray] | None:
-        """Vectors of the units: from the store when it has them (bot.store.vectors), else encoded
-        once per text in this process."""
         if self.encoder is None:
             return None
-        if self.vector_db is not None:
-            from bot.store.vectors import ensure_vectors
-
-            return unit_vectors(units, lambda texts: ensure_vectors(self.vector_db, self.encoder, texts))
-        memo = self._vectors
-
-        def encode(texts: list[str]) -> np.ndarray:
-            new = list(dict.fromkeys(t for t in texts if t not in memo))
-            if new:
-                memo.update(zip(new, self.encoder.encode_passages(new)))
-            return np.stack([memo[t] for t in texts]) if texts else np.zeros((0, self.encoder.dim), np.float32)
-
-        return unit_vectors(units, encode)
+        return unit_vectors(units, self.passage_vectors)
 
     # ----- reading -----
 
@@ -294,7 +310,7 @@ class AnswerEngine:
         if snap.units is None or not len(snap.units) or codes == [] or is_greeting(question):
             return []
         words = self._query(question)
-        vector = self.encoder.encode_queries([question[:MAX_QUERY_CHARS]])[0] if self.encoder is not None else None
+        vector = self.encoder.encode_queries([clean(question, MAX_QUERY_CHARS)])[0] if self.encoder is not None else None
         if not words and vector is None:
             return []
         cands = snap.units.candidates(words, vector, codes, before)[:RERANK]
@@ -333,6 +349,31 @@ class AnswerEngine:
             candidates=matches,
             suggest=not answered and best >= suggest_at,
         )
+
+    def vector_texts(self) -> set[str]:
+        """The distinct texts the units' vectors are made of (what an encoder encodes once)."""
+        units = self._snap.units.units if self._snap.units else []
+        _, bodies, _, questions = unit_texts(units)
+        return set(bodies) | set(questions)
+
+    def dense_candidates(self, question: str, k: int = 30, group: str | None = None) -> list[Match]:
+        """The k units whose body vectors are nearest the question's (score = cosine), best first;
+        empty without an encoder."""
+        snap = self._snap
+        units = snap.units
+        codes = self._codes(group)
+        if self.encoder is None or units is None or units.b_vectors is None or not len(units) or k <= 0 or codes == []:
+            return []
+        query = self.encoder.encode_queries([clean(question, MAX_QUERY_CHARS)])[0]
+        scores = units.b_vectors @ query
+        mask = units.mask(codes, None)
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.isfinite(scores[best])]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [Match(units.units[int(i)], float(scores[i])) for i in best]
 
     def search(self, query: str, group: str | None = None, limit: int = 10) -> list[Hit]:
         """Messages matching the query, best first; one hit per distinct text (its latest copy)."""

@@ -17,32 +17,69 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 
+from bot.store.vectors import text_hash
 from bot.text import Segmenter, normalise
 
 
 class TextCache:
-    """Normalised form and content words of each raw text seen, kept across rebuilds.
+    """Content words of each raw text seen, kept across rebuilds and, with a store, across restarts.
 
     Segmenting is the slow part of building an index; a rebuild after one day changed only
-    segments that day's new texts. Only the rebuilding thread writes to it.
+    segments that day's new texts, and `attach(db)` loads the words stored by earlier runs
+    (bot/store/tokens.py), so a start segments nothing it has seen before. `save()` stores what
+    was segmented since. Texts whose normalised forms are equal share one document key.
+    Only the rebuilding thread uses it.
     """
 
     def __init__(self, segmenter: Segmenter):
         self.segmenter = segmenter
-        self._norm: dict[str, str] = {}
-        self._words: dict[str, tuple[str, ...]] = {}
+        self.tokenizer: str = getattr(segmenter, "version", "")
+        self._entries: dict[str, tuple[str, tuple[str, ...]]] = {}  # raw text -> (document key, words)
+        self._by_key: dict[str, tuple[str, ...]] = {}  # document key -> words (one tuple per key)
+        self._stored: dict[str, tuple[str, str]] = {}  # raw text hash -> (key, joined words), not yet used
+        self._fresh: list[tuple[str, str, tuple[str, ...]]] = []  # segmented here, not yet saved
+        self._db = None
+        self.segmented = 0  # texts this cache ran the segmenter on
 
-    def norm(self, raw: str) -> str:
-        found = self._norm.get(raw)
-        if found is None:
-            found = self._norm[raw] = normalise(raw)
-        return found
+    def attach(self, db) -> None:
+        """Use the store: load the words it holds for this segmenter version, save new ones there."""
+        from bot.store.tokens import load_tokens
 
-    def words(self, norm: str) -> tuple[str, ...]:
-        found = self._words.get(norm)
+        self._db = db
+        if self.tokenizer:
+            self._stored = load_tokens(db, self.tokenizer)
+
+    def save(self) -> int:
+        """Store the words segmented since the last save (nothing without a store); how many."""
+        if self._db is None or not self.tokenizer or not self._fresh:
+            return 0
+        from bot.store.tokens import save_tokens
+
+        fresh, self._fresh = self._fresh, []
+        return save_tokens(self._db, self.tokenizer, fresh)
+
+    def entry(self, raw: str) -> tuple[str, tuple[str, ...]]:
+        """(document key, content words) of a raw text."""
+        found = self._entries.get(raw)
         if found is None:
-            # Interned: the same word from a million messages is one string object, not a million.
-            found = self._words[norm] = tuple(sys.intern(w) for w in self.segmenter.words(norm, normalised=True))
+            key = text_hash(raw)
+            stored = self._stored.pop(key, None)
+            if stored is not None:
+                doc, joined = stored
+                words = self._by_key.get(doc)
+                if words is None:
+                    words = self._by_key[doc] = tuple(sys.intern(w) for w in joined.split(" ") if w)
+            else:
+                norm = normalise(raw)
+                doc = text_hash(norm)
+                words = self._by_key.get(doc)
+                if words is None:
+                    # Interned: the same word from a million messages is one string object, not a million.
+                    words = tuple(sys.intern(w) for w in self.segmenter.words(norm, normalised=True))
+                    self._by_key[doc] = words
+                    self.segmented += 1
+                self._fresh.append((key, doc, words))
+            found = self._entries[raw] = (doc, words)
         return found
 
 
@@ -78,11 +115,10 @@ class TextIndex:
         docs: list[Doc] = []
         item_doc = np.empty(len(texts), dtype=np.int32)
         for i, raw in enumerate(texts):
-            norm = cache.norm(raw)
-            d = doc_of.get(norm)
+            key, words = cache.entry(raw)
+            d = doc_of.get(key)
             if d is None:
-                words = cache.words(norm)
-                d = doc_of[norm] = len(docs)
+                d = doc_of[key] = len(docs)
                 docs.append(Doc(words))
             item_doc[i] = d
         self.docs = docs

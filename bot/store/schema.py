@@ -92,7 +92,7 @@ live_messages = Table(
     Index("ix_live_group_date", "group_id", "date"),
 )
 
-# --- scheduled jobs (E): bot/ledger.py -------------------------------------------------------
+# --- scheduled jobs: bot/store/ledger.py -------------------------------------------------
 # One row per (job, chat, period): the claim and the send record in one. The unique constraint is
 # what makes a restart, a misfire catch-up or a second clock process post at most once.
 job_ledger = Table(
@@ -153,4 +153,15 @@ text_vectors = Table(
     Column("encoder", String(200), primary_key=True),
     Column("text_hash", String(32), primary_key=True),  # blake2b-128 of the text, hex
     Column("vector", LargeBinary, nullable=False),  # float32 little-endian, the encoder's dim values
+)
+
+# Content words of each archived text for the lexical index (bot/store/tokens.py), so a start
+# reads them instead of segmenting the whole archive with jieba again. Keyed by the segmenter's
+# version (jieba, dictionaries, normalisation) and a hash of the raw text.
+text_tokens = Table(
+    "text_tokens", metadata,
+    Column("tokenizer", String(64), primary_key=True),
+    Column("text_hash", String(32), primary_key=True),  # blake2b-128 of the raw text, hex
+    Column("norm_hash", String(32), nullable=False),  # of its normalised form: texts alike share a document
+    Column("words", Text, nullable=False),  # content words joined by single spaces
 )

@@ -62,6 +62,9 @@ def base_config(tmp_path: Path, **sections: Any) -> dict:
         "store": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
         "archive": {"paths": [str(SAMPLE_ARCHIVE)]},
         "server": {"run_scheduler": False, "shutdown_timeout": 5},
+        # Lexical answers: the sentence encoder is exercised by the tests that are about it
+        # (test_answer_vectors.py, tests/test_qa_*), not re-run for every app on a shared machine.
+        "encoder": {"kind": "none"},
         "platforms": {},
         "chats": [],
     }

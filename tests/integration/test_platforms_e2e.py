@@ -150,8 +150,8 @@ async def post_wecom(bot, inner: bytes, *, token: str = WECOM_TOKEN):
     encrypted = wecom_platform.encrypt(key, inner, WECOM_CORP)
     body = (f"<xml><ToUserName><![CDATA[{WECOM_CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
             f"<AgentID><![CDATA[1000002]]></AgentID></xml>").encode()
-    query = {"msg_signature": wecom_platform.signature(token, "1764000000", "nonce1", encrypted),
-             "timestamp": "1764000000", "nonce": "nonce1"}
+    query = {"msg_signature": wecom_platform.signature(token, "1700000000", "nonce1", encrypted),
+             "timestamp": "1700000000", "nonce": "nonce1"}
     return await bot.client.post("/webhook/wecom", params=query, data=body, headers={"Content-Type": "text/xml"})
 
 
@@ -166,8 +166,8 @@ async def test_wecom_question_answered_through_the_robot_with_mention(wecom_bot,
 async def test_wecom_url_verification_echoes_the_decrypted_echostr(wecom_bot):
     key = wecom_platform.aes_key(WECOM_AES)
     echo = wecom_platform.encrypt(key, b"echo-4711", WECOM_CORP)
-    query = {"msg_signature": wecom_platform.signature(WECOM_TOKEN, "1764000000", "n2", echo),
-             "timestamp": "1764000000", "nonce": "n2", "echostr": echo}
+    query = {"msg_signature": wecom_platform.signature(WECOM_TOKEN, "1700000000", "n2", echo),
+             "timestamp": "1700000000", "nonce": "n2", "echostr": echo}
     response = await wecom_bot.client.get("/webhook/wecom", params=query)
     assert response.status == 200 and await response.text() == "echo-4711"
     query["msg_signature"] = "0" * 40

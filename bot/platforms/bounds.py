@@ -1,0 +1,123 @@
+"""The adapter boundary's last step: every parsed message well-typed and bounded, or a 400.
+
+Adapters turn platform JSON into `Incoming`/`MemberUpdate`; `bounded` then gives every field a
+defined fate before anything is stored or dispatched:
+
+- text fields must be strings (a number or object where text belongs is the sender's 400);
+- lone surrogates become U+FFFD and NUL characters are dropped (neither can be stored as UTF-8
+  text, and PostgreSQL refuses NUL);
+- ids (chat, message, member, reply, thread) longer than `MAX_ID` characters are refused (400):
+  no platform issues such ids, and they would not fit a database index entry;
+- a member listed twice (joins, mentions) is listed once;
+- display names are cut to `MAX_NAME` characters (with "…"), so digests and reminders stay short;
+- message texts are cut to `MAX_TEXT` characters (the documented limit, Slack's own);
+- times must fall between `EARLIEST` and `LATEST` (year 9999 overflows local-time arithmetic).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+from bot.chat import MAX_NAME, Incoming, Member, MemberUpdate, shorten
+from bot.platforms.base import Parsed, Rejected
+
+MAX_ID = 256
+MAX_TEXT = 40_000
+MAX_MEMBERS = 1_000  # mentions or joins listed in one message
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Text any store can hold: surrogate pairs joined, lone surrogates U+FFFD, NUL dropped."""
+    if not _UNSTORABLE.search(text):
+        return text
+    text = text.replace("\x00", "")
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _string(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise Rejected(400, f"{field} must be a string, not {type(value).__name__}")
+    return clean(value)
+
+
+def _id(value: object, field: str) -> str:
+    value = _string(value, field)
+    if len(value) > MAX_ID:
+        raise Rejected(400, f"{field} longer than {MAX_ID} characters")
+    return value
+
+
+def _optional_id(value: object, field: str) -> str | None:
+    return None if value is None else _id(value, field)
+
+
+def _member(member: object, field: str) -> Member:
+    if not isinstance(member, Member):
+        raise Rejected(400, f"{field} is not a member")
+    member_id = _id(member.id, f"{field}.id")
+    name = shorten(_string(member.name, f"{field}.name"), MAX_NAME)
+    if member_id is member.id and name is member.name and type(member.is_bot) is bool:
+        return member
+    return Member(member_id, name, member.is_bot is True)
+
+
+def _members(members: object, field: str) -> tuple[Member, ...]:
+    if not isinstance(members, tuple):
+        raise Rejected(400, f"{field} must be a list")
+    if len(members) > MAX_MEMBERS:
+        raise Rejected(400, f"more than {MAX_MEMBERS} {field}")
+    unique: dict[str, Member] = {}  # one member listed twice is one member
+    for n, member in enumerate(members):
+        member = _member(member, f"{field}[{n}]")
+        unique.setdefault(member.id, member)
+    return tuple(unique.values())
+
+
+def _time(value: object) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise Rejected(400, "time must be a timezone-aware time")
+    if not EARLIEST <= value < LATEST:
+        raise Rejected(400, f"time outside {EARLIEST.year}..{LATEST.year}")
+    return value
+
+
+def bounded_message(message: Incoming) -> Incoming:
+    """`message` with every field checked, cleaned and cut (see the module docstring)."""
+    command = message.command
+    if command is not None:
+        command = shorten(_string(command, "command"), 64)
+    return dataclasses.replace(
+        message,
+        chat_id=_id(message.chat_id, "chat_id"),
+        message_id=_id(message.message_id, "message_id"),
+        sender=_member(message.sender, "sender"),
+        text=shorten(_string(message.text, "text"), MAX_TEXT),
+        time=_time(message.time),
+        mentions=_members(message.mentions, "mentions"),
+        reply_to=_optional_id(message.reply_to, "reply_to"),
+        thread_id=_optional_id(message.thread_id, "thread_id"),
+        command=command,
+        args=shorten(_string(message.args, "args"), MAX_TEXT),
+        addressed=message.addressed is True,
+        edited=message.edited is True,
+        joined=_members(message.joined, "joined"),
+    )
+
+
+def bounded_update(update: MemberUpdate) -> MemberUpdate:
+    return dataclasses.replace(update, chat_id=_id(update.chat_id, "chat_id"),
+                               member=_member(update.member, "member"), time=_time(update.time))
+
+
+def bounded(parsed: Parsed) -> Parsed:
+    """The adapter's `Parsed` with every message and member update bounded; `Rejected(400)` else."""
+    if not parsed.messages and not parsed.member_updates:
+        return parsed
+    return dataclasses.replace(parsed, messages=tuple(map(bounded_message, parsed.messages)),
+                               member_updates=tuple(map(bounded_update, parsed.member_updates)))
