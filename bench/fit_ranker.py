@@ -24,6 +24,11 @@ from bot.qa.ranker import FEATURES, Model
 OUT = Path(__file__).resolve().parent.parent / "bot" / "data" / "ranker.json"
 TARGET_PRECISION = 0.9
 SUGGEST_PRECISION = 0.4
+# Without an encoder, lexical features say little about vocabulary-changing paraphrases and a free
+# fit learns noise; the lexical model is a hand-set direction (how much of the question's meaning
+# the unit holds, as in the engine before) with only its scale and offset fitted.
+LEXICAL_DIRECTION = {"cover_query": 3.0, "cover_doc": 1.0, "partial": 2.0, "token_set": 1.0, "rare_agree": 1.0,
+                     "bm25_q": 1.0, "query_info": 2.0, "asks": 0.5, "stands_alone": 0.5, "few_words": -1.0}
 C = 0.5  # L2 strength of the logistic regression (smaller = stronger)
 
 
@@ -78,17 +83,23 @@ def _summary(verdicts, threshold: float) -> dict:
             "false_on_none": round(sum(1 for v in answered if not v[3]) / max(none, 1), 3)}
 
 
-def fit_model(engine, dev, test, is_right) -> tuple[Model, dict]:
+def fit_model(engine, dev, test, is_right, direction: dict | None = None) -> tuple[Model, dict]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     train = _collect(engine, dev, is_right)
     x = np.concatenate([c[2] for c in train])
     y = np.concatenate([c[3] for c in train])
-    scaler = StandardScaler().fit(x)
-    scale = np.where(scaler.scale_ > 1e-9, scaler.scale_, 1.0)
-    clf = LogisticRegression(C=C, max_iter=5000).fit((x - scaler.mean_) / scale, y)
-    model = Model(FEATURES, scaler.mean_, scale, clf.coef_[0], float(clf.intercept_[0]), 0.99, 0.5)
+    if direction is None:
+        scaler = StandardScaler().fit(x)
+        scale = np.where(scaler.scale_ > 1e-9, scaler.scale_, 1.0)
+        clf = LogisticRegression(C=C, max_iter=5000).fit((x - scaler.mean_) / scale, y)
+        model = Model(FEATURES, scaler.mean_, scale, clf.coef_[0], float(clf.intercept_[0]), 0.99, 0.5)
+    else:  # Platt scaling of a hand-set direction: two numbers fitted, hard to overfit
+        w = np.array([direction.get(f, 0.0) for f in FEATURES])
+        clf = LogisticRegression(C=100.0, max_iter=5000).fit((x @ w)[:, None], y)
+        model = Model(FEATURES, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), clf.coef_[0][0] * w,
+                      float(clf.intercept_[0]), 0.99, 0.5)
     dev_verdicts = _verdicts(model, train)
     for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         print(f"  dev at {t}: {_summary(dev_verdicts, t)}")
@@ -109,7 +120,7 @@ def fit(engines: dict, rows: list[dict], is_right) -> None:
     test = [r for r in rows if r["split"] == "test"]
     data = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {"models": {}}
     for name, engine in engines.items():
-        model, info = fit_model(engine, dev, test, is_right)
+        model, info = fit_model(engine, dev, test, is_right, LEXICAL_DIRECTION if name == "lexical" else None)
         engine.ranker = model
         data["models"][name] = {**model.to_json(), "figures": info}
         print(f"{name}: answer >= {model.answer_threshold}, suggest >= {model.suggest_threshold}")

@@ -15,9 +15,14 @@ from tests.conftest import DATA, SAMPLE_DAY
 PARAPHRASE = "为什么说财付通是发卡行，体现在哪些业务上？"
 
 
+# The shipped lexical model never answers (held-out data never reached 85% without an encoder);
+# these thresholds open the answer path over the sample day (quality: tests/test_qa_quality.py).
+PATH_OPEN = AnswerSection(answer_threshold=0.04, suggest_threshold=0.02)
+
+
 @pytest.fixture(scope="module")
 def engine():
-    return AnswerEngine.from_days([read_day(SAMPLE_DAY)])
+    return AnswerEngine.from_days([read_day(SAMPLE_DAY)], PATH_OPEN)
 
 
 def test_answers_a_paraphrase_with_the_archived_exchange(engine):
