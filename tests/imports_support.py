@@ -31,9 +31,16 @@ def import_error(capsys, tmp_path: Path, fmt: str, path: Path, *options: str) ->
 
 
 def ask(capsys, tmp_path: Path, question: str) -> dict:
+    """`ask --json`: its first candidate is the exchange the reply links made (whether the bot would
+    answer with it is the ranker's verdict, measured in tests/test_qa_quality.py)."""
     capsys.readouterr()
     assert main(["ask", question, "--db", str(tmp_path / "store.db"), "--json"]) == 0
     return json.loads(capsys.readouterr().out)
+
+
+def exchange(result: dict) -> dict:
+    """The best-ranked mined exchange among `ask --json`'s candidates."""
+    return next(c for c in result["candidates"] if c["kind"] == "exchange")
 
 
 def day_text(tmp_path: Path, date: str, group: str = "imported") -> str:

@@ -7,7 +7,7 @@ import shutil
 
 from bot.archive.reader import read_day
 from bot.imports.slack import render
-from tests.imports_support import DATA, archive_texts, ask, day_text, import_error, run_import
+from tests.imports_support import exchange, DATA, archive_texts, ask, day_text, import_error, run_import
 
 EXPORT = DATA / "slack" / "export"
 NEWER = DATA / "slack" / "newer"
@@ -45,9 +45,9 @@ def test_the_zip_slack_gives_reads_like_the_folder(capsys, tmp_path):
 def test_a_thread_question_is_answered_by_ask_with_its_replies(capsys, tmp_path):
     run_import(capsys, tmp_path, "slack", EXPORT, "--channel", "general")
     result = ask(capsys, tmp_path, "日切时间一般怎么定")
-    assert result["answered"] and result["match"]["question"].startswith("请问清算系统的日切时间")
+    assert exchange(result)["question"].startswith("请问清算系统的日切时间")
     # three hours after the question, after lunch talk and a bot: the thread, not the clock, pairs them
-    assert [a["time"] for a in result["match"]["answers"]] == ["12:00:00", "12:05:00", "12:06:40"]
+    assert [a["time"] for a in exchange(result)["answers"]] == ["12:00:00", "12:05:00", "12:06:40"]
 
 
 def test_a_newer_overlapping_export_adds_only_what_is_new(capsys, tmp_path):

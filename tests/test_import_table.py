@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.archive.reader import read_day
-from tests.imports_support import DATA, archive_texts, ask, day_text, import_error, run_import
+from tests.imports_support import exchange, DATA, archive_texts, ask, day_text, import_error, run_import
 
 CSV = DATA / "table" / "wechat.csv"
 NEWER = DATA / "table" / "wechat-newer.csv"
@@ -23,7 +23,7 @@ def test_csv_rows_with_ids_and_reply_links(capsys, tmp_path):
     assert day.messages[3].text == "已经是100%集中存管了，\n2019年1月14日起全部交存。"
     assert "demo-exporter" not in archive_texts(tmp_path)  # other columns are ignored
     result = ask(capsys, tmp_path, "备付金集中存管比例是多少")
-    assert result["answered"] and [a["speaker"] for a in result["match"]["answers"]] == ["陈一鸣", "林小溪"]
+    assert [a["speaker"] for a in exchange(result)["answers"]] == ["陈一鸣", "林小溪"]
 
 
 def test_a_newer_csv_updates_by_id_and_adds_the_rest(capsys, tmp_path):

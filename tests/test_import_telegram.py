@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from bot.archive.reader import read_day
 from bot.store.db import connect
 from bot.store.schema import messages
-from tests.imports_support import DATA, archive_texts, ask, day_text, import_error, run_import
+from tests.imports_support import exchange, DATA, archive_texts, ask, day_text, import_error, run_import
 
 EXPORT = DATA / "telegram" / "result.json"
 NEWER = DATA / "telegram" / "result-newer.json"
@@ -56,10 +56,9 @@ def test_every_message_entry_is_one_message_and_service_entries_are_skipped(caps
 def test_a_question_is_answered_by_ask_with_the_replies_linked_to_it(capsys, tmp_path):
     run_import(capsys, tmp_path, "telegram", EXPORT)
     result = ask(capsys, tmp_path, "银联二维码退款多久到账")
-    assert result["answered"]
-    assert result["match"]["question"] == "请问银联二维码的退款一般多久能到账？"
+    assert exchange(result)["question"] == "请问银联二维码的退款一般多久能到账？"
     # three hours later, after other talk: the reply links, not the time window, found these
-    assert [a["time"] for a in result["match"]["answers"]] == ["12:10:00", "12:12:00", "12:15:00"]
+    assert [a["time"] for a in exchange(result)["answers"]] == ["12:10:00", "12:12:00", "12:15:00"]
 
 
 def test_a_newer_overlapping_export_adds_only_what_is_new(capsys, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 
 from bot.archive.reader import read_day
-from tests.imports_support import DATA, ask, day_text, import_error, run_import
+from tests.imports_support import exchange, DATA, ask, day_text, import_error, run_import
 
 ANDROID = DATA / "whatsapp" / "android.txt"
 NEWER = DATA / "whatsapp" / "android-newer.txt"
@@ -58,7 +58,7 @@ def test_the_zip_whatsapp_shares_and_an_answered_question(capsys, tmp_path):
         out.write(ANDROID, "_chat.txt")
     assert run_import(capsys, tmp_path, "whatsapp", archive)["imported"] == 8
     result = ask(capsys, tmp_path, "代扣协议签约有效期多久")
-    assert result["answered"] and result["match"]["answers"][0]["text"].startswith("一般跟随银行的授权")
+    assert exchange(result)["answers"][0]["text"].startswith("一般跟随银行的授权")
 
 
 def test_not_a_whatsapp_export(capsys, tmp_path):

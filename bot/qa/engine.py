@@ -35,6 +35,7 @@ from bot.text import Segmenter, normalise, segmenter
 
 DayKey = tuple[str, dt.date]
 RERANK = 80  # fused candidates scored by the ranker per question
+KIND_ORDER = {"exchange": 0, "chain": 1, "passage": 2, "window": 3}
 MAX_CANDIDATES = 5
 MAX_QUERY_CHARS = 300  # a wall of text is matched by its start; keeps ask() fast on any input
 
@@ -49,6 +50,7 @@ class Match:
     def to_json(self) -> dict:
         first = self.pair.first
         return {
+            "kind": self.pair.kind,
             "group": self.pair.group,
             "date": self.pair.date.isoformat(),
             "time": first.time.strftime("%H:%M:%S"),
@@ -319,14 +321,19 @@ class AnswerEngine:
         query = prepare_query(words, snap.units.bodies)
         rows = np.stack([rank_features(query, c, snap.units) for c in cands])
         probs = self.ranker.probability(rows)
-        out, seen = [], set()
-        for i in np.argsort(-probs, kind="stable"):
-            unit = snap.units.units[cands[i].item]
+        # Units that start at the same message are one discussion: it takes the best probability
+        # and is shown as its most structured unit (an exchange before a chain, a talk, a window).
+        best: dict[tuple, int] = {}
+        shown: dict[tuple, int] = {}
+        for i, cand in enumerate(cands):
+            unit = snap.units.units[cand.item]
             anchor = (unit.group, unit.date, unit.first.time)
-            if anchor not in seen:
-                seen.add(anchor)
-                out.append((unit, float(probs[i]), rows[i]))
-        return out
+            if anchor not in best or probs[i] > probs[best[anchor]]:
+                best[anchor] = i
+            if anchor not in shown or KIND_ORDER[unit.kind] < KIND_ORDER[snap.units.units[cands[shown[anchor]].item].kind]:
+                shown[anchor] = i
+        order = sorted(best, key=lambda a: -probs[best[a]])
+        return [(snap.units.units[cands[shown[a]].item], float(probs[best[a]]), rows[best[a]]) for a in order]
 
     def ask(self, question: str, group: str | Iterable[str] | None = None, before: dt.date | None = None) -> AskResult:
         """The best archived unit for the question, with its calibrated probability and the verdict.
