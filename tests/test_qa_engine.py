@@ -10,14 +10,12 @@ from bot.archive import read_day
 from bot.cli import main
 from bot.config import AnswerSection
 from bot.qa.engine import AnswerEngine
-from tests.conftest import DATA, SAMPLE_DAY
+from tests.conftest import DATA, PATH_OPEN_ANSWER, SAMPLE_DAY, path_open_config
 
 PARAPHRASE = "为什么说财付通是发卡行，体现在哪些业务上？"
 
 
-# The shipped lexical model never answers (held-out data never reached 85% without an encoder);
-# these thresholds open the answer path over the sample day (quality: tests/test_qa_quality.py).
-PATH_OPEN = AnswerSection(answer_threshold=0.04, suggest_threshold=0.02)
+PATH_OPEN = AnswerSection(**PATH_OPEN_ANSWER)  # see tests/conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +42,7 @@ def test_stays_silent_on_chit_chat_and_unknown_topics(engine, chat):
 
 def test_thresholds_decide_between_answer_suggest_and_silence():
     day = read_day(SAMPLE_DAY)
-    strict = AnswerEngine.from_days([day], AnswerSection(answer_threshold=1.0, suggest_threshold=0.3))
+    strict = AnswerEngine.from_days([day], AnswerSection(answer_threshold=1.0, suggest_threshold=0.02))
     result = strict.ask(PARAPHRASE)
     assert not result.answered and result.suggest and result.related
     assert result.related[0].pair.first.time.strftime("%H:%M:%S") == "08:59:56"
@@ -68,7 +66,7 @@ def test_search_ranks_messages_and_prefers_exact_phrases(engine):
 
 def test_update_and_remove_days_refresh_the_index(engine):
     extra = read_day(DATA / "qa" / "2030-01-15-chat.markdown")
-    local = AnswerEngine.from_days([read_day(SAMPLE_DAY)])
+    local = AnswerEngine.from_days([read_day(SAMPLE_DAY)], PATH_OPEN)
     question = "备付金汇缴户每天日终要清零吗？"
     assert not local.ask(question).answered
     local.update_days([extra])
@@ -80,7 +78,7 @@ def test_update_and_remove_days_refresh_the_index(engine):
 
 def test_ask_is_safe_while_the_index_is_rebuilt():
     day = read_day(SAMPLE_DAY)
-    local = AnswerEngine.from_days([day])
+    local = AnswerEngine.from_days([day], PATH_OPEN)
     extra = read_day(DATA / "qa" / "2030-01-15-chat.markdown")
     errors, results = [], []
 
@@ -102,11 +100,11 @@ def test_ask_is_safe_while_the_index_is_rebuilt():
     assert not errors and all(results) and len(results) == 90
 
 
-PAIR_KEYS = {"group", "date", "time", "speaker", "question", "answers", "score"}
+PAIR_KEYS = {"kind", "group", "date", "time", "speaker", "question", "answers", "score"}
 
 
-def test_cli_ask_json_shape(capsys):
-    assert main(["ask", PARAPHRASE, "--archive", str(SAMPLE_DAY.parent), "--json"]) == 0
+def test_cli_ask_json_shape(capsys, tmp_path):
+    assert main(["--config", path_open_config(tmp_path), "ask", PARAPHRASE, "--archive", str(SAMPLE_DAY.parent), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"answered", "confidence", "match", "candidates"}
     assert out["answered"] is True and 0 <= out["confidence"] <= 1
@@ -116,30 +114,30 @@ def test_cli_ask_json_shape(capsys):
     assert 1 <= len(out["candidates"]) <= 5 and out["candidates"][0] == out["match"]
 
 
-def test_cli_ask_json_lines_from_stdin(capsys, monkeypatch):
+def test_cli_ask_json_lines_from_stdin(capsys, monkeypatch, tmp_path):
     monkeypatch.setattr("sys.stdin", io.StringIO(f"早上好\n{PARAPHRASE}\n\n"))
-    assert main(["ask", "-", "--archive", str(SAMPLE_DAY.parent), "--json"]) == 0
+    assert main(["--config", path_open_config(tmp_path), "ask", "-", "--archive", str(SAMPLE_DAY.parent), "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["answered"] for line in lines] == [False, True]
     assert lines[0]["match"] is None
 
 
-def test_cli_search_json(capsys):
-    assert main(["search", "发卡行", "--archive", str(SAMPLE_DAY.parent), "--limit", "3", "--json"]) == 0
+def test_cli_search_json(capsys, tmp_path):
+    assert main(["--config", path_open_config(tmp_path), "search", "发卡行", "--archive", str(SAMPLE_DAY.parent), "--limit", "3", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert 1 <= len(hits) <= 3
     assert set(hits[0]) == {"group", "date", "time", "speaker", "text", "score"}
     assert "发卡行" in hits[0]["text"]
 
 
-def test_cli_plain_text_and_bad_limit(capsys):
-    assert main(["ask", PARAPHRASE, "--archive", str(SAMPLE_DAY.parent)]) == 0
+def test_cli_plain_text_and_bad_limit(capsys, tmp_path):
+    assert main(["--config", path_open_config(tmp_path), "ask", PARAPHRASE, "--archive", str(SAMPLE_DAY.parent)]) == 0
     assert "2018-02-28" in capsys.readouterr().out
-    assert main(["search", "发卡行", "--archive", str(SAMPLE_DAY.parent), "--limit", "0"]) == 2
+    assert main(["--config", path_open_config(tmp_path), "search", "发卡行", "--archive", str(SAMPLE_DAY.parent), "--limit", "0"]) == 2
 
 
 def test_search_finds_part_of_a_word():
-    local = AnswerEngine.from_days([read_day(DATA / "qa" / "2030-01-15-chat.markdown")])
+    local = AnswerEngine.from_days([read_day(DATA / "qa" / "2030-01-15-chat.markdown")], PATH_OPEN)
     assert "汇缴" not in local.segmenter.words("汇缴户日终要全额划转")  # the dictionary keeps 汇缴户 whole
     hits = local.search("汇缴")
     assert len(hits) == 2 and all("汇缴户" in h.message.text for h in hits)
@@ -157,7 +155,7 @@ def test_a_question_that_says_too_little_is_never_answered(tmp_path):
         "> 11:00:00  丙-某科技-架构-深圳  \n   \n备付金集中存管以后，支付机构还能开多个备付金账户吗？  \n   \n"
         "> 11:01:00  丁-某支付-财务-杭州  \n   \n不能了，只保留一个备付金集中存管账户  \n   \n",
         encoding="utf-8")
-    engine = AnswerEngine.from_days([read_day(folder / "2020-03-02-chat.markdown")])
+    engine = AnswerEngine.from_days([read_day(folder / "2020-03-02-chat.markdown")], PATH_OPEN)
     vague = engine.ask("有推荐的吗")
     assert not vague.answered and vague.match is None
     specific = engine.ask("集中存管之后支付机构可以开几个备付金账户？")

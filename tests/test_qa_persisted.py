@@ -118,7 +118,7 @@ async def test_incremental_update_after_a_published_day(config, http, fake_clock
     await JobScheduler(services).trampoline("publish")  # the day is written, ingested and handed to the engine
     new = e5.seen[archived:]
     assert sorted(new) == [QUESTION, QUESTION + "\n" + ANSWER]  # only the published day's unit: question, whole
-    assert cache.segmented - before == 2  # and only its two texts segmented
+    assert cache.segmented - before == 3  # and only its texts segmented: the two lines and the unit as a whole
     best = services.answers.dense_candidates("跨境业务的外汇申报怎么做", k=1)[0]
     assert best.pair.question_text == QUESTION and best.score > 0.8
     # A restart loads all of it: nothing encoded, nothing of the archive segmented.

@@ -7,14 +7,15 @@ from bot.qa.engine import AnswerEngine, AskResult
 from bot.qa.reply import (
     ANSWER_CHARS, NOTHING_FOUND, answer_text, best_answers, related_text, search_text, shorten, snippet, thread_text,
 )
-from tests.conftest import DATA
+from bot.config import AnswerSection
+from tests.conftest import DATA, PATH_OPEN_ANSWER
 
 BASE = "https://bot.example.org"
 
 
 @pytest.fixture(scope="module")
 def engine():
-    return AnswerEngine.from_days([read_day(DATA / "qa" / "2030-01-15-chat.markdown")])
+    return AnswerEngine.from_days([read_day(DATA / "qa" / "2030-01-15-chat.markdown")], AnswerSection(**PATH_OPEN_ANSWER))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,10 @@ from bot.qa.engine import AnswerEngine
 from bot.store.db import connect
 from bot.store.ingest import ingest_paths
 from bot.store.schema import days, qa_mined, qa_pairs
-from tests.conftest import DATA
+from bot.config import AnswerSection
+from tests.conftest import DATA, PATH_OPEN_ANSWER, path_open_config
+
+PATH_OPEN = AnswerSection(**PATH_OPEN_ANSWER)  # see tests/conftest.py
 from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 
 DAY = DATA / "qa" / "2030-01-15-chat.markdown"
@@ -26,12 +29,12 @@ def test_from_store_mines_saves_and_reuses(tmp_path):
     shutil.copy(DAY, folder / DAY.name)
     db = connect(tmp_path / "bot.db")
     ingest_paths(db, [folder])
-    engine = AnswerEngine.from_store(db)
+    engine = AnswerEngine.from_store(db, PATH_OPEN)
     assert engine.ask(QUESTION).answered
     assert _count(db, qa_pairs) == 3 and _count(db, qa_mined) == 1
     with db.connect() as conn:
         first_ids = sorted(conn.execute(select(qa_pairs.c.id)).scalars())
-    again = AnswerEngine.from_store(db)  # reuses the stored pairs
+    again = AnswerEngine.from_store(db, PATH_OPEN)  # reuses the stored pairs
     with db.connect() as conn:
         assert sorted(conn.execute(select(qa_pairs.c.id)).scalars()) == first_ids
     assert [p.question_seqs for p in again.pairs()] == [p.question_seqs for p in engine.pairs()]
@@ -64,10 +67,10 @@ def test_cli_ask_and_search_from_the_store(tmp_path, capsys):
     shutil.copy(DAY, folder / DAY.name)
     db_path = tmp_path / "bot.db"
     ingest_paths(connect(db_path), [folder])
-    assert main(["ask", QUESTION, "--db", str(db_path), "--json"]) == 0
+    assert main(["--config", path_open_config(tmp_path), "ask", QUESTION, "--db", str(db_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["answered"] and (out["match"]["group"], out["match"]["time"]) == ("qa", "09:00:00")
-    assert main(["search", "汇缴户", "--db", str(db_path), "--json"]) == 0
+    assert main(["--config", path_open_config(tmp_path), "search", "汇缴户", "--db", str(db_path), "--json"]) == 0
     assert any("汇缴户" in hit["text"] for hit in json.loads(capsys.readouterr().out))
 
 
@@ -77,9 +80,9 @@ def test_pairs_on_postgres(postgres_db, tmp_path):
     folder.mkdir()
     shutil.copy(DAY, folder / DAY.name)
     ingest_paths(postgres_db, [folder])
-    engine = AnswerEngine.from_store(postgres_db)
+    engine = AnswerEngine.from_store(postgres_db, PATH_OPEN)
     assert engine.ask(QUESTION).answered
-    again = AnswerEngine.from_store(postgres_db)
+    again = AnswerEngine.from_store(postgres_db, PATH_OPEN)
     assert [p.answer_seqs for p in again.pairs()] == [p.answer_seqs for p in engine.pairs()]
     assert _count(postgres_db, qa_pairs) == 3
     with postgres_db.begin() as conn:
