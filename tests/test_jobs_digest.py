@@ -151,7 +151,9 @@ def test_a_suggestion_is_never_the_askers_own_old_answer():
     from bot.config import AnswerSection
     from handlers.digest import as_suggestion
 
-    result = AnswerEngine.from_days([_earlier_year()], AnswerSection()).ask("聚合支付的二清问题怎么规避？")
+    from tests.conftest import PATH_OPEN_ANSWER
+
+    result = AnswerEngine.from_days([_earlier_year()], AnswerSection(**PATH_OPEN_ANSWER)).ask("聚合支付的二清问题怎么规避？")
     today = dt.date(2024, 6, 1)
     assert as_suggestion(result, today, "", QUIET.name).author == HELPER.name
     assert as_suggestion(result, today, "", HELPER.name) is None

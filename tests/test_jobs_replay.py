@@ -47,7 +47,10 @@ async def test_replay_answers_a_question_the_archive_answered_before(tmp_path):
     today = Day("g", dt.date(2024, 1, 2), "t", "a", messages=[
         Message(t(2, 10, 0), "丙-某科技-技术-深圳", "请问备付金集中存管比例现在是多少？"),
     ])
-    report = await replay_day(Config(), today, archive=tmp_path / "archive")
+    from bot.config import AnswerSection
+    from tests.conftest import PATH_OPEN_ANSWER
+
+    report = await replay_day(Config(answer=AnswerSection(**PATH_OPEN_ANSWER)), today, archive=tmp_path / "archive")
     assert report.answered == 1
 
 
