@@ -1,8 +1,9 @@
 """Answer quality: floors on the held-out TEST splits and the live set (never on dev, where the
 ranker was fitted), and a small quality check over invented days that runs without the archive.
 
-The floors sit a little under the figures bench/quality.py measured (see bot/data/ranker.json and
-the README); they are checked against the lexical engine of today and the naive baseline too.
+The floors sit a little under the figures measured with the lexical engine (the hybrid one needs the
+whole archive encoded, minutes on this machine: bench/quality.py prints it); they are checked
+against today's lexical engine and the naive baseline too.
 """
 
 import importlib.util
@@ -68,9 +69,13 @@ def test_before_keeps_only_earlier_days(small):
 # ----- the shared archive: held-out floors -----
 
 @pytest.fixture(scope="module")
-def measured(shared_archive):
+def measured():
+    from tests.conftest import SHARED_ARCHIVE
+
+    if not SHARED_ARCHIVE.is_dir():
+        pytest.skip(f"shared archive not found at {SHARED_ARCHIVE} (only beside the checkout in CI)")
     quality = _quality()
-    days, errors = read_folder([shared_archive])
+    days, errors = read_folder([SHARED_ARCHIVE])
     assert not errors
     engine = AnswerEngine.from_days(days)
     reworded, live = quality.load_reworded(), quality.load_live(days)
@@ -103,4 +108,7 @@ def test_live_test_split_floors(measured):
     assert ours["recall@5"] >= measured("today", "live")["recall@5"]
 
 
-FLOORS = {"reworded_r1": 0.0, "reworded_r5": 0.0, "live_precision": 0.0, "live_r5": 0.0}
+# Measured (lexical engine, TEST splits, 2026-12-07): reworded recall@1 0.146, recall@5 0.415 (today's
+# engine 0.098 / 0.341, naive 0.024 / 0.049); live recall@1 0.197, recall@5 0.408 (today 0.099 / 0.254,
+# naive 0.042 / 0.099). The lexical model answers nothing on either (held-out precision never 85%).
+FLOORS = {"reworded_r1": 0.12, "reworded_r5": 0.37, "live_precision": 0.85, "live_r5": 0.36}
