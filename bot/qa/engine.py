@@ -123,7 +123,8 @@ class _Snapshot:
     pairs: list[QAPair] = field(default_factory=list)
     pair_index: TextIndex | None = None
     messages: list[Message] = field(default_factory=list)
-    message_index: TextIndex | None = None
+    message_groups: np.ndarray | None = None
+    message_index: TextIndex | None = None  # built on first search (`_message_index`)
     pair_vectors: np.ndarray | None = None  # (len(pairs), dim) unit-length, with an encoder
 
 
@@ -229,6 +230,7 @@ class AnswerEngine:
             self._rebuild()
 
     def _rebuild(self) -> None:
+        searched = self._snap.message_index is not None  # then build the new search index now, not at a search
         keys = sorted(self._days, key=lambda k: (k[1], k[0]))  # oldest first: the latest copy wins
         names = sorted({group for group, _ in keys})
         codes = {name: i for i, name in enumerate(names)}
@@ -246,11 +248,29 @@ class AnswerEngine:
             pairs=pairs,
             pair_index=TextIndex([p.question_text for p in pairs], pair_groups, self._cache),
             messages=messages,
-            message_index=TextIndex([m.text for m in messages], np.asarray(message_groups, dtype=np.int16), self._cache,
-                                    subwords=True),
+            message_groups=np.asarray(message_groups, dtype=np.int16),
             pair_vectors=self.passage_vectors([dense_text(p) for p in pairs]) if self.encoder else None,
         )
+        if searched:
+            self._snap.message_index = self._build_message_index(self._snap)
         self._cache.save()
+
+    def _message_index(self, snap: _Snapshot) -> TextIndex | None:
+        """The snapshot's index of every message, built on first use: answering never needs it,
+        so a one-question process (`archive-bot ask`) does not pay for it."""
+        if snap.message_index is None and snap.messages:
+            with self._lock:
+                if snap.message_index is None:
+                    snap.message_index = self._build_message_index(snap)
+                    self._cache.save()
+        return snap.message_index
+
+    def _build_message_index(self, snap: _Snapshot) -> TextIndex:
+        return TextIndex([m.text for m in snap.messages], snap.message_groups, self._cache, subwords=True)
+
+    def warm(self) -> None:
+        """Build what is otherwise built on first use (the search index), e.g. before a server is ready."""
+        self._message_index(self._snap)
 
     # ----- reading -----
 
@@ -268,7 +288,7 @@ class AnswerEngine:
             "messages": len(snap.messages),
             "pairs": len(snap.pairs),
             "distinct_questions": len(snap.pair_index.docs) if snap.pair_index else 0,
-            "distinct_messages": len(snap.message_index.docs) if snap.message_index else 0,
+            "distinct_messages": len(index.docs) if (index := self._message_index(snap)) else 0,
         }
 
     def _query(self, text: str) -> tuple[str, ...]:
@@ -330,7 +350,7 @@ class AnswerEngine:
     def search(self, query: str, group: str | None = None, limit: int = 10) -> list[Hit]:
         """Messages matching the query, best first; one hit per distinct text (its latest copy)."""
         snap = self._snap
-        index = snap.message_index
+        index = self._message_index(snap)
         words = self._query(query)
         code = snap.group_codes.get(group) if group is not None else None
         if index is None or not words or limit <= 0 or (group is not None and code is None):
