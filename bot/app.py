@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot import metrics
 from bot.config import Config
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox
@@ -63,6 +64,7 @@ def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None
     app.cleanup_ctx.append(scheduler_context)  # the jobs; only the answer refresh without run_scheduler
     add_security_headers(app)  # a strict Content-Security-Policy on every response
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_page)
     app.router.add_post("/webhook/{platform}", handle_webhook)
     app.router.add_get("/webhook/{platform}", handle_webhook)  # WeCom URL verification
     if config.web.enabled:
@@ -200,6 +202,17 @@ async def wait_ready(app: web.Application, timeout: float = 60) -> None:
     await asyncio.wait_for(app[READY].wait() if task is None else asyncio.shield(task), timeout)
     if not app[READY].is_set():
         raise RuntimeError(f"answer index failed to load: {app[LOADER]['error']}")
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus text format; behind the archive's sign-in when `web.protect_metrics` is set."""
+    from bot.web.auth import check_access
+
+    settings = request.app[CONFIG].web
+    if settings.protect_metrics:
+        check_access(request, settings)
+    services = request.app.get(SERVICES)
+    return metrics.metrics_response(services.answers if services is not None else None)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -81,6 +81,13 @@ class ServerSection(Section):
     run_scheduler: bool = True  # false where a separate `archive-bot clock` process runs jobs
     shutdown_timeout: float = Field(10.0, ge=0)
     replies_per_minute: int = Field(20, ge=1)  # per chat; further replies are dropped (logged)
+    access_log: Literal["off", "sampled", "all"] = "off"  # one line per request costs 6% of the webhook's time
+    access_log_sample: int = Field(100, ge=1)  # "sampled": one request in this many (and every 5xx)
+
+
+class LogSection(Section):
+    format: Literal["text", "kv", "json"] = "text"  # kv = key=value lines; json = one object per line
+    level: Literal["debug", "info", "warning", "error"] = "info"
 
 
 class WebSection(Section):
@@ -88,6 +95,7 @@ class WebSection(Section):
     public: bool = False  # the archive holds real names: protected unless explicitly opened
     username: str = "archive"
     password: str = ""  # env ARCHIVE_BOT_WEB_PASSWORD; empty and not public = pages refuse everyone
+    protect_metrics: bool = False  # true: /metrics asks for the archive's user and password too
     login_attempts: int = Field(5, ge=1)  # failed sign-ins per client address within the window, then 429
     login_window_seconds: int = Field(60, ge=1)
 
@@ -206,6 +214,7 @@ class Config(Section):
     answer: AnswerSection = AnswerSection()
     encoder: EncoderSection = EncoderSection()
     server: ServerSection = ServerSection()
+    log: LogSection = LogSection()
     web: WebSection = WebSection()
     platforms: PlatformsSection = PlatformsSection()
     chats: list[ChatSection] = Field(default_factory=list)

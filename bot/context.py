@@ -1,7 +1,7 @@
 """The one context every handler gets: for a message (a command, an observer) and for a job.
 
 A message context carries the chat, the message and `reply`; a job context carries the job id,
-the time it runs for and `post_once`, the ledger-protected send (bot/ledger.py). Both hold the
+the time it runs for and `post_once`, the ledger-protected send (bot/store/ledger.py). Both hold the
 Services, so handlers need no globals. The dispatcher builds message contexts
 (bot/dispatch.py), the scheduler's trampoline job contexts (bot/scheduler.py); an admin command
 runs a job through the same trampoline (`run_job`), with `only_chat` set.
@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from bot import ledger
+from bot import metrics
 from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
 from bot.config import ChatSection, Config
 from bot.services import Services
+from bot.store import ledger
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -50,6 +51,17 @@ def question_key(text: str) -> str:
     if len(text) > CACHED_KEY_CHARS:
         return _NOT_WORD.sub("", text.casefold())
     return _cached_key(text)
+
+
+async def deliver(adapter, outgoing: Outgoing) -> Sent:
+    """`adapter.send`, counted by outcome for /metrics."""
+    try:
+        sent = await adapter.send(outgoing)
+    except Exception:
+        metrics.SENDS.labels(adapter.name, "failed").inc()
+        raise
+    metrics.SENDS.labels(adapter.name, "ok").inc()
+    return sent
 
 
 @dataclass
@@ -188,7 +200,7 @@ class Context:
                             thread_id=thread_id, markdown=markdown, image_png=image_png,
                             image_caption=image_caption)
         self.sent.append(outgoing)
-        return await adapter.send(outgoing)
+        return await deliver(adapter, outgoing)
 
     # -- a job's posts --------------------------------------------------------------------------------
     async def post_once(self, chat: ChatSection, period: str, messages: Sequence[Outgoing], *,
@@ -216,7 +228,7 @@ class Context:
         sent_count = 0
         try:
             for message in messages:
-                sent: Sent = await adapter.send(message)
+                sent: Sent = await deliver(adapter, message)
                 ids.extend(sent.message_ids if sent else ())
                 sent_count += 1
                 self.posted.append(message)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections import deque
 
+from bot import metrics
 from bot.chat import Incoming, MemberUpdate, Outgoing
 from bot.config import ChatSection
 from bot.context import INDEX_LOADING, Context, question_key  # noqa: F401 - handlers import them here too
@@ -106,6 +108,13 @@ class Dispatcher:
 
     async def dispatch(self, message: Incoming) -> list[Outgoing]:
         """Run the routes for one message; returns what was sent (tests look at it)."""
+        started = time.perf_counter()
+        try:
+            return await self._dispatch(message)
+        finally:
+            metrics.HANDLING.labels(message.platform).observe(time.perf_counter() - started)
+
+    async def _dispatch(self, message: Incoming) -> list[Outgoing]:
         chat = self.chat_for(message.platform, message.chat_id)
         if chat is None or self.is_from_bot(message) or message.edited:
             return []

@@ -8,7 +8,7 @@ turns each declaration into a trigger from the `[schedule]` config. Jobs can be 
 (`JobScheduler.run`) by tests and the CLI, and by admin commands through `run_job`, with the
 Services' clock deciding "now".
 
-Posting goes through `Context.post_once`, which claims a ledger row (bot/ledger.py) before
+Posting goes through `Context.post_once`, which claims a ledger row (bot/store/ledger.py) before
 sending, so every job is idempotent across restarts, misfire catch-ups and several clocks.
 """
 
@@ -27,6 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import metrics
 from bot.config import ChatSection, Config
 from bot.context import Context
 from bot.router import Job, Router, load_handlers
@@ -119,9 +120,11 @@ class JobScheduler:
                 await self.jobs[job_id].handler(ctx)
                 if ctx.failures:
                     raise JobFailed("; ".join(ctx.failures))
+                metrics.JOB_RUNS.labels(job_id, "ok").inc()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - one job's failure must not stop the clock
+                metrics.JOB_RUNS.labels(job_id, "failed").inc()
                 await self.error_handler(ctx, exc)
                 if isinstance(exc, JobFailed) and not retry:
                     self.schedule_retry(job_id)

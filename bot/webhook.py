@@ -14,6 +14,7 @@ import logging
 
 from aiohttp import web
 
+from bot import metrics
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox, Item, MemberItem
 from bot.platforms.base import Rejected, Request
@@ -32,6 +33,14 @@ def _reject(status: int, reason: str) -> web.Response:
 
 
 async def handle_webhook(request: web.Request) -> web.StreamResponse:
+    response = await _handle(request)
+    platform = request.match_info["platform"]
+    known = platform if platform in request.app[SERVICES].adapters else "unknown"  # bounded label values
+    metrics.REQUESTS.labels(known, str(response.status)).inc()
+    return response
+
+
+async def _handle(request: web.Request) -> web.StreamResponse:
     app = request.app
     services = app[SERVICES]
     platform = request.match_info["platform"]
@@ -87,6 +96,7 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
         for item, is_new in zip(items, new):
             if not is_new:
                 continue
+            metrics.STORED.labels(platform).inc()
             if app[INLINE_DISPATCH]:
                 await dispatcher.dispatch(item.message)
             else:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 
+from bot import metrics
 from bot.chat import Incoming
-from bot.dispatch import Context
+from bot.context import Context
 from bot.router import Router
 from handlers.ask import answer_reply
 
@@ -54,7 +55,6 @@ def _pair_key(pair) -> str:
 async def auto_answer(ctx: Context) -> None:
     """Answers questions in the group that were asked and answered before"""
     from bot.qa.mining import asks
-    from bot.qa.reply import related_text
 
     mode = ctx.chat.auto_answer
     engine = ctx.services.answers
@@ -65,18 +65,28 @@ async def auto_answer(ctx: Context) -> None:
     if not asks(text) or not stands_alone(message):
         return
     result = await ctx.engine("ask", text, ctx.group)
+    metrics.ANSWERS.labels(await _answer(ctx, message, text, result, mode)).inc()
+
+
+async def _answer(ctx: Context, message: Incoming, text: str, result, mode: str) -> str:
+    """Reply if the verdict and the gates allow it; returns the outcome: given, suggested or silent."""
+    from bot.qa.reply import related_text
+
     base_url = ctx.services.config.bot.public_base_url
     markdown = ctx.markdown
     if mode == "on" and result.answered and result.match is not None:
         if not (message.addressed or archived_question_stands_alone(result.match.pair)):
-            return
+            return "silent"
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):
-            return
+            return "silent"
         ctx.remember_answer(result.match.pair)
         await ctx.reply(answer_reply(ctx, result.match, markdown), mentions=(message.sender,), markdown=markdown)
-    elif mode == "suggest" and (result.answered or result.suggest) and result.candidates:
+        return "given"
+    if mode == "suggest" and (result.answered or result.suggest) and result.candidates:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.candidates[0].pair))):
-            return
+            return "silent"
         ctx.remember_answer(result.candidates[0].pair)
         await ctx.reply(related_text(list(result.candidates), base_url, markdown), mentions=(message.sender,),
                         markdown=markdown)
+        return "suggested"
+    return "silent"

@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import TypeVar
 
+from bot import metrics
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
@@ -104,5 +106,6 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, platform: str, sl
                 raise SendFailed(platform, f"gave up after {number} attempt(s): {exc.reason}",
                                  exc.status) from None
             log.warning("%s: %s; retry %d/%d in %.1f s", platform, exc.reason, number, attempts - 1, delay)
+            metrics.SEND_RETRIES.labels(platform).inc()
             await sleep(delay)
     raise AssertionError("unreachable")  # the loop always returns or raises
