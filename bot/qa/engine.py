@@ -5,6 +5,11 @@ the archive's days, their mined Q&A pairs and two immutable indexes (questions, 
 `ask` and `search` read whichever snapshot is current, so they are safe to call from many threads
 (the server uses `asyncio.to_thread`); `update_days`/`remove_days` build a new snapshot under a
 lock and swap it in with one assignment.
+
+Building is cheap after the first time: with a store (`from_store`, or `vector_db`) every text's
+words and every unit's vector are loaded from it and only new texts are segmented or encoded
+(`passage_vectors`, bot/store/tokens.py, bot/store/vectors.py); the all-messages index is built
+at the first search (or by `warm()`), so a process that only answers does not pay for it.
 """
 
 from __future__ import annotations
