@@ -145,3 +145,14 @@ async def test_admin_digest_command(env, telegram_api):
     assert len(digests) == 1
     await JobScheduler(services).trampoline("digest")  # the scheduled one still goes out once
     assert len([m for m in telegram_api.sent("sendMessage") if "群日报" in m["text"]]) == 2
+
+
+def test_a_suggestion_is_never_the_askers_own_old_answer():
+    from bot.config import AnswerSection
+    from handlers.digest import as_suggestion
+
+    result = AnswerEngine.from_days([_earlier_year()], AnswerSection()).ask("聚合支付的二清问题怎么规避？")
+    today = dt.date(2024, 6, 1)
+    assert as_suggestion(result, today, "", QUIET.name).author == HELPER.name
+    assert as_suggestion(result, today, "", HELPER.name) is None
+    assert as_suggestion(result, dt.date(2023, 6, 1), "", QUIET.name) is None  # the same day is no archive
