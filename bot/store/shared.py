@@ -49,6 +49,9 @@ class Limits:
         self.db = db
         self.replies_per_minute = replies_per_minute
         self.cooldown_seconds = cooldown_seconds
+        lock = _insert(db)(chat_state)
+        self._lock = lock.on_conflict_do_update(index_elements=["platform", "chat_id", "name"],
+                                                set_={"value": lock.excluded.value})
         insert = _insert(db)(answered_questions)
         self._cool = insert.on_conflict_do_update(
             index_elements=["platform", "chat_id", "key"], set_={"ts": insert.excluded.ts},
@@ -60,6 +63,10 @@ class Limits:
         `replies_per_minute` replies in the last 60 s."""
         ms = int(now * 1000)
         with self.db.begin() as conn:
+            # Write the chat's lock row first: concurrent reservations for one chat (in any process)
+            # wait here for each other, so the count below is never stale.
+            conn.execute(self._lock, {"platform": chat[0], "chat_id": chat[1][:256], "name": "reply_budget",
+                                      "value": str(ms)})
             recent = conn.execute(select(func.count()).select_from(chat_replies).where(
                 chat_replies.c.platform == chat[0], chat_replies.c.chat_id == chat[1],
                 chat_replies.c.ts > ms - 60_000)).scalar_one()

@@ -9,11 +9,13 @@ what was acknowledged but not answered, and skips the replies that had already g
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections import Counter
 
 import aiohttp
 
+from bot.chat import Incoming, Member
 from bot.config import SAMPLE_ARCHIVE
 from tests.fakes import four_platforms as fp
 from tests.serve_process import ServeProcess, free_port, write_config
@@ -70,3 +72,37 @@ async def test_kill_9_mid_dispatch_then_every_acknowledged_command_answered_once
     report = {"answered_before_kill": len(before_restart), "answered_after_restart": len(counts) - len(before_restart)}
     print(json.dumps(report))
     assert sorted(counts) == acknowledged and set(counts.values()) == {1}, counts
+
+
+async def test_a_restart_handles_what_is_pending_and_skips_replies_already_sent(make_bot, telegram_api, tmp_path,
+                                                                                 fake_clock):
+    from sqlalchemy import insert, select
+
+    from bot.store.schema import pending_work
+    from bot.store.shared import pending_row
+    from tests.integration.conftest import base_config
+
+    raw = base_config(tmp_path, platforms={"telegram": fp.platforms_section(telegram_api=telegram_api.url)["telegram"]},
+                      chats=[{"platform": "telegram", "chat_id": fp.CHATS["telegram"], "group": "prodarch"}])
+    first = await make_bot(raw, load_answers=False)
+    entity = [{"type": "bot_command", "offset": 0, "length": 5}]
+    _, headers, body = fp.signed("telegram", fp.telegram_message("/help", message_id=1, entities=entity), 0)
+    assert (await first.client.post("/webhook/telegram", data=body, headers=headers)).status == 200
+    assert list(answered(telegram_api)) == [1]
+    # As if the process had died after the reply went out but before its pending row went away,
+    # and after acknowledging message 2 but before handling it:
+    def message(n: int) -> Incoming:
+        return Incoming("telegram", fp.CHATS["telegram"], str(n), Member("501", "Ada"), "/help",
+                        dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc), command="help")
+    await first.client.close()
+    with first.services.db.begin() as conn:
+        conn.execute(insert(pending_work), [pending_row(message(1), "local#1.0", 0), pending_row(message(2), "local#1.0", 0)])
+    second = await make_bot(raw, load_answers=False)
+    for _ in range(100):
+        if 2 in answered(telegram_api):
+            break
+        await asyncio.sleep(0.05)
+    await second.client.close()
+    assert answered(telegram_api) == Counter({1: 1, 2: 1})
+    with second.services.db.connect() as conn:
+        assert conn.execute(select(pending_work)).all() == []
