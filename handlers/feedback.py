@@ -19,6 +19,16 @@ THANKS = "收到，谢谢反馈。"
 NO_ANSWER = "请回复机器人的某条回答来使用这个命令。"
 
 
+def summary(counts: answers.Counts) -> str:
+    """One line for /stats and the digest: answers given and the feedback they got; "" if none."""
+    if not counts.answers and not counts.suggestions:
+        return ""
+    line = f"机器人回答了 {counts.answers} 个问题"
+    if counts.suggestions:
+        line += f"，推荐了 {counts.suggestions} 次相关讨论"
+    return line + f"；收到反馈：有用 {counts.right}，不对 {counts.wrong}。"
+
+
 def reaction_verdict(emoji: tuple[str, ...], config: FeedbackSection) -> int:
     """WRONG if any emoji says wrong, RIGHT if any says right, else 0 (wrong wins: it costs more)."""
     if any(e in config.wrong_reactions for e in emoji):

@@ -171,3 +171,12 @@ async def test_bridge_reaction_events_and_hostile_ones(bridge_bot, bridge_callba
     body = json.dumps(bridge_reaction(wx, "wxid_bob", "👎", removed=True)).encode()
     assert (await post_bridge(bridge_bot, body, fake_clock)).status == 200
     assert rows(bridge_bot, answer_feedback) == []
+
+
+async def test_stats_reports_answers_and_feedback(tg_bot, telegram_api):
+    await post_telegram(tg_bot.client, tg_update("/stats", user_id=5))
+    assert "还没有回答过问题" in telegram_api.sent()[-1]["text"]
+    await post_telegram(tg_bot.client, tg_update(QUESTION, user_id=321))
+    await post_telegram(tg_bot.client, tg_reaction(1002, 77, ["👍"]))
+    await post_telegram(tg_bot.client, tg_update("/stats", user_id=5))
+    assert "机器人回答了 1 个问题；收到反馈：有用 1，不对 0。" in telegram_api.sent()[-1]["text"]
