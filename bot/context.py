@@ -1,7 +1,7 @@
 """The one context every handler gets: for a message (a command, an observer) and for a job.
 
 A message context carries the chat, the message and `reply`; a job context carries the job id,
-the time it runs for and `post_once`, the ledger-protected send (bot/ledger.py). Both hold the
+the time it runs for and `post_once`, the ledger-protected send (bot/store/ledger.py). Both hold the
 Services, so handlers need no globals. The dispatcher builds message contexts
 (bot/dispatch.py), the scheduler's trampoline job contexts (bot/scheduler.py); an admin command
 runs a job through the same trampoline (`run_job`), with `only_chat` set.
@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from bot import ledger, metrics
+from bot import metrics
 from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Reaction, Sent
 from bot.config import ChatSection, Config
 from bot.services import Services
+from bot.store import ledger
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection

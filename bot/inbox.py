@@ -358,11 +358,3 @@ class Inbox:
         group_id = conn.execute(select(groups.c.id).where(groups.c.name == name)).scalar_one()
         fresh[name] = group_id
         return group_id
-
-
-def live_count(db: Engine, group: str, date: str) -> int:
-    """How many live messages the group's chats received on a local date (for /stats)."""
-    query = (select(func.count()).select_from(live_messages.join(groups, groups.c.id == live_messages.c.group_id))
-             .where(groups.c.name == group, live_messages.c.date == date, live_messages.c.text != ""))
-    with db.connect() as conn:
-        return int(conn.execute(query).scalar() or 0)

@@ -21,3 +21,26 @@ def day_url(base_url: str, group: str, date: dt.date | str, time: dt.time | str 
     if not base_url:
         return None
     return base_url.rstrip("/") + day_path(group, date, time)
+
+
+def qa_id(group: str, date: dt.date | str, seq: int) -> str:
+    """A mined exchange's id: `<group>:<date>:<position of its question in the day>`; stable while
+    the day and the miner's choice of question stay the same, and buildable without the store."""
+    date_text = date.isoformat() if isinstance(date, dt.date) else date
+    return f"{group}:{date_text}:{seq}"
+
+
+def qa_path(pair) -> str:
+    """`/archive/qa/<id>` of a `QAPair` (bot.qa.mining)."""
+    return f"/archive/qa/{quote(qa_id(pair.group, pair.date, pair.question_seqs[0]), safe=':')}"
+
+
+def parse_qa_id(text: str) -> tuple[str, dt.date, int] | None:
+    """(group, date, seq) of an exchange id, or None when it is not one."""
+    parts = text.rsplit(":", 2)
+    if len(parts) != 3 or not parts[0] or not parts[2].isascii() or not parts[2].isdigit() or len(parts[2]) > 6:
+        return None
+    try:
+        return parts[0], dt.date.fromisoformat(parts[1]), int(parts[2])
+    except ValueError:
+        return None

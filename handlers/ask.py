@@ -8,7 +8,7 @@ the engine's verdict after what the chat taught it, bot/learning.py) and log wha
 from __future__ import annotations
 
 from bot.chat import Sent
-from bot.dispatch import Context
+from bot.context import Context
 from bot.router import Router
 
 router = Router("ask", order=30)

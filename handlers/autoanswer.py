@@ -16,7 +16,7 @@ import re
 
 from bot import metrics
 from bot.chat import Incoming
-from bot.dispatch import Context
+from bot.context import Context
 from bot.router import Router
 from handlers.ask import answer_reply, consult, log_answer
 

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.dispatch import Context
-from bot.inbox import live_count
+from bot.context import Context
 from bot.router import Router
-from bot.store import answers
+from bot.store import answers, queries
+from bot.store.days import live_count
 from handlers.feedback import summary
 
 router = Router("stats", order=50)
 
 
 def _archive_stats(db, group: str):
-    from bot.store import queries
-
     for entry in queries.stats(db).groups:
         if entry.group == group:
             return entry

@@ -162,3 +162,14 @@ async def test_digest_reports_the_days_answers_and_their_feedback(env, telegram_
     await JobScheduler(services).trampoline("digest")
     (message,) = telegram_api.sent("sendMessage")
     assert "机器人回答了 2 个问题，推荐了 1 次相关讨论；收到反馈：有用 3，不对 1。" in message["text"]
+
+
+def test_a_suggestion_is_never_the_askers_own_old_answer():
+    from bot.config import AnswerSection
+    from handlers.digest import as_suggestion
+
+    result = AnswerEngine.from_days([_earlier_year()], AnswerSection()).ask("聚合支付的二清问题怎么规避？")
+    today = dt.date(2024, 6, 1)
+    assert as_suggestion(result, today, "", QUIET.name).author == HELPER.name
+    assert as_suggestion(result, today, "", HELPER.name) is None
+    assert as_suggestion(result, dt.date(2023, 6, 1), "", QUIET.name) is None  # the same day is no archive

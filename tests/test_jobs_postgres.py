@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot import ledger
+from bot.store import ledger
 from bot.archive.model import Day, Message
 from bot.chat import Member
 from bot.config import Config

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot import ledger
+from bot.store import ledger
 from bot.archive.reader import read_day
 from bot.chat import Member
 from bot.qa.engine import AnswerEngine
@@ -144,7 +144,7 @@ async def test_replies_are_published_as_reply_links_and_answer_first(tmp_path, t
 
 
 def test_live_ids_of_a_group_fed_by_several_chats_name_their_chat():
-    from handlers.publish import live_anchor
+    from bot.store.days import live_anchor
 
     assert live_anchor("telegram", "-1001", "42", several_chats=False) == "m42"
     one, other = live_anchor("telegram", "-1001", "42", True), live_anchor("telegram", "-1002", "42", True)

@@ -186,3 +186,13 @@ def members(engine: Engine, group: str, platform: str | None = None) -> list[Mem
         query = query.where(members_table.c.platform == platform)
     with engine.connect() as conn:
         return [MemberSeen(*row) for row in conn.execute(query)]
+
+
+def top_speakers(engine: Engine, group: str, limit: int = 15) -> list[tuple[str, int]]:
+    """(speaker, messages) of the group's most active members over its whole archive."""
+    count = func.count().label("n")
+    query = (select(messages.c.speaker, count).join(days, days.c.id == messages.c.day_id)
+             .join(groups_table, groups_table.c.id == days.c.group_id).where(groups_table.c.name == group)
+             .group_by(messages.c.speaker).order_by(count.desc(), messages.c.speaker).limit(limit))
+    with engine.connect() as conn:
+        return [(speaker, int(n)) for speaker, n in conn.execute(query)]

@@ -92,7 +92,7 @@ live_messages = Table(
     Index("ix_live_group_date", "group_id", "date"),
 )
 
-# --- scheduled jobs (E): bot/ledger.py -------------------------------------------------------
+# --- scheduled jobs: bot/store/ledger.py -------------------------------------------------
 # One row per (job, chat, period): the claim and the send record in one. The unique constraint is
 # what makes a restart, a misfire catch-up or a second clock process post at most once.
 job_ledger = Table(

@@ -82,7 +82,7 @@ def check_access(request: web.Request, settings: WebSection) -> None:
     given = _credentials(request)
     if given is None:
         raise web.HTTPUnauthorized(headers={"WWW-Authenticate": REALM}, text="Sign in to read the archive.\n")
-    throttle = request.app.get(THROTTLE)
+    throttle = request.config_dict.get(THROTTLE)  # the API sub-application shares the pages' throttle
     address = request.remote or "?"
     if throttle is not None:
         wait = throttle.retry_after(address)

@@ -1,4 +1,4 @@
-"""The archive pages: every group, every day of a group, one day, and a search page.
+"""The archive pages: every group, a group with its charts, one day, search, one exchange.
 
 Rendered with Jinja2 (autoescaped). Images stay links: the page never loads third-party content;
 only http, https and relative links are clickable (bot/web/safety.py), and every response
@@ -16,18 +16,25 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 from markupsafe import Markup, escape
+from pydantic import ValidationError
 
 from bot.archive.reader import MENTION
 from bot.config import WebSection
-from bot.links import day_path
+from bot.links import day_path, parse_qa_id
 from bot.services import SERVICES, Services
 from bot.store import queries
+from bot.web import charts
+from bot.web.api import create_api
 from bot.web.auth import THROTTLE, LoginThrottle, check_access
+from bot.web.days import anchor, load_day_view
+from bot.web.models import SearchForm
 from bot.web.safety import safe_link
+from bot.web.search import SearchRequest, highlight, query_terms, search
 
 HERE = Path(__file__).parent
 TEMPLATES = web.AppKey("archive_templates", jinja2.Environment)
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TOP_MEMBERS = 15
 
 
 def _message_html(text: str) -> Markup:
@@ -41,25 +48,35 @@ def _message_html(text: str) -> Markup:
     return Markup("").join(out)
 
 
-def _rows(day) -> list[dict]:
+def _rows(messages) -> list[dict]:
     rows, seen = [], set()
-    for message in day.messages:
-        anchor = f"t-{message.time:%H%M%S}"
+    for message in messages:
+        name = anchor(message)
         rows.append(dict(
             time=f"{message.time:%H:%M:%S}", speaker=message.speaker, kind=message.kind.value,
             image_url=message.image_url, image_link=safe_link(message.image_url),
             html=_message_html(message.text),
-            anchor=None if anchor in seen else anchor, anchor_of_second=anchor,
+            anchor=None if name in seen else name, anchor_of_second=name,
         ))
-        seen.add(anchor)
+        seen.add(name)
     return rows
 
 
-def _render(request: web.Request, template: str, **context) -> web.Response:
+def _render(request: web.Request, template: str, status: int = 200, **context) -> web.Response:
     services: Services = request.app[SERVICES]
     check_access(request, services.config.web)
     page = request.app[TEMPLATES].get_template(template).render(bot_name=services.config.bot.name, **context)
-    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "private, no-store"})
+    return web.Response(text=page, status=status, content_type="text/html",
+                        headers={"Cache-Control": "private, no-store"})
+
+
+def _date(text: str) -> dt.date:
+    if not DATE.match(text):
+        raise web.HTTPBadRequest(text="Dates look like 2018-02-28.\n")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{text} is not a date.\n") from None
 
 
 async def index(request: web.Request) -> web.Response:
@@ -68,55 +85,94 @@ async def index(request: web.Request) -> web.Response:
     return _render(request, "index.html", groups=stats.groups)
 
 
+def _group_data(services: Services, group: str):
+    return queries.list_days(services.db, group), queries.top_speakers(services.db, group, TOP_MEMBERS)
+
+
 async def group_page(request: web.Request) -> web.Response:
-    check_access(request, request.app[SERVICES].config.web)
+    services: Services = request.app[SERVICES]
+    check_access(request, services.config.web)
     group = request.match_info["group"]
-    day_list = await asyncio.to_thread(queries.list_days, request.app[SERVICES].db, group)
+    day_list, speakers = await asyncio.to_thread(_group_data, services, group)
     if not day_list:
         raise web.HTTPNotFound(text=f"No archived days for group {group!r}.\n")
-    return _render(request, "group.html", group=group, days=list(reversed(day_list)))
+    counts = [(d.date, d.message_count) for d in day_list]
+    return _render(request, "group.html", group=group, days=list(reversed(day_list)),
+                   per_day=charts.per_day(counts), calendar=charts.calendar(group, counts),
+                   members=charts.top_members(speakers), messages=sum(n for _, n in counts))
 
 
 async def day_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     check_access(request, services.config.web)
-    group, date_text = request.match_info["group"], request.match_info["date"]
-    if not DATE.match(date_text):
-        raise web.HTTPBadRequest(text="Dates look like 2018-02-28.\n")
-    try:
-        date = dt.date.fromisoformat(date_text)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"{date_text} is not a date.\n") from None
-    day = await asyncio.to_thread(queries.load_day, services.db, group, date, services.zone)
-    if day is None:
-        raise web.HTTPNotFound(text=f"Nothing archived for {group} on {date_text}.\n")
-    dates = [info.date for info in await asyncio.to_thread(queries.list_days, services.db, group)]
-    position = dates.index(date) if date in dates else -1
+    group, date = request.match_info["group"], _date(request.match_info["date"])
+    view = await load_day_view(services, group, date)
+    if view is None:
+        raise web.HTTPNotFound(text=f"Nothing archived for {group} on {date}.\n")
+    day = view.day
     return _render(
-        request, "day.html", group=group, day=day, rows=_rows(day),
-        speakers=len({m.speaker for m in day.messages}),
-        prev_date=dates[position - 1] if position > 0 else None,
-        next_date=dates[position + 1] if 0 <= position < len(dates) - 1 else None,
+        request, "day.html", group=group, day=day, rows=_rows(day.messages),
+        speakers=len({m.speaker for m in day.messages}), by_hour=charts.by_hour([m.time for m in day.messages]),
+        prev_date=view.previous, next_date=view.next,
     )
+
+
+def _form_errors(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                     for e in error.errors(include_url=False, include_input=False, include_context=False))
 
 
 async def search_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     check_access(request, services.config.web)
-    query = request.query.get("q", "").strip()[:200]
-    group = request.query.get("group") or None
-    engine = services.answers
-    hits = []
-    if query and engine is not None:
-        for hit in await asyncio.to_thread(engine.search, query, group=group, limit=30):
-            message = hit.message
-            hits.append(dict(group=hit.group, date=hit.date, time=f"{message.time:%H:%M:%S}", speaker=message.speaker,
-                             text=message.text, link=day_path(hit.group, hit.date, message.time.time())))
-    return _render(request, "search.html", query=query, group=group, hits=hits, ready=engine is not None)
+    raw = {key: value for key, value in request.query.items() if value.strip() and key in SearchForm.model_fields}
+    try:
+        form = SearchForm.model_validate(raw)
+    except ValidationError as error:
+        return _render(request, "search.html", status=400, form=None, query="", error=_form_errors(error))
+    if form.since and form.until and form.since > form.until:
+        return _render(request, "search.html", status=400, form=None, query="", error="since is after until")
+    query = form.q.strip()
+    found, terms = None, []
+    if query:
+        found = await search(services, SearchRequest(query, form.group, form.speaker, form.since, form.until, form.page))
+        terms = query_terms(query, services)
+    groups = await asyncio.to_thread(queries.groups, services.db)
+
+    def page_link(page: int) -> str:
+        params = {k: v for k, v in raw.items() if k != "page"}
+        return str(request.rel_url.with_query({**params, "page": page}))
+
+    return _render(request, "search.html", form=form, query=query, group=form.group, found=found, groups=groups,
+                   mark=lambda text: highlight(text, terms), page_link=page_link, error=None)
+
+
+def _pair_view(services: Services, group: str, date: dt.date, seq: int):
+    from bot.qa.store import load_days_and_pairs
+
+    for day, pairs in load_days_and_pairs(services.db, keys=[(group, date.isoformat())], zone=services.zone):
+        for pair in pairs:
+            if pair.question_seqs[0] == seq:
+                return pair
+    return None
+
+
+async def qa_page(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    check_access(request, services.config.web)
+    parsed = parse_qa_id(request.match_info["id"])
+    if parsed is None:
+        raise web.HTTPBadRequest(text="An exchange id looks like <group>:<YYYY-MM-DD>:<number>.\n")
+    group, date, seq = parsed
+    pair = await asyncio.to_thread(_pair_view, services, group, date, seq)
+    if pair is None:
+        raise web.HTTPNotFound(text="No such exchange: the day may have changed since the link was made.\n")
+    return _render(request, "qa.html", group=group, date=date, question=_rows(pair.question),
+                   answers=_rows(pair.answers), link=day_path(group, date, pair.first.time.time()))
 
 
 def setup_web(app: web.Application, settings: WebSection) -> None:
-    """Add the archive pages to the bot's app (they read `app[SERVICES]`)."""
+    """Add the archive pages and the JSON API to the bot's app (they read `app[SERVICES]`)."""
     app[THROTTLE] = LoginThrottle(settings.login_attempts, settings.login_window_seconds)
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -124,5 +180,7 @@ def setup_web(app: web.Application, settings: WebSection) -> None:
     app.router.add_get("/archive/", index)
     app.router.add_get("/archive/search", search_page)
     app.router.add_static("/archive/static", HERE / "static")
+    app.router.add_get("/archive/qa/{id}", qa_page)
     app.router.add_get("/archive/{group}", group_page)
     app.router.add_get("/archive/{group}/{date}", day_page)
+    app.add_subapp("/api", create_api())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot import ledger
+from bot.store import ledger
 from bot.archive import read_folder
 from bot.config import SAMPLE_ARCHIVE
 from bot.store import queries

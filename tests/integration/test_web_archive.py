@@ -118,7 +118,7 @@ async def test_in_a_real_browser(archive_client, tmp_path):
             page = await context.new_page()
             await page.goto(base)
             await page.click("text=prodarch")
-            await page.click("text=2018-02-28")
+            await page.click("ol.days >> text=2018-02-28")
             assert await page.locator("li.msg").count() == 146
             await page.goto(base + "/prodarch/2018-02-28#t-091506")
             target = page.locator("#t-091506")
