@@ -167,7 +167,7 @@ def _markers(raw: dict) -> list[str]:
         out.append(f"[forwarded from {raw['forwarded_from']}]")
     if raw.get("photo") is not None:
         out.append("[photo]")
-    media = raw.get("media_type")
+    media = raw.get("media_type") if isinstance(raw.get("media_type"), str) else None
     if media == "sticker":
         out.append(f"[sticker {raw.get('sticker_emoji') or ''}]".replace(" ]", "]"))
     elif media in MEDIA:
