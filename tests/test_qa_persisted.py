@@ -26,7 +26,6 @@ from bot.store.schema import text_tokens, text_vectors
 from bot.text import segmenter
 from tests.conftest import ROOT, SAMPLE_DAY
 from tests.jobs_support import Clock, at, incoming, make_config, make_services, store
-from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 from tests.test_jobs_publish import ANSWER, ASKER, EXPERT, QUESTION
 from tests.test_store_vectors import Counting
 
