@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
+from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Reaction, Sent
 from bot.config import ChatSection, Config
 from bot.services import Services
 from bot.store import ledger
@@ -83,6 +83,7 @@ class Context:
     results: dict[tuple[str, str], Any] = field(default_factory=dict)  # a job's outcome per chat
     command_args: str | None = None  # set when the dispatcher found the command in the text
     update: MemberUpdate | None = None  # set for member-update routes (renames without a message)
+    reaction: Reaction | None = None  # set for reaction routes
 
     def __post_init__(self) -> None:
         if self.now is None:

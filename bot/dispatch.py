@@ -15,7 +15,7 @@ import time
 from collections import deque
 
 from bot import metrics
-from bot.chat import Incoming, MemberUpdate, Outgoing
+from bot.chat import Incoming, MemberUpdate, Outgoing, Reaction
 from bot.config import ChatSection
 from bot.context import INDEX_LOADING, Context, question_key  # noqa: F401 - handlers import them here too
 from bot.router import Route, Router, load_handlers, load_routers  # noqa: F401 - tests load chosen modules
@@ -73,9 +73,14 @@ class Dispatcher:
                                               config.platforms.telegram.bot_username) if value}
 
     # -- background tasks -----------------------------------------------------------------------
-    def spawn(self, message: Incoming | MemberUpdate) -> asyncio.Task:
+    def spawn(self, message: Incoming | MemberUpdate | Reaction) -> asyncio.Task:
         """Dispatch in a tracked task; shutdown waits for it (see `drain`)."""
-        work = self.dispatch_update(message) if isinstance(message, MemberUpdate) else self.dispatch(message)
+        if isinstance(message, MemberUpdate):
+            work = self.dispatch_update(message)
+        elif isinstance(message, Reaction):
+            work = self.dispatch_reaction(message)
+        else:
+            work = self.dispatch(message)
         task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -148,6 +153,18 @@ class Dispatcher:
         ctx = self.context(chat)
         ctx.update = update
         for route in self.router.of_kind("member_update"):
+            await self._run(route, ctx)
+        return ctx.sent
+
+    async def dispatch_reaction(self, reaction: Reaction) -> list[Outgoing]:
+        """Run the reaction routes for one reaction (the bot's own are ignored)."""
+        chat = self.chat_for(reaction.platform, reaction.chat_id)
+        member = reaction.member
+        if chat is None or member.is_bot or member.id in self._self_ids or member.name in self._self_ids:
+            return []
+        ctx = self.context(chat)
+        ctx.reaction = reaction
+        for route in self.router.of_kind("reaction"):
             await self._run(route, ctx)
         return ctx.sent
 
