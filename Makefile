@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/chattiness.py --quiet
 	$(BIN)/python bench/answer.py
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
