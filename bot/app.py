@@ -176,7 +176,9 @@ def build_answer_engine(db, config: Config):
     from bot.qa.encoder import build_encoder
     from bot.qa.engine import AnswerEngine
 
-    return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
+    engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
+    engine.warm()  # the search index too, before the server says it is ready
+    return engine
 
 
 async def _load_answers(app: web.Application) -> None:
