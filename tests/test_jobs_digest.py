@@ -150,6 +150,23 @@ async def test_admin_digest_command(env, telegram_api):
     assert len([m for m in telegram_api.sent("sendMessage") if "群日报" in m["text"]]) == 2
 
 
+async def test_digest_reports_the_days_answers_and_their_feedback(env, telegram_api):
+    from bot.store import answers
+
+    services, clock = env
+    day_ts = int(at(2024, 6, 1, 10, 0).timestamp())
+    for n, (kind, ts) in enumerate([("answer", day_ts), ("answer", day_ts), ("suggestion", day_ts),
+                                    ("answer", day_ts - 86_400)]):  # the day before: not counted
+        answer_id = answers.record(services.db, platform="telegram", chat_id=CHAT_ID, group=GROUP, kind=kind,
+                                   prompted=False, question_message_id=f"q{n}", asker_id="7", question="问题",
+                                   unit=f"pair:{GROUP}:2023-06-01:{n}", score=0.8, ts=ts, message_ids=[f"b{n}"])
+        answers.give(services.db, answer_id, "11", answers.WRONG if n == 1 else answers.RIGHT, "reaction", ts)
+    answers.give(services.db, 1, "12", answers.RIGHT, "reply", day_ts)
+    await JobScheduler(services).trampoline("digest")
+    (message,) = telegram_api.sent("sendMessage")
+    assert "机器人回答了 2 个问题，推荐了 1 次相关讨论；收到反馈：有用 3，不对 1。" in message["text"]
+
+
 def test_a_suggestion_is_never_the_askers_own_old_answer():
     from bot.config import AnswerSection
     from handlers.digest import as_suggestion
