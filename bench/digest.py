@@ -81,7 +81,8 @@ def main() -> int:
             from handlers.digest import as_suggestion
 
             for question in asked[:MAX_QUESTIONS]:
-                found = as_suggestion(engine.ask(question.message.text, day.group), day.date, "")
+                found = as_suggestion(engine.ask(question.message.text, day.group), day.date, "",
+                                      question.message.speaker)
                 if found is not None:
                     suggestions[question.position] = found
         digest, took = seconds(build_digest, day, background=background, suggestions=suggestions)

@@ -129,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="folder for the export, archive and store (kept afterwards)")
+    parser.add_argument("--skip-json-load", action="store_true", help="leave out the json.load comparison (slow)")
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -148,17 +149,20 @@ def main() -> None:
     print(f"export: {export} ({export.stat().st_size / 2**20:,.0f} MiB, {args.messages:,} messages)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-import-"))
     try:
-        for mode in ("ijson", "json.load"):
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        for mode in ("ijson",) if args.skip_json_load else ("ijson", "json.load"):
             result = measure(mode, export, work)
             print(f"{mode:>10}: parse only {result['seconds']:6.1f} s, peak RSS {result['peak_rss_mib']:,.0f} MiB")
         first = measure("import", export, work)
         again = measure("import", export, work)  # the same export again: nothing new
         for label, result in (("import", first), ("re-import", again)):
             summary = result["summary"] or {}
-            print(f"{label:>10}: {result['seconds']:6.1f} s, peak RSS {result['peak_rss_mib']:,.0f} MiB, "
+            print(f"{label:>10}: {result['seconds']:6.1f} s (export to day files {summary.get('seconds', 0):.1f} s, "
+                  f"ingest {summary.get('ingest_seconds', 0):.1f} s), peak RSS {result['peak_rss_mib']:,.0f} MiB, "
                   f"{args.messages / result['seconds']:,.0f} messages/s; imported {summary.get('imported', 0):,}, "
                   f"already archived {summary.get('already_archived', 0):,}, days {summary.get('days', 0):,}, "
                   f"skipped {sum((summary.get('skipped') or {}).values()):,}")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
         db = work / "store.db"
         print(f"store {db.stat().st_size / 2**20:,.0f} MiB, day files "
               f"{sum(p.stat().st_size for p in (work / 'archive').rglob('*.markdown')) / 2**20:,.0f} MiB")

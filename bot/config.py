@@ -62,6 +62,22 @@ class AnswerSection(Section):
     cooldown_seconds: int = Field(600, ge=0)  # same question not answered twice within this
 
 
+class FeedbackSection(Section):
+    """How the group's reactions and replies to an answer read as feedback (bot/feedback.py), and
+    how much they weigh when the bot answers again (bot/learning.py)."""
+
+    wrong_words: list[str] = Field(default_factory=lambda: ["不对", "错了", "不是这样", "答非所问", "wrong"])
+    right_words: list[str] = Field(default_factory=lambda: ["对的", "没错", "正确", "有用", "谢谢", "right"])
+    wrong_reactions: list[str] = Field(default_factory=lambda: ["👎", "-1", "thumbsdown", "x", "😡", "🤬"])
+    right_reactions: list[str] = Field(default_factory=lambda: ["👍", "+1", "thumbsup", "❤", "❤️", "heart",
+                                                                "white_check_mark", "heavy_check_mark", "💯"])
+    max_reply_chars: int = Field(40, ge=1)  # longer replies are talk, not a verdict
+    paraphrase_similarity: float = Field(0.65, ge=0, le=1)  # this close to a flagged question: the same one
+    similar_similarity: float = Field(0.45, ge=0, le=1)  # this close: a similar question (demoted, preferred)
+    wrong_factor: float = Field(0.6, ge=0, le=1)  # a unit's confidence times this for similar questions
+    right_bonus: float = Field(0.15, ge=0, le=1)  # added to a unit's confidence for similar questions
+
+
 class EncoderSection(Section):
     """The sentence encoder of dense retrieval (bot/qa/encoder.py)."""
 
@@ -81,6 +97,8 @@ class ServerSection(Section):
     run_scheduler: bool = True  # false where a separate `archive-bot clock` process runs jobs
     shutdown_timeout: float = Field(10.0, ge=0)
     replies_per_minute: int = Field(20, ge=1)  # per chat; further replies are dropped (logged)
+    instance: str = ""  # this web process's name for its pending work; "" = host:port (`serve`)
+    pending_lease_seconds: int = Field(60, ge=1)  # another instance's unhandled messages are taken after this
     access_log: Literal["off", "sampled", "all"] = "off"  # one line per request costs 6% of the webhook's time
     access_log_sample: int = Field(100, ge=1)  # "sampled": one request in this many (and every 5xx)
 
@@ -142,6 +160,7 @@ class ChatSection(Section):
     auto_answer: Literal["on", "suggest", "off"] = "on"
     admins: list[str] = Field(default_factory=list)  # platform user ids allowed admin commands
     admin_chat_id: str = ""  # where admin reports go; empty = this chat
+    platform_admins: bool = True  # the platform's own chat admins may curate too, where it tells
 
     @field_validator("platform")
     @classmethod
@@ -212,6 +231,7 @@ class Config(Section):
     store: StoreSection = StoreSection()
     archive: ArchiveSection = ArchiveSection()
     answer: AnswerSection = AnswerSection()
+    feedback: FeedbackSection = FeedbackSection()
     encoder: EncoderSection = EncoderSection()
     server: ServerSection = ServerSection()
     log: LogSection = LogSection()

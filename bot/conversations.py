@@ -3,7 +3,8 @@
 A group chat is one stream in which several talks interleave and pause. Each message joins the
 conversation it belongs to, decided in this order:
 
-1. an explicit link: a quoted reply (`「 name: text 」`, the export's way of replying), or an @ of
+1. an explicit link: a platform's reply link (`Message.reply_to`, bot/archive/links.py), a quoted
+   reply (`「 name: text 」`, the WeChat export's way of replying), or an @ of
    someone who spoke within `LINK_SPAN`; the message joins the conversation of the message it
    quotes or of the mentioned member's latest line; a line opening with "按你这样说", "你这个",
    "楼上" joins the conversation of the latest line by someone else;
@@ -135,6 +136,7 @@ class _Splitter:
         frequency = Counter(b for m in messages if m.kind is MessageKind.TEXT for b in bigrams(m.text))
         total = max(1, len(messages))
         self.rarity = {b: math.log(1 + total / n) for b, n in frequency.items()}
+        self.position = {m.id: n for n, m in enumerate(messages) if m.id is not None}
         self.answers_to: dict[int, int] = {}  # answer position -> question position (bot.qa.mining)
         window = Day("", messages[0].time.date(), "", "", messages=list(messages)) if messages else None
         for pair in mine_day(window) if window else ():
@@ -144,8 +146,12 @@ class _Splitter:
                     self.answers_to.setdefault(j, pair.question_seqs[0])
 
     def linked(self, i: int) -> int | None:
-        """Conversation of the line that message i quotes or whose speaker it @s."""
+        """Conversation of the line that message i replies to (a platform reply link), quotes, or
+        whose speaker it @s."""
         message = self.messages[i]
+        parent = self.position.get(message.reply_to) if message.reply_to is not None else None
+        if parent is not None and parent < i:
+            return self.owner[parent]
         quote = quoted(message.text) if message.kind is MessageKind.TEXT else None
         names = [quote[0]] if quote else []
         names += list(message.mentions)

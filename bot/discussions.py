@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +39,9 @@ ANSWER_WEIGHT = 30  # substance of one answer given to a question
 REPEAT = 0.6  # a line this much contained in an earlier one is a copy (接龙, quotes)
 SIMILAR = 0.5  # key lines more similar than this repeat each other
 TITLE_CHARS = 40
+MIN_TITLE_CHARS = 10  # a question cut at its first "？" keeps at least this much
 LINE_CHARS = 60
+HEADING_CHARS = 16  # an opening sentence this short is a heading
 DAMPING = 0.85
 SUBJECT = re.compile(r"(?:主题|话题|题目|分享|讲讲|聊聊|关于)[^“\"《<「]{0,12}[“\"《<「]([^”\"》>」]{2,30})[”\"》>」]")
 QUESTION_FORM = re.compile(f"{QUESTION_MARK.pattern}|{FINAL_PARTICLE.pattern}")
@@ -132,8 +135,21 @@ def lexrank(similarity: np.ndarray) -> np.ndarray:
     return scores
 
 
+def without_address(text: str, names: Iterable[str] = ()) -> str:
+    """The line without a leading "@name": the export cannot say where a name with spaces ends
+    ("@Jin He 某某|某司 银联接入…"), so a known speaker's name and the rest of that word go."""
+    if not text.startswith("@"):
+        return text
+    for name in sorted(names, key=len, reverse=True):
+        if name and text[1:].startswith(name):
+            rest = text[1 + len(name):]
+            return re.sub(r"^[^\s?\u2005]*[\s?\u2005]*", "", rest)
+    return text
+
+
 def central_sentence(text: str, background: Background, limit: int = LINE_CHARS) -> str:
-    """A long line cut to its most central sentence (or its start when it has none)."""
+    """A long line cut to its most central sentence (or its start when it has none); a short
+    heading that opens the line ("四.账务系统设计原理") stays in front of it."""
     flat = " ".join(strip_noise(text).split())
     if len(flat) <= limit:
         return flat
@@ -141,8 +157,19 @@ def central_sentence(text: str, background: Background, limit: int = LINE_CHARS)
     if len(sentences) > 1:
         vectors = _vectors(sentences, background)
         centre = vectors.sum(axis=0)
-        flat = sentences[int(np.argmax(vectors @ centre))]
+        best = int(np.argmax(vectors @ centre))
+        heading = sentences[0] if best > 0 and len(sentences[0]) <= HEADING_CHARS and flat.startswith(sentences[0]) else ""
+        flat = f"{heading.rstrip('：:')}：{sentences[best]}" if heading else sentences[best]
     return shorten(flat, limit)
+
+
+def question_title(text: str) -> str:
+    """A question as a title: up to its first question mark once that says enough, shortened."""
+    flat = " ".join(strip_noise(text).split())
+    for mark in re.finditer(r"[?？]", flat):
+        if mark.end() >= MIN_TITLE_CHARS and stands_alone(flat[:mark.end()]):
+            return shorten(flat[:mark.end()], TITLE_CHARS)
+    return shorten(flat, TITLE_CHARS)
 
 
 def stands_alone(text: str) -> bool:
@@ -178,8 +205,9 @@ def key_lines(ranked: Ranked, background: Background, count: int, skip: str = ""
             break
         if ranked.lines[i].text != skip and all(ranked.similarity[i, j] < SIMILAR for j in chosen):
             chosen.append(i)
-    return [KeyLine(ranked.lines[i].time, ranked.lines[i].speaker, central_sentence(ranked.lines[i].text, background))
-            for i in sorted(chosen)]
+    names = {m.speaker for m in ranked.lines}
+    return [KeyLine(ranked.lines[i].time, ranked.lines[i].speaker,
+                    central_sentence(without_address(ranked.lines[i].text, names), background)) for i in sorted(chosen)]
 
 
 def title_of(messages: list[Message], ranked: Ranked, background: Background) -> tuple[str, str]:
@@ -198,7 +226,7 @@ def title_of(messages: list[Message], ranked: Ranked, background: Background) ->
     central = [ranked.lines[i] for i in top if QUESTION_FORM.search(strip_noise(ranked.lines[i].text))
                and asks(ranked.lines[i].text) and stands_alone(ranked.lines[i].text)]
     for m in opening + central[:1]:
-        return shorten(strip_noise(m.text), TITLE_CHARS), m.text
+        return question_title(m.text), m.text
     words = topic_words(messages, background, 3)
     if words:
         return "、".join(words), ""

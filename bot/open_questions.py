@@ -25,6 +25,7 @@ from bot.topics import Background, message_words
 PRESENCE = re.compile(r"有人在吗|有人吗|在吗|在不在|在线吗|有没有人")
 # Phrases that point back into the conversation, and a leading 这/那 ("那这个怎么算？").
 LEANS_ON_CONTEXT = re.compile(r"你说的|您说的|楼上|刚才|刚刚|是吧|对吧|同上|他说|她说|你的意思|你是说|什么意思|啥意思|没太?明白|没看懂|"
+                              r"文中|文章里|上文|上图|图中|图里|这篇|链接里|"
                               r"^\s*(?:那|这|是)|^.{0,6}(?:这|那)")
 WISHES = re.compile(r"快乐|快樂|happynewyear|新年好|恭喜发财|节日好")
 RHETORICAL = re.compile(r"不是.{0,12}[吗么嘛]|难道|岂不|何必")

@@ -8,7 +8,7 @@ turns each declaration into a trigger from the `[schedule]` config. Jobs can be 
 (`JobScheduler.run`) by tests and the CLI, and by admin commands through `run_job`, with the
 Services' clock deciding "now".
 
-Posting goes through `Context.post_once`, which claims a ledger row (bot/ledger.py) before
+Posting goes through `Context.post_once`, which claims a ledger row (bot/store/ledger.py) before
 sending, so every job is idempotent across restarts, misfire catch-ups and several clocks.
 """
 

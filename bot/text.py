@@ -17,12 +17,30 @@ import functools
 import hashlib
 import logging
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-import jieba
+
+def _import_jieba():
+    """jieba, imported without the deprecated `pkg_resources` (a fifth of a second at every start),
+    which it tries only to open its own data files; without it, it opens them by path."""
+    blocked = "pkg_resources" not in sys.modules
+    if blocked:
+        sys.modules["pkg_resources"] = None  # makes `import pkg_resources` raise ImportError
+    try:
+        import jieba
+    finally:
+        if blocked:
+            del sys.modules["pkg_resources"]
+    return jieba
+
+
+jieba = _import_jieba()
+
+from bot.jieba_dict import load_into  # noqa: E402 - after jieba, which it uses
 
 # The export writes emoji as `[微笑]`-style codes and mangles others into "??".
 EMOJI_CODE = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]|\?\?|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]")
@@ -84,7 +102,7 @@ class Segmenter:
         logging.getLogger("jieba").setLevel(logging.WARNING)
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        load_into(self._jieba)  # the dictionary is read a first character at a time, as texts need it
         for term, freq in domain_terms():
             self._add(term, freq)
         for term in extra_terms:

@@ -12,11 +12,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-
-from bot.archive.model import Day, Message, MessageKind
+from bot.archive.model import Day
 from bot.chat import Outgoing
 from bot.config import ChatSection
 from bot.context import Context
@@ -25,43 +22,13 @@ from bot.links import day_url
 from bot.open_questions import open_questions
 from bot.router import Router
 from bot.services import Services
-from bot.store import queries
-from bot.store.schema import days, groups, messages
+from bot.store import answers, queries
+from bot.store.days import earlier_same_date, live_day
 from bot.topics import Background
-from handlers.publish import live_day
+from handlers.feedback import summary
 
 log = logging.getLogger(__name__)
 router = Router("digest")
-
-
-def stored_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo) -> Day | None:
-    """An archived day from the store (messages table), or None."""
-    with engine.connect() as conn:
-        row = conn.execute(select(days.c.id, days.c.title, days.c.author).join(groups, groups.c.id == days.c.group_id)
-                           .where(groups.c.name == group, days.c.date == date.isoformat())).first()
-        if row is None:
-            return None
-        day = Day(group=group, date=date, title=row.title, author=row.author)
-        for ts, speaker, text, kind, mentions, image_url in conn.execute(
-                select(messages.c.ts, messages.c.speaker, messages.c.text, messages.c.kind, messages.c.mentions,
-                       messages.c.image_url).where(messages.c.day_id == row.id).order_by(messages.c.seq)):
-            day.messages.append(Message(dt.datetime.fromtimestamp(ts, zone), speaker, text, MessageKind(kind),
-                                        tuple(mentions or ()), image_url))
-    return day
-
-
-def earlier_same_date(engine: Engine, group: str, date: dt.date, zone: ZoneInfo) -> Day | None:
-    """The most recent earlier year's stored day with the same month-day (for the replay)."""
-    with engine.connect() as conn:
-        dates = [d for (d,) in conn.execute(
-            select(days.c.date).join(groups, groups.c.id == days.c.group_id)
-            .where(groups.c.name == group, days.c.date.like(f"%-{date:%m-%d}"), days.c.date < date.isoformat())
-            .order_by(days.c.date.desc()))]
-    for text in dates:
-        day = stored_day(engine, group, dt.date.fromisoformat(text), zone)
-        if day is not None and day.messages:
-            return day
-    return None
 
 
 def suggestions_for(services: Services, day: Day, background: Background) -> dict[int, Suggestion]:
@@ -76,7 +43,7 @@ def suggestions_for(services: Services, day: Day, background: Background) -> dic
         except Exception as exc:  # noqa: BLE001 - a digest without suggestions is still a digest
             log.warning("answer engine failed on a digest question: %s", type(exc).__name__)
             continue
-        suggestion = as_suggestion(result, day.date, services.config.bot.public_base_url)
+        suggestion = as_suggestion(result, day.date, services.config.bot.public_base_url, question.message.speaker)
         if suggestion is not None:
             found[question.position] = suggestion
     return found
@@ -92,15 +59,16 @@ def archive_background(services: Services, group: str, before: dt.date) -> Backg
     return Background.of_days(queries.iter_days(services.db, zone=services.zone, keys=keys) if keys else ())
 
 
-def as_suggestion(result, today: dt.date, base_url: str) -> Suggestion | None:
-    """The engine's answer (AskResult) as the digest's Suggestion, only when it is confident."""
+def as_suggestion(result, today: dt.date, base_url: str, asker: str = "") -> Suggestion | None:
+    """The engine's answer (AskResult) as the digest's Suggestion, only when it is confident and
+    the answer is someone else's (pointing the asker to their own old line helps nobody)."""
     if result is None or not result.answered or result.match is None:
         return None
     pair = result.match.pair
     if pair.date >= today:
         return None  # the same day's own talk is not "the archive"
     answer = next((a for a in pair.answers if a.speaker != pair.asker), None)
-    if answer is None:
+    if answer is None or answer.speaker == asker:
         return None
     return Suggestion(answer.text, answer.speaker, pair.date.isoformat(),
                       day_url(base_url, pair.group, pair.date, answer.time.time()))
@@ -130,7 +98,13 @@ def digest_messages(services: Services, chat: ChatSection, digest: Digest) -> li
     image = None
     if services.config.schedule.digest_chart and getattr(adapter, "supports_images", False) and digest.message_count:
         image = hour_chart_png(digest)
-    return [Outgoing(chat_id=chat.chat_id, text=render(digest, markdown=markdown), markdown=markdown,
+    text = render(digest, markdown=markdown)
+    start = dt.datetime.combine(digest.date, dt.time(), services.zone)
+    given = answers.counts(services.db, chat.platform, chat.chat_id, int(start.timestamp()),
+                           int((start + dt.timedelta(days=1)).timestamp()))
+    if line := summary(given):
+        text += "\n\n" + line
+    return [Outgoing(chat_id=chat.chat_id, text=text, markdown=markdown,
                      image_png=image, image_caption=f"{digest.date.isoformat()} 每小时消息数" if image else "")]
 
 

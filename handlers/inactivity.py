@@ -9,44 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
-
-from sqlalchemy import Engine, select
 
 from bot.chat import Outgoing, short_name
 from bot.config import ChatSection
 from bot.context import Context
 from bot.router import Router
-from bot.store.schema import groups, live_messages, members
+from bot.store import members
+from bot.store.members import Inactive
 from handlers.nicknames import admin_target, exempt_keys, shares_group
 
 log = logging.getLogger(__name__)
 router = Router("inactivity")
 MAX_LISTED = 200  # one report stays readable (and within every platform's message limit after splitting)
-
-
-@dataclass(frozen=True, slots=True)
-class Inactive:
-    key: str
-    name: str
-    last_seen: dt.datetime
-
-
-def inactive_members(engine: Engine, group: str, platform: str, cutoff_ts: int, exempt: set[str],
-                     zone, chat_id: str | None = None) -> list[Inactive]:
-    """Members of the group on the platform whose last message is older than the cutoff (only
-    those who spoke in `chat_id` when several chats of the platform feed the group)."""
-    query = (select(members.c.user_key, members.c.display_name, members.c.last_seen_ts)
-             .join(groups, groups.c.id == members.c.group_id)
-             .where(groups.c.name == group, members.c.platform == platform, members.c.is_bot.is_(False),
-                    members.c.last_seen_ts < cutoff_ts)
-             .order_by(members.c.last_seen_ts, members.c.id))
-    if chat_id is not None:
-        query = query.where(members.c.user_key.in_(select(live_messages.c.sender_id).where(
-            live_messages.c.platform == platform, live_messages.c.chat_id == chat_id).distinct()))
-    with engine.connect() as conn:
-        return [Inactive(key, name, dt.datetime.fromtimestamp(seen, zone)) for key, name, seen in conn.execute(query)
-                if key not in exempt and name not in exempt]
 
 
 def report_text(people: list[Inactive], days: int) -> str:
@@ -62,7 +36,7 @@ def report_text(people: list[Inactive], days: int) -> str:
 async def report_chat(ctx: Context, chat: ChatSection) -> list[Inactive]:
     days = ctx.config.schedule.inactivity_days
     cutoff = int((ctx.now - dt.timedelta(days=days)).timestamp())
-    people = await ctx.db(inactive_members, ctx.services.db, chat.group, chat.platform, cutoff,
+    people = await ctx.db(members.silent_since, ctx.services.db, chat.group, chat.platform, cutoff,
                           exempt_keys(ctx.config, chat), ctx.services.zone,
                           chat.chat_id if shares_group(ctx.config, chat) else None)
     target, mentions = admin_target(chat)

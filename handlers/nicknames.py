@@ -2,7 +2,7 @@
 
 At schedule.nickname_time each chat gets ONE reminder that @-mentions every known member whose
 display name fails the rule (bot/nickname_rule.py), split into several messages when there are
-more mentions than `nicknames.mentions_per_message`. Each reminder counts (nickname_reminders);
+more mentions than `nicknames.mentions_per_message`. Each reminder counts (bot/store/reminders.py);
 after `reminders_before_escalation` unheeded reminders the member is listed to the admins as
 eligible for removal, once, and is no longer reminded. Removal is never automatic unless
 `nicknames.enforce = "remove"` and the platform adapter can remove members.
@@ -19,15 +19,12 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
-
-from bot import ledger
 from bot.chat import Member, Outgoing, short_name
 from bot.config import ChatSection, Config
-from bot.nickname_rule import Candidate, NicknameRule, batches, non_conforming, plan
 from bot.context import Context
+from bot.nickname_rule import Candidate, NicknameRule, batches, non_conforming, plan
 from bot.router import Router
-from bot.store.schema import groups, live_messages, members, nickname_reminders
+from bot.store import ledger, members, reminders
 
 log = logging.getLogger(__name__)
 router = Router("nicknames", order=60)
@@ -57,71 +54,10 @@ def exempt_keys(config: Config, chat: ChatSection | None = None) -> set[str]:
     return keys
 
 
-def known_members(engine: Engine, group: str, platform: str, chat_id: str | None = None) -> list[Candidate]:
-    """Every member of the chat's group seen on its platform (messages and join events).
-
-    With `chat_id` (several chats of one platform feed the group), only members who spoke in
-    that chat: the members table is per group, and a reminder must not @ people of another chat.
-    """
-    query = (select(members.c.user_key, members.c.display_name, members.c.is_bot, members.c.joined_ts)
-             .join(groups, groups.c.id == members.c.group_id)
-             .where(groups.c.name == group, members.c.platform == platform)
-             .order_by(members.c.first_seen_ts, members.c.id))
-    if chat_id is not None:
-        spoke = (select(live_messages.c.sender_id).where(
-            live_messages.c.platform == platform, live_messages.c.chat_id == chat_id).distinct())
-        query = query.where(members.c.user_key.in_(spoke))
-    with engine.connect() as conn:
-        return [Candidate(key, name, bool(is_bot), joined) for key, name, is_bot, joined in conn.execute(query)]
-
-
 def shares_group(config: Config, chat: ChatSection) -> bool:
     """Does another configured chat on the same platform feed the same archive group?"""
     return any(other.group == chat.group and other.platform == chat.platform and other.chat_id != chat.chat_id
                for other in config.chats)
-
-
-def reminder_counts(engine: Engine, platform: str, chat_id: str) -> dict[str, tuple[int, int | None]]:
-    query = (select(nickname_reminders.c.user_key, nickname_reminders.c.count, nickname_reminders.c.escalated_ts)
-             .where(nickname_reminders.c.platform == platform, nickname_reminders.c.chat_id == chat_id))
-    with engine.connect() as conn:
-        return {key: (count, escalated) for key, count, escalated in conn.execute(query)}
-
-
-def _row(platform: str, chat_id: str, key: str):
-    c = nickname_reminders.c
-    return (c.platform == platform) & (c.chat_id == chat_id) & (c.user_key == key)
-
-
-def count_reminders(conn: Connection, platform: str, chat_id: str, reminded: Sequence[Candidate],
-                    now_ts: int, step: int = 1) -> None:
-    """Add `step` (+1 when claimed, -1 when a failed send is released) to each member's count."""
-    for candidate in reminded:
-        where = _row(platform, chat_id, candidate.key)
-        current = conn.execute(select(nickname_reminders.c.count).where(where)).scalar_one_or_none()
-        if current is None:
-            if step > 0:
-                conn.execute(insert(nickname_reminders).values(
-                    platform=platform, chat_id=chat_id, user_key=candidate.key, name=candidate.name,
-                    count=step, first_ts=now_ts, last_ts=now_ts))
-        elif current + step <= 0:
-            conn.execute(delete(nickname_reminders).where(where))
-        else:
-            conn.execute(update(nickname_reminders).where(where).values(
-                count=current + step, name=candidate.name, last_ts=now_ts))
-
-
-def mark_escalated(conn: Connection, platform: str, chat_id: str, keys: Sequence[str], value: int | None) -> None:
-    for key in keys:
-        conn.execute(update(nickname_reminders).where(_row(platform, chat_id, key)).values(escalated_ts=value))
-
-
-def clear_counts(engine: Engine, platform: str, chat_id: str, keys: Sequence[str]) -> None:
-    if keys:
-        with engine.begin() as conn:
-            conn.execute(delete(nickname_reminders).where(
-                nickname_reminders.c.platform == platform, nickname_reminders.c.chat_id == chat_id,
-                nickname_reminders.c.user_key.in_(list(keys))))
 
 
 def reminder_messages(rule: NicknameRule, chat: ChatSection, people: Sequence[Candidate], per_message: int) -> list[Outgoing]:
@@ -156,20 +92,20 @@ async def remind_chat(ctx: Context, chat: ChatSection, period: str | None = None
     rule = rule_for(services)
     now_ts = int(ctx.now.timestamp())
     period = period or ctx.today.isoformat()
-    candidates = await ctx.db(known_members, services.db, chat.group, chat.platform,
+    candidates = await ctx.db(members.known, services.db, chat.group, chat.platform,
                               chat.chat_id if shares_group(config, chat) else None)
     flagged = [c for c, _ in non_conforming(rule, candidates, exempt_keys(config, chat), now_ts, config.nicknames.grace_days)]
-    counts = await ctx.db(reminder_counts, services.db, chat.platform, chat.chat_id)
+    counts = await ctx.db(reminders.counts, services.db, chat.platform, chat.chat_id)
     todo = plan(flagged, counts, config.nicknames.reminders_before_escalation)
-    await ctx.db(clear_counts, services.db, chat.platform, chat.chat_id, todo.reset)
+    await ctx.db(reminders.clear, services.db, chat.platform, chat.chat_id, todo.reset)
     services.reminded.pop((chat.platform, chat.chat_id), None)
     result = {"reminded": [], "escalated": [], "reset": list(todo.reset), "already": False}
     if todo.remind:
         messages = reminder_messages(rule, chat, todo.remind, config.nicknames.mentions_per_message)
         posted = await ctx.post_once(
             chat, period, messages, job="nicknames",
-            on_claim=lambda conn: count_reminders(conn, chat.platform, chat.chat_id, todo.remind, now_ts, +1),
-            on_release=lambda conn: count_reminders(conn, chat.platform, chat.chat_id, todo.remind, now_ts, -1))
+            on_claim=lambda conn: reminders.count(conn, chat.platform, chat.chat_id, todo.remind, now_ts, +1),
+            on_release=lambda conn: reminders.count(conn, chat.platform, chat.chat_id, todo.remind, now_ts, -1))
         result["reminded"] = [c.name for c in todo.remind] if posted else []
         result["already"] = not posted
         services.reminded.pop((chat.platform, chat.chat_id), None)
@@ -184,8 +120,8 @@ async def remind_chat(ctx: Context, chat: ChatSection, period: str | None = None
         keys = [c.key for c in todo.escalate]
         posted = await ctx.post_once(
             chat, period, [Outgoing(chat_id=target, text=text, mentions=mentions)], job="nicknames-escalation",
-            on_claim=lambda conn: mark_escalated(conn, chat.platform, chat.chat_id, keys, now_ts),
-            on_release=lambda conn: mark_escalated(conn, chat.platform, chat.chat_id, keys, None))
+            on_claim=lambda conn: reminders.mark_escalated(conn, chat.platform, chat.chat_id, keys, now_ts),
+            on_release=lambda conn: reminders.mark_escalated(conn, chat.platform, chat.chat_id, keys, None))
         result["escalated"] = [c.name for c in todo.escalate] if posted else []
     return result
 
@@ -215,42 +151,27 @@ async def nickname_job(ctx: Context) -> None:
                  len(result["reminded"]), len(result["escalated"]), len(result["reset"]))
 
 
-def forget_if_renamed(engine: Engine, rule: NicknameRule, platform: str, chat_id: str, member: Member) -> bool:
-    """Clear a reminded member's count once their display name conforms; True when cleared."""
-    where = _row(platform, chat_id, member.id)
-    with engine.begin() as conn:
-        name = conn.execute(select(nickname_reminders.c.name).where(where)).scalar_one_or_none()
-        if name is None or name == member.name or not rule.check(member.name).ok:
-            return False
-        conn.execute(delete(nickname_reminders).where(where))
-    log.info("nicknames %s:%s: a reminded member renamed; count cleared", platform, chat_id)
-    return True
+def _conforms(rule: NicknameRule):
+    return lambda name: rule.check(name).ok
 
 
 REMINDED_CACHE_SECONDS = 60  # how stale the web process's view of who was reminded may be
 
 
-def reminded_keys(engine: Engine, platform: str, chat_id: str) -> set[str]:
-    query = select(nickname_reminders.c.user_key).where(
-        nickname_reminders.c.platform == platform, nickname_reminders.c.chat_id == chat_id)
-    with engine.connect() as conn:
-        return {key for (key,) in conn.execute(query)}
-
-
-async def _was_reminded(ctx, member_id: str) -> bool:
+async def _was_reminded(ctx: Context, member_id: str) -> bool:
     """Cheap check before any write: the reminded ids of the chat, re-read at most once a minute
     (the clock may run in another process), so ordinary messages cost no store round trip."""
     cache = ctx.services.reminded
     now = ctx.services.now().timestamp()
     loaded = cache.get(ctx.chat_key)
     if loaded is None or now - loaded[0] > REMINDED_CACHE_SECONDS:
-        keys = await asyncio.to_thread(reminded_keys, ctx.services.db, ctx.chat.platform, ctx.chat.chat_id)
+        keys = await asyncio.to_thread(reminders.reminded_keys, ctx.services.db, ctx.chat.platform, ctx.chat.chat_id)
         loaded = cache[ctx.chat_key] = (now, keys)
     return member_id in loaded[1]
 
 
 @router.observe()
-async def recognise_rename(ctx) -> None:
+async def recognise_rename(ctx: Context) -> None:
     """Every message: a reminded member who now has a conforming name is forgiven."""
     message = ctx.message
     if message is None or not message.sender.id:
@@ -258,13 +179,13 @@ async def recognise_rename(ctx) -> None:
     rule = rule_for(ctx.services)
     if not rule.check(message.sender.name).ok or not await _was_reminded(ctx, message.sender.id):
         return
-    if await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
-                               message.sender):
+    if await asyncio.to_thread(reminders.forget_if_renamed, ctx.services.db, _conforms(rule), ctx.chat.platform,
+                               ctx.chat.chat_id, message.sender.id, message.sender.name):
         ctx.services.reminded.pop(ctx.chat_key, None)
 
 
 @router.on_member_update()
-async def recognise_rename_event(ctx) -> None:
+async def recognise_rename_event(ctx: Context) -> None:
     """A rename event: a reminded member whose new name conforms is forgiven at once.
 
     Renames are rare, so this asks the store directly instead of the minute-old cache of
@@ -273,6 +194,6 @@ async def recognise_rename_event(ctx) -> None:
     rule = rule_for(ctx.services)
     if not member.id or not rule.check(member.name).ok:
         return
-    if await asyncio.to_thread(forget_if_renamed, ctx.services.db, rule, ctx.chat.platform, ctx.chat.chat_id,
-                               member):
+    if await asyncio.to_thread(reminders.forget_if_renamed, ctx.services.db, _conforms(rule), ctx.chat.platform,
+                               ctx.chat.chat_id, member.id, member.name):
         ctx.services.reminded.pop(ctx.chat_key, None)

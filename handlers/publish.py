@@ -18,69 +18,19 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-
-from bot import ledger
-from bot.archive.links import anchor
-from bot.archive.model import Day, Message, MessageKind
-from bot.archive.reader import ReadOptions, classify, mentions_in
+from bot.archive.model import Day
+from bot.archive.reader import ReadOptions
 from bot.archive.writer import render_day, write_day
 from bot.config import Config
 from bot.context import Context
 from bot.router import Router
 from bot.services import Services
-from bot.store.schema import groups, live_messages
+from bot.store import ledger
+from bot.store.days import live_day
 
 log = logging.getLogger(__name__)
 router = Router("publish")
-
-PUBLISHED_AUTHOR = "archive-bot"
-
-
-def live_anchor(platform: str, chat_id: str, message_id: str, several_chats: bool) -> str:
-    """The archive id of a live message: the platform's own id (as an import of the same chat
-    writes it) when one chat feeds the group, else prefixed with a tag of its chat."""
-    if not several_chats:
-        return anchor(message_id)
-    tag = hashlib.sha256(f"{platform}:{chat_id}".encode()).hexdigest()[:6]
-    return anchor(f"{tag}-{message_id}")
-
-
-def live_day(engine: Engine, group: str, date: dt.date, zone: ZoneInfo, until_ts: int | None = None,
-             several_chats: bool = False) -> Day:
-    """The group's live messages of one local date as a Day, ordered by time (chats merged).
-
-    Each message keeps its id and reply link (Telegram replies, Slack threads) as archive ids.
-    """
-    query = (select(live_messages.c.ts, live_messages.c.sender_name, live_messages.c.text,
-                    live_messages.c.platform, live_messages.c.chat_id, live_messages.c.message_id,
-                    live_messages.c.reply_to)
-             .join(groups, groups.c.id == live_messages.c.group_id)
-             .where(groups.c.name == group, live_messages.c.date == date.isoformat())
-             .order_by(live_messages.c.ts, live_messages.c.id))
-    if until_ts is not None:
-        query = query.where(live_messages.c.ts <= until_ts)
-    day = Day(group=group, date=date, title=f"{date.isoformat()}-WeChat", author=PUBLISHED_AUTHOR)
-    with engine.connect() as conn:
-        for ts, speaker, text, platform, chat_id, message_id, reply_to in conn.execute(query):
-            text = (text or "").strip()
-            if not text:
-                continue  # join events and empty edits carry no text
-            kind, image_url = classify(text)
-            if kind is MessageKind.IMAGE and not _web_image(image_url):  # javascript: and the like stay text
-                kind, image_url = MessageKind.TEXT, None
-            day.messages.append(Message(
-                time=dt.datetime.fromtimestamp(ts, zone), speaker=" ".join(speaker.split()) or "?",
-                text=text, kind=kind, mentions=mentions_in(text) if kind is MessageKind.TEXT else (),
-                image_url=image_url, id=live_anchor(platform, chat_id, message_id, several_chats),
-                reply_to=live_anchor(platform, chat_id, reply_to, several_chats) if reply_to else None))
-    return day
-
-
-def _web_image(url: str | None) -> bool:
-    return bool(url) and url.split(":", 1)[0].lower() in ("http", "https")
 
 
 def published_groups(config: Config) -> list[str]:
@@ -158,22 +108,6 @@ async def publish_job(ctx: Context) -> None:
 REFRESH_SECONDS = 600  # how soon a web process answers from a day that the clock process published
 
 
-def published_since(engine: Engine, after_id: int) -> tuple[int, list[tuple[str, str]]]:
-    """(highest ledger id, (group, date) keys) of publications delivered after `after_id`."""
-    from bot.store.schema import job_ledger
-
-    query = (select(job_ledger.c.id, job_ledger.c.chat, job_ledger.c.period, job_ledger.c.status)
-             .where(job_ledger.c.job == "publish", job_ledger.c.id > after_id).order_by(job_ledger.c.id))
-    last, keys = after_id, []
-    with engine.connect() as conn:
-        for row_id, chat, period, status in conn.execute(query):
-            if status != ledger.DELIVERED:
-                break  # still being written: look again next time
-            last = row_id
-            keys.append((chat.removeprefix("group:"), period.split(":", 1)[0]))
-    return last, list(dict.fromkeys(keys))
-
-
 @router.job("refresh-answers", every=REFRESH_SECONDS, web_only=True)
 async def refresh_job(ctx: Context) -> None:
     """In a web process without the scheduled jobs: load the days the clock published since."""
@@ -182,9 +116,9 @@ async def refresh_job(ctx: Context) -> None:
         return  # still loading: it will read everything from the store anyway
     seen = services.published_seen
     if seen is None:  # first run after the index loaded from the store: it has everything so far
-        services.published_seen, _ = await asyncio.to_thread(published_since, services.db, 0)
+        services.published_seen, _ = await asyncio.to_thread(ledger.published_since, services.db, 0)
         return
-    last, keys = await asyncio.to_thread(published_since, services.db, seen)
+    last, keys = await asyncio.to_thread(ledger.published_since, services.db, seen)
     if keys:
         await asyncio.to_thread(services.answers.refresh_from_store, services.db, keys,
                                 zone=services.config.bot.timezone)

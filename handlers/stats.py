@@ -1,20 +1,21 @@
 """`/stats`: the archive's days, messages, speakers and date range for this chat's group, plus
-how many messages the group's chats received today."""
+how many messages the group's chats received today, and the answers the bot gave in this chat
+with the feedback they received."""
 
 from __future__ import annotations
 
 import asyncio
 
-from bot.dispatch import Context
-from bot.inbox import live_count
+from bot.context import Context
 from bot.router import Router
+from bot.store import answers, queries
+from bot.store.days import live_count
+from handlers.feedback import summary
 
 router = Router("stats", order=50)
 
 
 def _archive_stats(db, group: str):
-    from bot.store import queries
-
     for entry in queries.stats(db).groups:
         if entry.group == group:
             return entry
@@ -35,4 +36,6 @@ async def stats(ctx: Context) -> None:
         lines.append(f"{archive.days} 天，{archive.messages} 条消息，{archive.speakers} 位发言人，"
                      f"{archive.first_date} 至 {archive.last_date}")
     lines.append(f"今天（{today}）已收到 {live} 条消息。")
+    counts = await ctx.db(answers.counts, db, ctx.chat.platform, ctx.chat.chat_id)
+    lines.append(summary(counts) or "机器人在这里还没有回答过问题。")
     await ctx.reply("\n".join(lines))

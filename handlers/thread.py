@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Context
+from bot.context import Context
 from bot.router import Router
 
 router = Router("thread", order=40)

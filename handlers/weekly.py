@@ -22,9 +22,9 @@ from bot.digest import MAX_QUESTIONS, Suggestion
 from bot.router import Router
 from bot.services import Services
 from bot.store import queries
+from bot.store.days import live_day
 from bot.weekly import WeeklyDigest, build_week, open_questions_of, render_week, week_chart_png, week_dates
 from handlers.digest import archive_background, as_suggestion
-from handlers.publish import live_day
 
 log = logging.getLogger(__name__)
 router = Router("weekly")
@@ -72,7 +72,7 @@ def gather_week(services: Services, group: str, end: dt.date, until: dt.datetime
             except Exception as exc:  # noqa: BLE001 - a digest without suggestions is still a digest
                 log.warning("answer engine failed on a weekly digest question: %s", type(exc).__name__)
                 continue
-            suggestion = as_suggestion(result, dates[0], base)
+            suggestion = as_suggestion(result, dates[0], base, question.message.speaker)
             if suggestion is not None:
                 suggestions[(day.date, question.position)] = suggestion
     return build_week(days, end, background=background, earlier=earlier_week(services, group, dates),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from bot.archive.model import Day, Message, MessageKind
 from bot.archive.reader import read_day
@@ -85,3 +86,14 @@ def test_a_line_that_answers_the_one_before_joins_its_talk():
         ("16:40", "丙", "有人做过跨境收单的外汇申报吗？"),
     ])
     assert _times(day) == [["16:00:00", "16:01:00", "16:10:00", "16:11:00"], ["16:40:00"]]
+
+
+def test_reply_links_come_first():
+    day = _day([
+        ("09:00", "甲", "备付金集中存管以后利息怎么算？"),
+        ("09:01", "乙", "聚合支付的收单外包备案要准备什么材料？"),
+        ("09:50", "丙", "没有了"),  # says nothing on its own, long after: only its reply link places it
+    ])
+    day.messages = [replace(m, id=f"m{n}") for n, m in enumerate(day.messages)]
+    day.messages[2] = replace(day.messages[2], reply_to="m0")
+    assert _times(day) == [["09:00:00", "09:50:00"], ["09:01:00"]]

@@ -24,7 +24,7 @@ def test_the_talk_and_the_qa_are_the_discussions_in_that_order():
     assert talk.carriers[0] == ("梁八-远景支付-架构-北京", 7)  # his seven lines; 签到 and applause are no part
     assert {k.speaker for k in talk.key_lines} <= {"梁八-远景支付-架构-北京", "陈七-白云科技-架构-西安", "孙三-北斗支付-风控-深圳"}
     assert talk.link == "https://bot.example.org/archive/digestclub/2024-05-14#t-195500"
-    assert qa.title == "请问跨行转账的差错退汇一般怎么处理？退汇资金要原路退回吗？"
+    assert qa.title == "请问跨行转账的差错退汇一般怎么处理？"  # the opening question, to its first "？"
     assert (f"{qa.start:%H:%M}", f"{qa.end:%H:%M}", qa.participants) == ("10:15", "10:22", 3)
     assert qa.carriers[0] == ("郑五-青松支付-产品-成都", 3)
 
@@ -76,3 +76,32 @@ def test_words_every_day_has_are_not_topics():
     against = build_digest(day, background=Background.of_days(earlier)).topics
     assert "交易" in plain and "资金" in plain
     assert "交易" not in against and "资金" not in against and "对账" in against
+
+
+def test_key_lines_are_cut_to_a_sentence_and_lose_the_address():
+    from bot.discussions import central_sentence, without_address
+
+    assert without_address("@林一 Lin|星海 对账文件按流水号勾对", {"林一 Lin"}) == "对账文件按流水号勾对"
+    assert without_address("对账文件按流水号勾对 @林一", {"林一"}) == "对账文件按流水号勾对 @林一"
+    long = ("二.差错处理 1.长款短款分开挂账，长款查明后退回或入收入，短款要追回；"
+            "2.差错池每天要清零，差错处理要有复核，复核后才能调账；3.差错报表每天发给运营和财务")
+    cut = central_sentence(long, Background())
+    assert cut.startswith("二.差错处理：") and len(cut) <= 60
+
+
+def test_a_question_title_ends_at_its_first_question_mark_when_that_stands_alone():
+    from bot.discussions import question_title
+
+    assert question_title("缓冲记账机制？能解释一下这个概念吗？头回听说") == "缓冲记账机制？能解释一下这个概念吗？"
+    assert question_title("有人看过这篇文章吗？现在开虚拟户后还能转账到同名虚拟户？") == "有人看过这篇文章吗？现在开虚拟户后还能转账到同名虚拟户？"
+    assert question_title("上游渠道对账文件和谁对账？ 业务流水| 上游渠道对账文件和账户系统") == "上游渠道对账文件和谁对账？"
+
+
+def test_hostile_lines_leave_a_bounded_digest():
+    t = lambda m: dt.datetime(2024, 5, 20, 9, m, tzinfo=ZONE)  # noqa: E731
+    hostile = ["请问对账文件\x00怎么下载？", "\ud800请问差错怎么处理？", "对账" * 50_000 + "？", "*[_`" * 200 + "请问？",
+               "@" + "名" * 5000 + " 请问清算流水怎么对账？", "「 " + "甲" * 3000 + ": 对账 」 对账文件怎么勾对？"]
+    day = Day("g", dt.date(2024, 5, 20), "t", "a", messages=[
+        Message(t(n), f"说话人{n % 3}", text) for n, text in enumerate(hostile * 3)])
+    text = render(build_digest(day), markdown=True)
+    assert max(len(line) for line in text.splitlines()) < 300

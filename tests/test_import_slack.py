@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 from bot.archive.reader import read_day
@@ -75,3 +76,33 @@ def test_channel_is_required_and_must_exist(capsys, tmp_path):
     assert "channels: general, random" in import_error(capsys, tmp_path, "slack", EXPORT, "--channel", "nope")
     assert "no users.json" in import_error(capsys, tmp_path, "slack", EXPORT / "general", "--channel", "general")
     assert "--chat does not apply" in import_error(capsys, tmp_path, "slack", EXPORT, "--chat", "x")
+
+
+def test_a_terminal_gets_a_progress_bar(capsys, tmp_path, monkeypatch):
+    from bot.cli import main
+
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws as on a terminal
+    assert main(["import", "slack", str(EXPORT), "--channel", "general", "--group", "g", "--out",
+                 str(tmp_path / "archive"), "--db", str(tmp_path / "store.db")]) == 0
+    out, err = capsys.readouterr()
+    assert "import" in err and "100%" in err
+    assert "imported (new)" in out and "skipped: channel_join" in out  # the summary table
+
+
+def test_hostile_fields_have_a_defined_fate(capsys, tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(EXPORT, export)
+    (export / "general" / "2024-04-05.json").write_text(json.dumps([
+        {"type": "message", "user": "U0100AAAA", "text": 12, "ts": "1712300000.000100", "files": 7,
+         "user_profile": "x"},
+        {"type": "message", "user": ["x"], "text": "无效的 ts", "ts": "abc"},
+        {"type": "message", "user": "U0100AAAA", "text": "遥远的未来\u0000", "ts": "253402300799.000000"},
+        {"type": "message", "user": "U0100AAAA", "text": "<@U0100AAAA> \ud800 ok", "ts": "1712300001.000100",
+         "thread_ts": {"not": "a ts"}},
+        "not an object",
+    ]), encoding="utf-8")
+    summary = run_import(capsys, tmp_path / "out", "slack", export, "--channel", "general")
+    assert summary["skipped"] == {"channel_join": 1, "channel_leave": 1, "message without a ts": 1,
+                                  "time out of range": 1, "entry that is not an object": 1}
+    day = read_day(tmp_path / "out" / "archive" / "imported" / "2024-04-05-chat.markdown", "imported")
+    assert [m.text for m in day.messages] == ["", "@小溪 \ufffd ok"]

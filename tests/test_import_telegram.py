@@ -96,8 +96,9 @@ def test_names_are_renamed_or_anonymised_with_a_name_map(capsys, tmp_path):
                      encoding="utf-8")
     run_import(capsys, tmp_path, "telegram", EXPORT, "--map-names", str(names))
     text = archive_texts(tmp_path)
-    for real in ("陈一鸣", "林小溪", "周大川", "何子涵"):
+    for real in ("陈一鸣", "林小溪", "周大川", "何子涵", "支付笔记", "pay_notes"):  # forwarded from, @username too
         assert real not in text, real
+    assert "[forwarded from Member " in text
     day = read_day(tmp_path / "archive" / "imported" / "2024-03-04-chat.markdown", "imported")
     speakers = [m.speaker for m in day.messages]
     assert speakers[4] == "专家A" and "谢谢 @专家A！" in day.messages[5].text
@@ -117,3 +118,45 @@ def test_broken_exports_and_options_fail_with_one_line(capsys, tmp_path):
     names = tmp_path / "bad.toml"
     names.write_text("[anonymise]\nothers = true\n", encoding="utf-8")
     assert "needs a salt" in import_error(capsys, tmp_path, "telegram", EXPORT, "--map-names", str(names))
+
+
+def test_progress_is_reported_by_bytes_while_streaming(tmp_path):
+    import json
+
+    from bot.imports.telegram import read_export
+
+    entry = {"id": 0, "type": "message", "date_unixtime": "1709514000", "from": "林小溪", "text": "消息" * 20}
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "x", "messages": [dict(entry, id=i) for i in range(5000)]},
+                                 ensure_ascii=False), encoding="utf-8")
+    seen = []
+    assert sum(1 for _ in read_export(export, progress=lambda done, total: seen.append((done, total)))) == 5000
+    size = export.stat().st_size
+    assert len(seen) >= 3 and seen[-1] == (size, size)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen) and seen[0][0] < size
+
+
+def test_hostile_entries_have_a_defined_fate(capsys, tmp_path):
+    import json
+
+    base = {"type": "message", "date_unixtime": "1709514000", "from": "林小溪"}
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "x", "messages": [
+        dict(base, id=1, text={"not": "text"}, photo=None),
+        dict(base, id=2, text=["a", 5, None, {"type": "bold"}, {"type": "mention_name", "text": "陈一鸣"}]),
+        dict(base, id=3, date_unixtime="not a number", text="x"),
+        dict(base, id=4, date_unixtime="253402300799", text="year 9999"),
+        dict(base, id=5, **{"from": None}, text="NUL\u0000 and a lone \ud800 surrogate\r\nline two"),
+        dict(base, id=6, text="reply to another chat", reply_to_message_id=9, reply_to_peer_id="channel1"),
+        dict(base, id=7, text="poll", poll="not an object", media_type=["x"]),
+        "not an object", 12,
+        {"id": 8, "type": "unknown_kind"},
+    ]}), encoding="utf-8")
+    summary = run_import(capsys, tmp_path, "telegram", export)
+    assert summary["skipped"] == {"message without a date": 1, "time out of range": 1,
+                                  "entry that is not an object": 2, "entry of type 'unknown_kind'": 1}
+    day = read_day(tmp_path / "archive" / "imported" / "2024-03-04-chat.markdown", "imported")
+    assert [(m.speaker, m.text, m.reply_to) for m in day.messages] == [
+        ("林小溪", "", None), ("林小溪", "a@陈一鸣", None),
+        ("(unknown)", "NUL and a lone ? surrogate\nline two", None),  # yajl reads a lone surrogate as "?"
+        ("林小溪", "reply to another chat", None), ("林小溪", "poll", None)]

@@ -67,3 +67,14 @@ def test_not_a_whatsapp_export(capsys, tmp_path):
     assert "not a WhatsApp chat export" in import_error(capsys, tmp_path, "whatsapp", other)
     other.write_bytes("04/03/2024, 09:00 - 林: 你好".encode("gbk"))
     assert "not UTF-8" in import_error(capsys, tmp_path, "whatsapp", other)
+
+
+def test_impossible_dates_and_times_are_skipped_with_a_reason(capsys, tmp_path):
+    chat = tmp_path / "_chat.txt"
+    chat.write_text("\ufeff31/01/2024, 09:00 - 林小溪: 第一条\n"
+                    "31/02/2024, 09:00 - 林小溪: 二月没有三十一号\n"
+                    "01/02/2024, 13:00 PM - 林小溪: 下午十三点\n"
+                    "01/02/2024, 9:00 PM - 林小溪: 晚上九点\r\n", encoding="utf-8")
+    summary = run_import(capsys, tmp_path, "whatsapp", chat)
+    assert (summary["imported"], summary["skipped"]) == (2, {"line with an impossible date": 2})
+    assert messages(tmp_path, "2024-02-01") == [("21:00:00", "林小溪", "晚上九点")]  # day first: 31/01 told it

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import insert, select
 
-from bot import ledger
+from bot.store import ledger
 from bot.store import connect
 from bot.store.schema import groups
 

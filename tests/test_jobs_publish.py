@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot import ledger
+from bot.store import ledger
 from bot.archive.reader import read_day
 from bot.chat import Member
 from bot.qa.engine import AnswerEngine
@@ -144,7 +144,7 @@ async def test_replies_are_published_as_reply_links_and_answer_first(tmp_path, t
 
 
 def test_live_ids_of_a_group_fed_by_several_chats_name_their_chat():
-    from handlers.publish import live_anchor
+    from bot.store.days import live_anchor
 
     assert live_anchor("telegram", "-1001", "42", several_chats=False) == "m42"
     one, other = live_anchor("telegram", "-1001", "42", True), live_anchor("telegram", "-1002", "42", True)
@@ -163,3 +163,28 @@ async def test_live_text_cannot_publish_a_header_or_a_script_link(config, http, 
     assert [(m.speaker, m.kind.value) for m in day.messages] == [(ASKER.name, "text"), (EXPERT.name, "text"),
                                                                    (EXPERT.name, "text")]
     assert day.messages[0].text == forged and all(m.image_url is None for m in day.messages)
+
+
+async def test_slack_thread_replies_are_published_with_the_ids_a_slack_import_uses(tmp_path, telegram_api, http,
+                                                                                 fake_clock):
+    import datetime as dt
+
+    from bot.archive.links import anchor
+    from bot.chat import Incoming
+
+    config = make_config(tmp_path, telegram_api.api_base)
+    services = make_services(config, http, Clock(at(2024, 6, 2, 0, 10)), fake_clock)
+
+    def slack(ts: str, sender: Member, text: str, thread: str | None = None) -> Incoming:
+        return Incoming(platform="slack", chat_id="C0100GENL", message_id=ts, sender=sender, text=text,
+                        time=dt.datetime.fromtimestamp(float(ts), dt.timezone.utc),
+                        reply_to=thread if thread != ts else None, thread_id=thread)
+
+    root = "1717207200.000100"  # 2024-06-01 10:00 in Shanghai
+    await store(services, [slack(root, ASKER, QUESTION, root),
+                           slack("1717214400.000200", EXPERT, ANSWER, root)])
+    await JobScheduler(services).trampoline("publish")
+    day = read_day(day_file(config), GROUP)
+    assert [(m.id, m.reply_to) for m in day.messages] == [
+        (anchor(root), None), (anchor("1717214400.000200"), anchor(root))]
+    assert anchor(root) == "m1717207200:2e000100"  # what `archive-bot import slack` writes for that ts

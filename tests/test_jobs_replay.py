@@ -37,7 +37,6 @@ def test_archived_messages_become_live_ones():
 
 
 async def test_replay_answers_a_question_the_archive_answered_before(tmp_path):
-    pytest.importorskip("handlers.autoanswer", reason="the auto-answerer (engineer D) is not in this checkout")
     t = lambda d, h, m: dt.datetime(2024, 1, d, h, m, tzinfo=ZONE)  # noqa: E731
     before = Day("g", dt.date(2024, 1, 1), "t", "a", messages=[
         Message(t(1, 9, 0), "甲-某支付-产品-北京", "请问网联的备付金集中存管比例现在是多少？"),
@@ -64,7 +63,7 @@ def test_clock_dry_run_prints_the_next_run_of_each_job(tmp_path, capsys):
 
 
 def test_clock_status_lists_ledger_rows_and_stale_claims(tmp_path, capsys):
-    from bot import ledger
+    from bot.store import ledger
     from bot.cli import main
     from bot.store import connect
 

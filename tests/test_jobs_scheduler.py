@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from bot import ledger
+from bot.store import ledger
 from bot.chat import Member
 from bot.scheduler import JobScheduler, JobSpec, default_jobs
 from tests.jobs_support import ZONE, Clock, at, incoming, make_config, make_services, store

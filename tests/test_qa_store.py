@@ -9,7 +9,6 @@ from bot.store.db import connect
 from bot.store.ingest import ingest_paths
 from bot.store.schema import days, qa_mined, qa_pairs
 from tests.conftest import DATA
-from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 
 DAY = DATA / "qa" / "2030-01-15-chat.markdown"
 QUESTION = "备付金汇缴户每天日终要清零吗？"

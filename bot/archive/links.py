@@ -25,6 +25,7 @@ import re
 ANCHOR = re.compile(r"[A-Za-z][A-Za-z0-9_:-]{0,79}")
 _LINE = re.compile(r'\{: (?:#(?P<id>[A-Za-z][A-Za-z0-9_:-]{0,79}))?(?: ?data-reply-to="(?P<reply>[A-Za-z][A-Za-z0-9_:-]{0,79})")?\}')
 _KEPT = re.compile(r"[A-Za-z0-9_-]")
+_PLAIN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 MAX_RAW = 40  # longer platform ids become a hash (an id stays one short token)
 
 
@@ -35,6 +36,8 @@ def anchor(raw: str | int) -> str:
     Telegram's 1042 becomes "m1042", Slack's "1512085950.000216" "m1512085950:2e000216".
     """
     text = str(raw)
+    if _PLAIN.fullmatch(text):  # Telegram's numbers, most CSV ids: nothing to encode
+        return "m" + text
     if len(text) > MAX_RAW:
         return "h" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     out = ["m"]

@@ -1,7 +1,8 @@
 """`archive-bot ask` and `archive-bot search`: the answer engine from the command line.
 
 With `--archive PATH` (repeatable: a folder of day files or of group folders) the index is built
-in memory from those files; without it, from the store (`store.url` / `--db`).
+in memory from those files, lexical only; without it, from the store (`store.url` / `--db`), which
+also keeps the texts' words and the units' sentence vectors, so only the first run computes them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archive", action="append", metavar="PATH",
-                        help="index these day files instead of the store (repeatable)")
+                        help="index these day files instead of the store (repeatable; lexical only)")
     parser.add_argument("--group", help="only this group's archive")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     add_db_option(parser)
@@ -39,7 +40,6 @@ def _engine(args: argparse.Namespace):
     from bot.qa.engine import AnswerEngine
 
     config = config_from(args)
-    encoder = build_encoder(config.encoder)
     if args.archive:
         options = ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
         try:
@@ -49,12 +49,13 @@ def _engine(args: argparse.Namespace):
             raise SystemExit(2) from None
         for error in errors:
             print(f"archive-bot: skipped {error}", file=sys.stderr)
-        return AnswerEngine.from_days(days, config.answer, encoder=encoder), config
+        return AnswerEngine.from_days(days, config.answer), config  # lexical: vectors live in a store
     from bot.store.db import connect
 
     db = connect(config.store.url)
     try:
-        engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=encoder)
+        engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone,
+                                         encoder=build_encoder(config.encoder))
     finally:
         db.dispose()
     if not engine.days:

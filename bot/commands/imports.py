@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from bot.archive.reader import ReadOptions
@@ -65,13 +65,15 @@ def run_import(args: argparse.Namespace) -> int:
         days = DayFiles(args.out or config.archive.publish_dir, args.group, zone, FORMATS[args.format].platform,
                         names, options)
         read = reader(args.format)
-        size = _size(args.path)
-        if err.is_terminal and size >= PROGRESS_MIN_BYTES:
-            with Progress(TextColumn("import"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        if err.is_terminal and _large(args.path):
+            with Progress(TextColumn("import"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
                           console=err, transient=True) as bar:
-                task = bar.add_task("import", total=size)
-                report = days.add_all(read(args.path, selection, lambda done, total: bar.update(task, completed=done),
-                                           zone))
+                task = bar.add_task("import", total=None)
+
+                def advance(done: int, total: int) -> None:  # bytes, lines or day files, as the reader counts
+                    bar.update(task, completed=done, total=total)
+
+                report = days.add_all(read(args.path, selection, advance, zone))
         else:
             report = days.add_all(read(args.path, selection, None, zone))
     except ExportError as exc:
@@ -91,11 +93,12 @@ def run_import(args: argparse.Namespace) -> int:
     return 0 if ingest.ok else 1
 
 
-def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    result = path / "result.json"
-    return result.stat().st_size if result.is_file() else 0
+def _large(path: Path) -> bool:
+    """Worth a progress bar: a big file, or a folder (an unpacked Slack export, a Telegram one)."""
+    try:
+        return path.is_dir() or path.stat().st_size >= PROGRESS_MIN_BYTES
+    except OSError:
+        return False  # the reader reports it
 
 
 def _summary(report: ImportReport, ingest: IngestReport) -> dict:
@@ -105,6 +108,7 @@ def _summary(report: ImportReport, ingest: IngestReport) -> dict:
         "days": report.days, "first": report.first and report.first.isoformat(),
         "last": report.last and report.last.isoformat(), "files_written": [str(p) for p in report.files],
         "ingested": {status.value: ingest.count(status) for status in Status}, "seconds": round(report.seconds, 2),
+        "ingest_seconds": round(ingest.seconds, 2),
     }
 
 

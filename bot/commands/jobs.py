@@ -202,7 +202,7 @@ def print_status(config: Config, limit: int = 20) -> None:
     """The ledger's latest posts, and claims whose process died before the send (never re-sent)."""
     import time
 
-    from bot import ledger
+    from bot.store import ledger
     from bot.store import connect
 
     db = connect(config.store.url)

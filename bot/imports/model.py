@@ -8,6 +8,7 @@ into day files. Readers keep the export's display names; `NameMap` renames or an
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -30,7 +31,8 @@ class Imported:
     text: str
     id: str | None = None  # the platform's message id, when the export has one
     reply_to: str | None = None  # the platform id of the message it replies to
-    mentions: tuple[str, ...] = ()  # display names the text mentions (renamed along with speakers)
+    mentions: tuple[str, ...] = ()  # names the text mentions as "@name" (renamed along with speakers)
+    forwarded_from: str | None = None  # whose message this forwards (a name, renamed like a speaker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +43,23 @@ class Skipped:
 
 
 Entry = Imported | Skipped
+_SURROGATE = re.compile("[\ud800-\udfff]")
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 Reader = Callable[..., Iterator[Entry]]
 
 
 def clean_text(text: str) -> str:
     """Text the archive can hold: Unix line ends, no NUL, no lone surrogates, no outer blanks."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    if any("\ud800" <= char <= "\udfff" for char in text):
-        text = text.encode("utf-8", "replace").decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii() and _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
     return text.strip()
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a chat has few speakers and says their names a million times
 def clean_name(name: str) -> str:
     """A display name on one header line: whitespace runs become one space."""
     return " ".join(clean_text(name).split()) or "(unknown)"

@@ -110,7 +110,7 @@ def _user_names(users) -> dict[str, str]:
     for user in users if isinstance(users, list) else []:
         if not isinstance(user, dict) or not user.get("id"):
             continue
-        profile = user.get("profile") or {}
+        profile = _dict(user.get("profile"))
         names[str(user["id"])] = str(profile.get("display_name") or profile.get("real_name")
                                      or user.get("real_name") or user.get("name") or user["id"])
     return names
@@ -121,7 +121,7 @@ def _channels(export: _Export) -> dict[str, str]:
     found = {}
     for listing in ("channels.json", "groups.json"):
         if export.has(listing):
-            for item in export.json(listing) or []:
+            for item in _list(export.json(listing)):
                 if isinstance(item, dict) and item.get("id") and item.get("name"):
                     found[str(item["id"])] = str(item["name"])
     return found
@@ -147,15 +147,23 @@ def _entry(raw: dict, users: dict[str, str], channels: dict[str, str]) -> Entry:
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
         return Skipped("message without a ts")
     user = str(raw.get("user") or "")
-    speaker = (users.get(user) or (raw.get("user_profile") or {}).get("display_name") or raw.get("username")
-               or (raw.get("bot_profile") or {}).get("name") or user or raw.get("bot_id") or "(unknown)")
+    speaker = (users.get(user) or _dict(raw.get("user_profile")).get("display_name") or raw.get("username")
+               or _dict(raw.get("bot_profile")).get("name") or user or raw.get("bot_id") or "(unknown)")
     mentioned: list[str] = []
-    text = render(str(raw.get("text") or ""), users, channels, mentioned)
-    files = [f"[file: {f.get('name') or f.get('title') or 'file'}]" for f in raw.get("files") or []
+    text = render(raw["text"] if isinstance(raw.get("text"), str) else "", users, channels, mentioned)
+    files = [f"[file: {f.get('name') or f.get('title') or 'file'}]" for f in _list(raw.get("files"))
              if isinstance(f, dict)]
-    ts, thread = str(raw["ts"]), raw.get("thread_ts")
+    ts, thread = str(raw["ts"]), raw.get("thread_ts") if isinstance(raw.get("thread_ts"), str) else None
     return Imported(time=when, speaker=str(speaker), text=" ".join(filter(None, [*files, text])), id=ts,
                     reply_to=str(thread) if thread and str(thread) != ts else None, mentions=tuple(mentioned))
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def render(text: str, users: dict[str, str], channels: dict[str, str], mentioned: list[str] | None = None) -> str:

@@ -187,7 +187,7 @@ class WecomAdapter:
             raise Rejected(400, f"text message without {', '.join(missing)}")
         try:
             sent_at = dt.datetime.fromtimestamp(int(fields["CreateTime"]), dt.timezone.utc)
-        except (ValueError, OverflowError):
+        except (ValueError, OverflowError, OSError):  # OSError: a year the platform C library refuses
             raise Rejected(400, "bad CreateTime") from None
         text = fields.get("Content", "")
         command, args, _ = parse_command(text)

@@ -5,6 +5,11 @@ the archive's days, their mined Q&A pairs and two immutable indexes (questions, 
 `ask` and `search` read whichever snapshot is current, so they are safe to call from many threads
 (the server uses `asyncio.to_thread`); `update_days`/`remove_days` build a new snapshot under a
 lock and swap it in with one assignment.
+
+Building is cheap after the first time: with a store (`from_store`, or `vector_db`) every text's
+words and every unit's vector are loaded from it and only new texts are segmented or encoded
+(`passage_vectors`, bot/store/tokens.py, bot/store/vectors.py); the all-messages index is built
+at the first search (or by `warm()`), so a process that only answers does not pay for it.
 """
 
 from __future__ import annotations
@@ -123,7 +128,8 @@ class _Snapshot:
     pairs: list[QAPair] = field(default_factory=list)
     pair_index: TextIndex | None = None
     messages: list[Message] = field(default_factory=list)
-    message_index: TextIndex | None = None
+    message_groups: np.ndarray | None = None
+    message_index: TextIndex | None = None  # built on first search (`_message_index`)
     pair_vectors: np.ndarray | None = None  # (len(pairs), dim) unit-length, with an encoder
 
 
@@ -131,14 +137,17 @@ class AnswerEngine:
     """Answers questions from mined Q&A pairs and searches every archived message."""
 
     def __init__(self, config: AnswerSection = AnswerSection(), text: Segmenter | None = None,
-                 encoder: Encoder | None = None):
-        """`encoder` (bot.qa.encoder) adds dense vectors of the units; without it retrieval is lexical."""
+                 encoder: Encoder | None = None, vector_db=None):
+        """`encoder` (bot.qa.encoder) adds dense vectors of the units; without it retrieval is lexical.
+        `vector_db` (a store) keeps texts' words and vectors across restarts (`attach_store`)."""
         self.config = config
         self.segmenter = text or segmenter(tuple(config.extra_terms))
         self.encoder = encoder
         self._cache = TextCache(self.segmenter)
-        self._db = None  # with a store, words and vectors computed once are kept there
-        self._memory_vectors: dict[str, np.ndarray] = {}  # without one: kept for this process
+        self.vector_db = None  # with a store, words and vectors computed once are kept there
+        self._vectors: dict[str, np.ndarray] = {}  # without one: text hash -> vector, for this process
+        if vector_db is not None:
+            self.attach_store(vector_db)
         self._days: dict[DayKey, Day] = {}
         self._pairs: dict[DayKey, list[QAPair]] = {}
         self._lock = threading.Lock()
@@ -148,8 +157,8 @@ class AnswerEngine:
 
     @classmethod
     def from_days(cls, days: Iterable[Day], config: AnswerSection = AnswerSection(),
-                  encoder: Encoder | None = None) -> AnswerEngine:
-        engine = cls(config, encoder=encoder)
+                  encoder: Encoder | None = None, vector_db=None) -> AnswerEngine:
+        engine = cls(config, encoder=encoder, vector_db=vector_db)
         engine.update_days(days)
         return engine
 
@@ -162,14 +171,13 @@ class AnswerEngine:
         (bot/store/vectors.py) are loaded from it, and those of new texts saved to it, so a
         start segments and encodes only what no earlier run did.
         """
-        engine = cls(config, encoder=encoder)
-        engine.attach_store(db_engine)
+        engine = cls(config, encoder=encoder, vector_db=db_engine)
         engine.refresh_from_store(db_engine, group=group, zone=zone)
         return engine
 
     def attach_store(self, db_engine) -> None:
         """Keep words and vectors in this store (loads the words it already holds)."""
-        self._db = db_engine
+        self.vector_db = db_engine
         self._cache.attach(db_engine)
 
     def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -177,15 +185,15 @@ class AnswerEngine:
         once, then loaded from the store (or, without one, kept in memory). Needs an encoder."""
         from bot.store.vectors import ensure_vectors, text_hash
 
-        if self._db is not None:
-            return ensure_vectors(self._db, self.encoder, texts, description="encoding the archive")
+        if self.vector_db is not None:
+            return ensure_vectors(self.vector_db, self.encoder, texts, description="encoding the archive")
         keys = [text_hash(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts) if k not in self._memory_vectors}
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._vectors}
         if missing:
-            self._memory_vectors.update(zip(missing, self.encoder.encode_passages(list(missing.values()))))
+            self._vectors.update(zip(missing, self.encoder.encode_passages(list(missing.values()))))
         out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
         for i, key in enumerate(keys):
-            out[i] = self._memory_vectors[key]
+            out[i] = self._vectors[key]
         return out
 
     def refresh_from_store(self, db_engine, keys: Iterable[tuple[str, dt.date | str]] | None = None,
@@ -229,6 +237,7 @@ class AnswerEngine:
             self._rebuild()
 
     def _rebuild(self) -> None:
+        searched = self._snap.message_index is not None  # then build the new search index now, not at a search
         keys = sorted(self._days, key=lambda k: (k[1], k[0]))  # oldest first: the latest copy wins
         names = sorted({group for group, _ in keys})
         codes = {name: i for i, name in enumerate(names)}
@@ -246,11 +255,29 @@ class AnswerEngine:
             pairs=pairs,
             pair_index=TextIndex([p.question_text for p in pairs], pair_groups, self._cache),
             messages=messages,
-            message_index=TextIndex([m.text for m in messages], np.asarray(message_groups, dtype=np.int16), self._cache,
-                                    subwords=True),
+            message_groups=np.asarray(message_groups, dtype=np.int16),
             pair_vectors=self.passage_vectors([dense_text(p) for p in pairs]) if self.encoder else None,
         )
+        if searched:
+            self._snap.message_index = self._build_message_index(self._snap)
         self._cache.save()
+
+    def _message_index(self, snap: _Snapshot) -> TextIndex | None:
+        """The snapshot's index of every message, built on first use: answering never needs it,
+        so a one-question process (`archive-bot ask`) does not pay for it."""
+        if snap.message_index is None and snap.messages:
+            with self._lock:
+                if snap.message_index is None:
+                    snap.message_index = self._build_message_index(snap)
+                    self._cache.save()
+        return snap.message_index
+
+    def _build_message_index(self, snap: _Snapshot) -> TextIndex:
+        return TextIndex([m.text for m in snap.messages], snap.message_groups, self._cache, subwords=True)
+
+    def warm(self) -> None:
+        """Build what is otherwise built on first use (the search index), e.g. before a server is ready."""
+        self._message_index(self._snap)
 
     # ----- reading -----
 
@@ -268,7 +295,7 @@ class AnswerEngine:
             "messages": len(snap.messages),
             "pairs": len(snap.pairs),
             "distinct_questions": len(snap.pair_index.docs) if snap.pair_index else 0,
-            "distinct_messages": len(snap.message_index.docs) if snap.message_index else 0,
+            "distinct_messages": len(index.docs) if (index := self._message_index(snap)) else 0,
         }
 
     def _query(self, text: str) -> tuple[str, ...]:
@@ -330,7 +357,7 @@ class AnswerEngine:
     def search(self, query: str, group: str | None = None, limit: int = 10) -> list[Hit]:
         """Messages matching the query, best first; one hit per distinct text (its latest copy)."""
         snap = self._snap
-        index = snap.message_index
+        index = self._message_index(snap)
         words = self._query(query)
         code = snap.group_codes.get(group) if group is not None else None
         if index is None or not words or limit <= 0 or (group is not None and code is None):

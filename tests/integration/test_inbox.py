@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.chat import Incoming, Member
-from bot.inbox import Inbox, Item, live_count
+from bot.inbox import Inbox, Item
+from bot.store.days import live_count
 from bot.store import connect
 from bot.store.schema import live_messages, members
 

@@ -91,3 +91,20 @@ def stale(engine: Engine, older_than_ts: int) -> list[dict]:
     query = select(job_ledger).where(job_ledger.c.status == SENDING, job_ledger.c.claimed_ts < older_than_ts)
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def published_since(engine: Engine, after_id: int) -> tuple[int, list[tuple[str, str]]]:
+    """(highest ledger id, (group, date) keys) of publications delivered after `after_id`.
+
+    The nightly publication's rows are (publish, "group:<name>", "<date>:<content hash>"); a web
+    process that leaves the jobs to a clock reads them to know which days to re-index."""
+    query = (select(job_ledger.c.id, job_ledger.c.chat, job_ledger.c.period, job_ledger.c.status)
+             .where(job_ledger.c.job == "publish", job_ledger.c.id > after_id).order_by(job_ledger.c.id))
+    last, keys = after_id, []
+    with engine.connect() as conn:
+        for row_id, chat, period, status in conn.execute(query):
+            if status != DELIVERED:
+                break  # still being written: look again next time
+            last = row_id
+            keys.append((chat.removeprefix("group:"), period.split(":", 1)[0]))
+    return last, list(dict.fromkeys(keys))
