@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from bot.chat import MAX_NAME, Incoming, Member, MemberUpdate, shorten
+from bot.chat import MAX_NAME, Incoming, Member, MemberUpdate, Reaction, shorten
 from bot.platforms.base import Parsed, Rejected
 
 MAX_ID = 256
@@ -115,9 +115,27 @@ def bounded_update(update: MemberUpdate) -> MemberUpdate:
                                member=_member(update.member, "member"), time=_time(update.time))
 
 
+MAX_REACTIONS = 20  # emoji added or removed in one reaction event
+MAX_REACTION_CHARS = 64
+
+
+def _emoji(values: object, field: str) -> tuple[str, ...]:
+    if not isinstance(values, tuple) or len(values) > MAX_REACTIONS:
+        raise Rejected(400, f"{field} must be a list of at most {MAX_REACTIONS}")
+    return tuple(shorten(_string(value, field), MAX_REACTION_CHARS) for value in values)
+
+
+def bounded_reaction(reaction: Reaction) -> Reaction:
+    return dataclasses.replace(reaction, chat_id=_id(reaction.chat_id, "chat_id"),
+                               message_id=_id(reaction.message_id, "message_id"),
+                               member=_member(reaction.member, "member"), time=_time(reaction.time),
+                               added=_emoji(reaction.added, "added"), removed=_emoji(reaction.removed, "removed"))
+
+
 def bounded(parsed: Parsed) -> Parsed:
-    """The adapter's `Parsed` with every message and member update bounded; `Rejected(400)` else."""
-    if not parsed.messages and not parsed.member_updates:
+    """The adapter's `Parsed` with every message, member update and reaction bounded; `Rejected(400)` else."""
+    if not parsed.messages and not parsed.member_updates and not parsed.reactions:
         return parsed
     return dataclasses.replace(parsed, messages=tuple(map(bounded_message, parsed.messages)),
-                               member_updates=tuple(map(bounded_update, parsed.member_updates)))
+                               member_updates=tuple(map(bounded_update, parsed.member_updates)),
+                               reactions=tuple(map(bounded_reaction, parsed.reactions)))

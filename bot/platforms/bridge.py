@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
+from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Reaction, Sent
 from bot.config import BridgeSection
 from bot.platforms.base import Parsed, Rejected, Request, json_object
 from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
@@ -106,7 +106,8 @@ class BridgeAdapter:
     def parse(self, request: Request) -> Parsed:
         event = json_object(request.body, "body must be a JSON object")
         kind = event.get("type")
-        chat_id = _text(event.get("chat_id"), "chat_id") if kind in ("message", "join", "member_update") else ""
+        chat_id = _text(event.get("chat_id"), "chat_id") if kind in ("message", "join", "member_update",
+                                                                     "reaction") else ""
         when = self._time(event.get("time"))
         if kind == "message":
             return self._message(event, chat_id, when)
@@ -121,6 +122,15 @@ class BridgeAdapter:
         if kind == "member_update":
             member = _member(event.get("member"), "member")
             return Parsed(member_updates=(MemberUpdate(self.name, chat_id, member, when),))
+        if kind == "reaction":
+            emoji = _text(event.get("emoji"), "emoji")
+            removed = event.get("removed", False)
+            if not isinstance(removed, bool):
+                raise Rejected(400, "removed must be true or false")
+            reaction = Reaction(platform=self.name, chat_id=chat_id, message_id=_text(event.get("message_id"), "message_id"),
+                                member=_member(event.get("member"), "member"), time=when,
+                                added=() if removed else (emoji,), removed=(emoji,) if removed else ())
+            return Parsed(reactions=(reaction,))
         return Parsed()
 
     def _message(self, event: dict, chat_id: str, when: dt.datetime) -> Parsed:

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs
 
 import aiohttp
 
-from bot.chat import Incoming, Member, Outgoing, Sent
+from bot.chat import Incoming, Member, Outgoing, Reaction, Sent
 from bot.config import SlackSection
 from bot.platforms.base import Parsed, Rejected, Request, json_object
 from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
@@ -128,6 +128,12 @@ class SlackAdapter:
         if not isinstance(event, dict) or not isinstance(delivery, str):
             raise Rejected(400, "event_callback without event or event_id")
         extra = {"retry": int(request.headers.get("X-Slack-Retry-Num", "0") or 0)}
+        if event.get("type") in ("reaction_added", "reaction_removed"):
+            try:
+                reaction = self._reaction(event)
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
+                raise Rejected(400, f"malformed event: {exc.__class__.__name__} {exc}") from None
+            return Parsed(reactions=(reaction,) if reaction else (), delivery_id=delivery, extra=extra)
         try:
             incoming = self._event(event, delivery)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
@@ -173,6 +179,18 @@ class SlackAdapter:
             reply_to=thread if thread and thread != ts else None, thread_id=thread,
             command=command, args=args, addressed=addressed, edited=edited,
         )
+
+    def _reaction(self, event: dict) -> Reaction | None:
+        """`reaction_added` / `reaction_removed` on a message (reactions on files are skipped)."""
+        item = event.get("item")
+        if not isinstance(item, dict) or item.get("type") != "message":
+            return None
+        name = str(event["reaction"])
+        added = event["type"] == "reaction_added"
+        user = str(event["user"])
+        return Reaction(platform=self.name, chat_id=str(item["channel"]), message_id=str(item["ts"]),
+                        member=Member(user, user), time=_time(event.get("event_ts") or self._clock()),
+                        added=(name,) if added else (), removed=() if added else (name,))
 
     def _slash_command(self, body: bytes) -> Parsed:
         try:
