@@ -194,9 +194,7 @@ def build_answer_engine(db, config: Config):
     from bot.qa.encoder import build_encoder
     from bot.qa.engine import AnswerEngine
 
-    engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
-    engine.warm()  # the search index too, before the server says it is ready
-    return engine
+    return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
 
 
 async def _load_answers(app: web.Application) -> None:
@@ -212,6 +210,10 @@ async def _load_answers(app: web.Application) -> None:
         return
     app[READY].set()
     log.info("answer index ready")
+    try:  # the search index, otherwise built at the first search (which would wait for it)
+        await asyncio.to_thread(services.answers.warm)
+    except Exception:  # noqa: BLE001 - search builds it again when first used
+        log.exception("building the search index failed")
 
 
 async def wait_ready(app: web.Application, timeout: float = 60) -> None:
