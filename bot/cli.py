@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "bot.commands.server",  # serve, clock
     "bot.commands.jobs",  # digest, names, replay
     "bot.commands.imports",  # import
+    "bot.commands.erase",  # erase
 )
 
 

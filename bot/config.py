@@ -78,6 +78,13 @@ class FeedbackSection(Section):
     right_bonus: float = Field(0.15, ge=0, le=1)  # added to a unit's confidence for similar questions
 
 
+class ErasureSection(Section):
+    """What /forgetme and `archive-bot erase` leave in place of a person's messages (bot/erasure.py)."""
+
+    mode: Literal["remove", "marker"] = "remove"  # marker: a line without name or words stays
+    marker: str = "（此消息已应发言人要求删除）"
+
+
 class EncoderSection(Section):
     """The sentence encoder of dense retrieval (bot/qa/encoder.py)."""
 
@@ -230,6 +237,7 @@ class Config(Section):
     archive: ArchiveSection = ArchiveSection()
     answer: AnswerSection = AnswerSection()
     feedback: FeedbackSection = FeedbackSection()
+    erasure: ErasureSection = ErasureSection()
     encoder: EncoderSection = EncoderSection()
     server: ServerSection = ServerSection()
     log: LogSection = LogSection()
