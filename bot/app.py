@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -81,10 +82,11 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     from zoneinfo import ZoneInfo
 
     from bot.store import connect
+    from bot.store.shared import run_owner
 
     config = app[CONFIG]
     db = await asyncio.to_thread(connect, config.store.url)
-    inbox = Inbox(db, ZoneInfo(config.bot.timezone))
+    inbox = Inbox(db, ZoneInfo(config.bot.timezone), owner=run_owner(config.server.instance or "local"))
     inbox.start()
     app[_DB] = db
     app[INBOX] = inbox
@@ -110,6 +112,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     services.adapters.update(build_adapters(config, app[_HTTP], **app[ADAPTER_OPTIONS]))
     app[SERVICES] = services
     app[DISPATCHER] = services.dispatcher = Dispatcher(services)
+    app[DISPATCHER].on_handled = app[INBOX].finished
     log.info("platforms: %s", ", ".join(sorted(services.adapters)) or "none configured")
     try:
         yield
@@ -138,17 +141,32 @@ def build_adapters(config: Config, http: aiohttp.ClientSession, **options: Any) 
 # -- the answer index, loaded in the background -------------------------------------------------
 async def _answers_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[LOADER]
+    loop = asyncio.get_running_loop()
     if state["enabled"]:
-        state["task"] = asyncio.get_running_loop().create_task(_load_answers(app))
+        state["task"] = loop.create_task(_load_answers(app))
     else:
         app[READY].set()
+    resume = loop.create_task(_resume_pending(app))
     try:
         yield
     finally:
-        task = state["task"]
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        for task in (state["task"], resume):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+
+async def _resume_pending(app: web.Application) -> None:
+    """Once the index is loaded, handle the messages a crashed run acknowledged but never handled."""
+    from bot.store.shared import claim_pending
+
+    task = app[LOADER]["task"]
+    if task is not None:
+        await asyncio.gather(asyncio.shield(task), return_exceptions=True)
+    services, server = app[SERVICES], app[CONFIG].server
+    messages = await asyncio.to_thread(claim_pending, services.db, app[INBOX].owner, int(time.time()),
+                                       server.pending_lease_seconds)
+    app[DISPATCHER].resume(messages)
 
 
 def ingest_archive(db, config: Config) -> None:

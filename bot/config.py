@@ -104,6 +104,8 @@ class ServerSection(Section):
     run_scheduler: bool = True  # false where a separate `archive-bot clock` process runs jobs
     shutdown_timeout: float = Field(10.0, ge=0)
     replies_per_minute: int = Field(20, ge=1)  # per chat; further replies are dropped (logged)
+    instance: str = ""  # this web process's name for its pending work; "" = host:port (`serve`)
+    pending_lease_seconds: int = Field(60, ge=1)  # another instance's unhandled messages are taken after this
     access_log: Literal["off", "sampled", "all"] = "off"  # one line per request costs 6% of the webhook's time
     access_log_sample: int = Field(100, ge=1)  # "sampled": one request in this many (and every 5xx)
 

@@ -98,7 +98,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
                 continue
             metrics.STORED.labels(platform).inc()
             if app[INLINE_DISPATCH]:
-                await dispatcher.dispatch(item.message)
+                await dispatcher.handle(item.message)
             else:
                 dispatcher.spawn(item.message)
         for rename in renames:  # idempotent, so a platform's retry may run it again

@@ -58,6 +58,11 @@ def serve(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"server": config.server.model_copy(update={"run_scheduler": False})})
     host = args.host or config.server.host
     port = listen_port(args, config.server.port)
+    if not config.server.instance:  # a restart on the same address resumes its own pending work at once
+        import socket
+
+        config = config.model_copy(update={"server": config.server.model_copy(
+            update={"instance": f"{socket.gethostname()}:{port}"})})
     app = create_app(config)
     logging.getLogger(__name__).info("serving on http://%s:%d", host, port)
     web.run_app(app, host=host, port=port, shutdown_timeout=config.server.shutdown_timeout,

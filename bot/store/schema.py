@@ -92,6 +92,52 @@ live_messages = Table(
     Index("ix_live_group_date", "group_id", "date"),
 )
 
+# --- at-least-once handling and limits shared by web processes: bot/store/shared.py -----------------
+# A new live message's pending row is written in the same transaction as the message and deleted
+# once it is handled; rows left by a crash are handled again at the next start.
+pending_work = Table(
+    "pending_work", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the neutral message as JSON (bot/store/shared.py)
+    Column("owner", String(200), nullable=False),  # the instance handling it (host:port)
+    Column("claimed_ts", BigInteger, nullable=False),
+    UniqueConstraint("platform", "chat_id", "message_id", name="uq_pending_work_message"),
+)
+
+# Every reply the bot sent in a chat: the per-chat reply limit counts them, and `reply_key`
+# (message + position of the reply) makes a resumed handling skip replies that already went out.
+chat_replies = Table(
+    "chat_replies", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", Text, nullable=False),
+    Column("ts", BigInteger, nullable=False),  # milliseconds
+    Column("reply_key", Text),
+    UniqueConstraint("reply_key", name="uq_chat_replies_key"),
+    Index("ix_chat_replies_chat_ts", "platform", "chat_id", "ts"),
+)
+
+# The question cool-down: when each question (key) was last answered in a chat.
+answered_questions = Table(
+    "answered_questions", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("chat_id", String(256), primary_key=True),
+    Column("key", String(64), primary_key=True),  # sha256 of the question key, hex, cut
+    Column("ts", BigInteger, nullable=False),  # milliseconds
+)
+
+# Small per-chat facts every process must see alike (the last answer, for /thread).
+chat_state = Table(
+    "chat_state", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("chat_id", String(256), primary_key=True),
+    Column("name", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 # --- scheduled jobs: bot/store/ledger.py -------------------------------------------------
 # One row per (job, chat, period): the claim and the send record in one. The unique constraint is
 # what makes a restart, a misfire catch-up or a second clock process post at most once.
