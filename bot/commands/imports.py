@@ -108,6 +108,7 @@ def _summary(report: ImportReport, ingest: IngestReport) -> dict:
         "days": report.days, "first": report.first and report.first.isoformat(),
         "last": report.last and report.last.isoformat(), "files_written": [str(p) for p in report.files],
         "ingested": {status.value: ingest.count(status) for status in Status}, "seconds": round(report.seconds, 2),
+        "ingest_seconds": round(ingest.seconds, 2),
     }
 
 
