@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, delete, insert, select, update
 
 from bot.store.schema import (
-    days, erasures, groups, live_messages, members, messages, nickname_reminders, qa_mined, qa_pairs,
+    days, erasures, groups, live_messages, members, messages, nickname_reminders, pending_work, qa_mined, qa_pairs,
     text_tokens, text_vectors,
 )
 
@@ -72,6 +72,8 @@ def erase_live(conn: Connection, keys: set[tuple[str, str]], group: str | None,
                                                               live_messages.c.message_id).where(*where)):
             texts.append(text)
             units.append(f"live:{platform}:{chat_id}:{message_id}")
+            conn.execute(delete(pending_work).where(pending_work.c.platform == platform, pending_work.c.chat_id == chat_id,
+                                                    pending_work.c.message_id == message_id))
         if marker is None:
             count += conn.execute(delete(live_messages).where(*where)).rowcount
         else:

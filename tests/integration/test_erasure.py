@@ -96,6 +96,7 @@ async def test_forgetme_leaves_the_words_nowhere(bot, telegram_api, tmp_path):
     assert "存档中 3 条、本群新消息 3 条" in telegram_api.sent()[-1]["text"]
 
     dump = store_dump(services.db)
+    assert [line for line in dump.splitlines() if LEAVER in line] == []
     assert LEAVER not in dump and not any(line in dump for line in THEIR_LINES)
     await post_telegram(bot.client, tg_update(f"/search {SECRET_WORDS}", user_id=5))
     await post_telegram(bot.client, tg_update(f"/ask {question}", user_id=5))
