@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from bot.commands.common import add_db_option, config_from
+from bot.commands.common import config_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +15,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="display name as the archive shows it (repeat for several names of one person)")
     erase.add_argument("--group", help="only this group (default: every group)")
     erase.add_argument("--mode", choices=("remove", "marker"), help="overrides erasure.mode")
-    add_db_option(erase)
     erase.set_defaults(func=_erase)
 
 
