@@ -180,7 +180,7 @@ def ingest_archive(db, config: Config) -> None:
     if paths:
         from bot.archive.reader import ReadOptions
 
-        options = ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+        options = ReadOptions.of(config)
         report = ingest.ingest_paths(db, paths, options)
         log.info("archive ingest: %d file(s), %d message(s) written, %d error(s) in %.1fs",
                  len(report.files), report.messages, len(report.errors), report.seconds)

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.archive.model import DEFAULT_ZONE
+
 SAMPLE_ARCHIVE = Path(__file__).parent / "sample_archive"
 DEFAULT_OWNER = "凤凰牌老熊-群主-北京"
 
@@ -27,7 +29,7 @@ class Section(BaseModel):
 
 class BotSection(Section):
     name: str = "archive-bot"
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_ZONE
     owner_name: str = DEFAULT_OWNER  # who "我" (the exporting account) is in the logs
     public_base_url: str = ""  # e.g. "https://bot.example.org": deep links in replies
     # Handler modules (commands and jobs); a package stands for each of its modules.

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _options(config: Config) -> ReadOptions:
-    return ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+    return ReadOptions.of(config)
 
 
 def run_ingest(args: argparse.Namespace) -> int:
