@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SAMPLE_ARCHIVE = Path(__file__).parent / "sample_archive"
 DEFAULT_OWNER = "凤凰牌老熊-群主-北京"
@@ -44,9 +44,24 @@ class BotSection(Section):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _clickable(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"must start with https:// (or http://) so that links in answers can be clicked, "
+                             f"got {value!r}")
+        return value.rstrip("/")
+
 
 class StoreSection(Section):
-    url: str = "sqlite:///archive-bot.db"  # or postgresql+psycopg://user@host/db
+    url: str = "sqlite:///archive-bot.db"  # or postgresql+psycopg://user@host/db (postgres:// works too)
+
+    @field_validator("url")
+    @classmethod
+    def _with_driver(cls, value: str) -> str:
+        from bot.store.db import database_url
+
+        return database_url(value)
 
 
 class ArchiveSection(Section):
@@ -60,6 +75,13 @@ class AnswerSection(Section):
     suggest_threshold: float = Field(0.35, ge=0, le=1)  # at or above (below answer): "related discussions"
     extra_terms: list[str] = Field(default_factory=list)  # added to jieba's domain dictionary
     cooldown_seconds: int = Field(600, ge=0)  # same question not answered twice within this
+
+    @model_validator(mode="after")
+    def _suggest_below_answer(self) -> AnswerSection:
+        if self.suggest_threshold > self.answer_threshold:
+            raise ValueError(f"suggest_threshold ({self.suggest_threshold}) must not be above answer_threshold "
+                             f"({self.answer_threshold}): nothing would ever be suggested")
+        return self
 
 
 class FeedbackSection(Section):
@@ -139,6 +161,23 @@ class WecomSection(Section):
     robot_webhook_url: str = ""  # group robot send URL (carries its key); env ARCHIVE_BOT_WECOM_ROBOT_URL
     window_seconds: int = Field(300, ge=1)  # callbacks whose timestamp is further from now are refused
 
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, value: str) -> str:
+        """Checked at load time, not at the first callback: 43 base64 characters for 32 bytes."""
+        import base64
+        import binascii
+
+        if not value:
+            return value
+        try:
+            key = base64.b64decode(value + "=", validate=True) if len(value) == 43 else b""
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ValueError("must be the 43-character EncodingAESKey WeCom shows (base64 for 32 bytes)")
+        return value
+
 
 class BridgeSection(Section):
     secret: str = ""  # env ARCHIVE_BOT_BRIDGE_SECRET
@@ -172,6 +211,8 @@ class ChatSection(Section):
     @field_validator("chat_id", mode="before")
     @classmethod
     def _as_text(cls, value: object) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ValueError(f"must be a string or a number, got {type(value).__name__}")
         return str(value)
 
 
@@ -241,6 +282,23 @@ class Config(Section):
     schedule: ScheduleSection = ScheduleSection()
     nicknames: NicknameSection = NicknameSection()
 
+    @model_validator(mode="after")
+    def _chats_once_and_enforceable(self) -> Config:
+        seen = set()
+        for chat in self.chats:
+            key = (chat.platform, chat.chat_id)
+            if key in seen:
+                raise ValueError(f"chats: {chat.platform} chat {chat.chat_id} is configured twice")
+            seen.add(key)
+        if self.nicknames.enforce == "remove":
+            from bot.platforms import adapter_classes
+
+            classes = adapter_classes()
+            if not any(hasattr(classes.get(chat.platform), "remove_member") for chat in self.chats):
+                raise ValueError('nicknames.enforce = "remove" needs a chat whose platform can remove members; '
+                                 'none of the configured ones can (use "remind")')
+        return self
+
     def chat(self, platform: str, chat_id: str) -> ChatSection | None:
         for chat in self.chats:
             if chat.platform == platform and chat.chat_id == chat_id:
@@ -267,17 +325,18 @@ def _apply_env(raw: dict, environ: dict[str, str]) -> dict:
         if environ.get(var):
             node = raw
             for key in path[:-1]:
-                node = node.setdefault(key, {})
-            node[path[-1]] = environ[var]
+                node = node.setdefault(key, {}) if isinstance(node, dict) else None
+            if isinstance(node, dict):  # else a section of the wrong type: validation names it
+                node[path[-1]] = environ[var]
     return raw
 
 
 def _describe(exc: ValidationError, origin: str) -> str:
-    lines = [f"{origin}: invalid configuration"]
+    problems = []
     for err in exc.errors():
         key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        lines.append(f"  {key}: {err['msg']}")
-    return "\n".join(lines)
+        problems.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
+    return f"{origin}: invalid configuration: " + "; ".join(problems)
 
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
@@ -291,6 +350,10 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
             raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(f"{origin}: no such file") from exc
+        except IsADirectoryError as exc:
+            raise ConfigError(f"{origin}: is a folder, not a config file") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{origin}: cannot read it: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
     try:

@@ -49,7 +49,7 @@ def suggestions_for(services: Services, day: Day, background: Background) -> dic
     return found
 
 
-BACKGROUND_DAYS = 365  # the archive's background: the group's stored days of the last year
+BACKGROUND_DAYS = 180  # the stored days of the last half year: enough days to tell background from topic
 
 
 def archive_background(services: Services, group: str, before: dt.date) -> Background:

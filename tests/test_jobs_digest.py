@@ -69,8 +69,9 @@ def test_digest_command_prints_an_archived_day(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "prodarch 群日报 2018-02-28" in out and "💬 今日讨论" in out
     assert chart.read_bytes().startswith(PNG)
-    with pytest.raises(SystemExit):
-        main(["digest", "--archive", str(SAMPLE_DAY.parent.parent), "--group", "prodarch", "--date", "2018-03-01"])
+    assert main(["digest", "--archive", str(SAMPLE_DAY.parent.parent), "--group", "prodarch",
+                 "--date", "2018-03-01"]) == 1
+    assert "no day 2018-03-01 for group 'prodarch'" in capsys.readouterr().err
 
 
 def _earlier_year() -> Day:

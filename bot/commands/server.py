@@ -10,15 +10,13 @@ import argparse
 import logging
 import os
 
-from bot.commands.common import add_db_option, config_from
+from bot.commands.common import config_from
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf'  # no headers: Telegram's secret travels in one
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("serve", help="run the webhook server and the scheduled jobs")
-    parser.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
-    add_db_option(parser)
     parser.add_argument("--host", help="listen address (default: server.host)")
     parser.add_argument("--port", type=int, help="listen port (default: $PORT, else server.port)")
     parser.add_argument("--no-scheduler", action="store_true",

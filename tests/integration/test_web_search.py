@@ -178,6 +178,8 @@ async def test_api_days_groups_and_ask(client):
     asked = await api(client, "/api/ask", q="星河通道的退款接口支持部分退款吗")
     assert asked["answered"] is True
     assert "最多退五十次" in asked["match"]["answers"][0]["text"]
+    exchange = await page(client, asked["match"]["qa"])  # the answer's own page
+    assert "星河通道的退款接口支持部分退款吗？" in exchange and "最多退五十次" in exchange
 
 
 @pytest.mark.parametrize("path, params", [
