@@ -244,6 +244,19 @@ class TelegramAdapter:
             ids.append(await self._send_photo(out))
         return Sent(tuple(ids))
 
+    async def chat_admins(self, chat_id: str) -> set[str]:
+        """User ids of the group's administrators (getChatAdministrators): they may curate answers."""
+        url = f"{self._config.api_base.rstrip('/')}/bot{self._config.bot_token}/getChatAdministrators"
+        try:
+            async with self._http.post(url, json={"chat_id": chat_id}) as response:
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SendFailed(self.name, f"getChatAdministrators: {exc.__class__.__name__}") from None
+        if not isinstance(answer, dict) or not answer.get("ok") or not isinstance(answer.get("result"), list):
+            raise SendFailed(self.name, "getChatAdministrators refused")
+        return {str(member["user"]["id"]) for member in answer["result"]
+                if isinstance(member, dict) and isinstance(member.get("user"), dict) and "id" in member["user"]}
+
     def _thread_and_reply(self, payload: dict, out: Outgoing, *, json_encoded: bool) -> None:
         if out.reply_to and out.reply_to.isdigit():  # ids from elsewhere (an archive line) are skipped
             reply = {"message_id": int(out.reply_to), "allow_sending_without_reply": True}
