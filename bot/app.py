@@ -180,7 +180,7 @@ def ingest_archive(db, config: Config) -> None:
     if paths:
         from bot.archive.reader import ReadOptions
 
-        options = ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+        options = ReadOptions.of(config)
         report = ingest.ingest_paths(db, paths, options)
         log.info("archive ingest: %d file(s), %d message(s) written, %d error(s) in %.1fs",
                  len(report.files), report.messages, len(report.errors), report.seconds)
@@ -194,7 +194,10 @@ def build_answer_engine(db, config: Config):
     from bot.qa.encoder import build_encoder
     from bot.qa.engine import AnswerEngine
 
+    from bot.store import score_models
+
     engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
+    engine.confidence_model = score_models.adopted(db) or engine.confidence_model  # a refit adopted earlier
     engine.warm()  # the search index too, before the server says it is ready
     return engine
 

@@ -40,7 +40,7 @@ def _engine(args: argparse.Namespace):
 
     config = config_from(args)
     if args.archive:
-        options = ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+        options = ReadOptions.of(config)
         try:
             days, errors = read_folder(args.archive, options)
         except ArchiveError as exc:

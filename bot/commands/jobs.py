@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # -- reading archived days ---------------------------------------------------------------------
 def read_options(config: Config) -> ReadOptions:
-    return ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+    return ReadOptions.of(config)
 
 
 def archived_days(archive: Path, config: Config, date: dt.date | None = None, group: str | None = None,
