@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/answer.py
 	$(BIN)/python bench/encode.py
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/web.py
 	$(BIN)/python bench/import.py
 
 clean:

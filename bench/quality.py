@@ -146,11 +146,10 @@ def fit(engine: AnswerEngine, answer: list[dict], silent: list[dict]) -> None:
             top_y.append(float(good))
     # Platt scaling: the direction is the hand-set CONF_DIRECTION (few features, hard to overfit on
     # ~90 rows); only its scale and offset are fitted.
-    from bot.qa.scoring import CONF_DIRECTION
+    from bot.qa.scoring import fit_confidence
 
-    z = np.array(top_x) @ np.array(CONF_DIRECTION[:-1])
-    a, b = _logistic(z[:, None], np.array(top_y), 0.0)
-    conf = np.array([a * w for w in CONF_DIRECTION[:-1]] + [b])
+    weights, bias = fit_confidence(top_x, top_y)  # the rank feature is left out (zip stops short)
+    conf = np.array([*weights[:-1], bias])
     print(f"fitted on {len(cand_y)} candidates ({int(sum(cand_y))} positive), {len(top_y)} top candidates")
     print("FEATURES =", FEATURES)
     print("CONF_WEIGHTS = (" + ", ".join(f"{w:.3f}" for w in conf[:-1]) + ", 0.0)")

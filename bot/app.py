@@ -193,8 +193,11 @@ def build_answer_engine(db, config: Config):
     """
     from bot.qa.encoder import build_encoder
     from bot.qa.engine import AnswerEngine
+    from bot.store import score_models
 
-    return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
+    engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
+    engine.confidence_model = score_models.adopted(db) or engine.confidence_model  # a refit adopted earlier
+    return engine
 
 
 async def _load_answers(app: web.Application) -> None:

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "bot.commands.server",  # serve, clock
     "bot.commands.jobs",  # digest, names, replay
     "bot.commands.imports",  # import (other platforms' exports)
+    "bot.commands.erase",  # erase (a person's words out of the archive)
 )
 
 GLOBALS = global_options()

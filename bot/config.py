@@ -100,6 +100,16 @@ class FeedbackSection(Section):
     similar_similarity: float = Field(0.45, ge=0, le=1)  # this close: a similar question (demoted, preferred)
     wrong_factor: float = Field(0.6, ge=0, le=1)  # a unit's confidence times this for similar questions
     right_bonus: float = Field(0.15, ge=0, le=1)  # added to a unit's confidence for similar questions
+    # The refit job (bot/refit.py): eval files with question texts; their dev split is fitted on
+    # with the feedback, their test split decides whether the refit is adopted.
+    eval_paths: list[str] = Field(default_factory=lambda: ["tests/data/eval/reworded.jsonl"])
+
+
+class ErasureSection(Section):
+    """What /forgetme and `archive-bot erase` leave in place of a person's messages (bot/erasure.py)."""
+
+    mode: Literal["remove", "marker"] = "remove"  # marker: a line without name or words stays
+    marker: str = "（此消息已应发言人要求删除）"
 
 
 class EncoderSection(Section):
@@ -234,9 +244,10 @@ class ScheduleSection(Section):
     digest_chart: bool = True  # attach the activity-by-hour PNG where the platform takes images
     weekly_digest_time: str = "21:00"  # "" = no weekly digest
     weekly_digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
+    refit_time: str = "04:30"  # refit the answer confidence on feedback (bot/refit.py); "" = off
 
     @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time", "inactivity_time",
-                     "weekly_digest_time")
+                     "weekly_digest_time", "refit_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         if value == "":
@@ -275,6 +286,7 @@ class Config(Section):
     archive: ArchiveSection = ArchiveSection()
     answer: AnswerSection = AnswerSection()
     feedback: FeedbackSection = FeedbackSection()
+    erasure: ErasureSection = ErasureSection()
     encoder: EncoderSection = EncoderSection()
     server: ServerSection = ServerSection()
     log: LogSection = LogSection()

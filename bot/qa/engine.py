@@ -26,7 +26,7 @@ from bot.config import AnswerSection
 from bot.qa.encoder import Encoder, clean
 from bot.qa.index import TextCache, TextIndex
 from bot.qa.mining import QAPair, is_greeting, mine_day
-from bot.qa.scoring import confidence, features, prepare, rank_score, search_score
+from bot.qa.scoring import CONF_BIAS, CONF_WEIGHTS, confidence, features, prepare, rank_score, search_score
 from bot.text import Segmenter, normalise, segmenter
 
 DayKey = tuple[str, dt.date]
@@ -152,6 +152,8 @@ class AnswerEngine:
         self._pairs: dict[DayKey, list[QAPair]] = {}
         self._lock = threading.Lock()
         self._snap = _Snapshot()
+        # The confidence model (bot/qa/scoring.py); a refit adopted on held-out data replaces it.
+        self.confidence_model: tuple[tuple[float, ...], float] = (CONF_WEIGHTS, CONF_BIAS)
 
     # ----- building -----
 
@@ -301,6 +303,22 @@ class AnswerEngine:
     def _query(self, text: str) -> tuple[str, ...]:
         return tuple(self.segmenter.words(normalise(text[:MAX_QUERY_CHARS]), normalised=True))
 
+    def ranked(self, question: str, group: str | None = None) -> list[tuple[QAPair, tuple[float, ...]]]:
+        """The re-ranked candidates with their features, best first (what a refit of the confidence
+        model learns from: bot/refit.py)."""
+        snap = self._snap
+        words = self._query(question)
+        code = snap.group_codes.get(group) if group is not None else None
+        if snap.pair_index is None or not words or (group is not None and code is None):
+            return []
+        index = snap.pair_index
+        doc_ids, _ = index.top(words, RETRIEVE, code)
+        query = prepare(words)
+        scored = [(rank_score(values), -rank, int(d), values)
+                  for rank, d in enumerate(doc_ids) for values in [features(query, index.docs[d], index, rank)]]
+        scored.sort(reverse=True, key=lambda t: (t[0], t[1]))
+        return [(snap.pairs[int(index.items(d, code)[-1])], values) for _, _, d, values in scored[:MAX_CANDIDATES]]
+
     def ask(self, question: str, group: str | None = None) -> AskResult:
         """The best archived exchange for the question, with a confidence and the verdict."""
         snap = self._snap
@@ -320,8 +338,9 @@ class AnswerEngine:
              for rank, d in enumerate(doc_ids)
              for values in [features(query, index.docs[d], index, rank)]),
             reverse=True, key=lambda t: (t[0], t[1]))
+        weights, bias = self.confidence_model
         matches = tuple(
-            Match(snap.pairs[int(index.items(d, code)[-1])], confidence(values))
+            Match(snap.pairs[int(index.items(d, code)[-1])], confidence(values, weights, bias))
             for _, _, d, values in ranked[:MAX_CANDIDATES])
         best = matches[0].score
         top_words = index.docs[ranked[0][2]].words

@@ -86,6 +86,24 @@ def confidence(values: tuple[float, ...], weights=CONF_WEIGHTS, bias=CONF_BIAS) 
     return 1.0 / (1.0 + math.exp(-max(-LOGIT_CLAMP, min(LOGIT_CLAMP, z))))
 
 
+def fit_confidence(top_values, labels) -> tuple[tuple[float, ...], float]:
+    """Platt scaling of CONF_DIRECTION: the scale and offset that make `confidence` match whether
+    each winner was right (`labels` 1/0), on (winner's features) rows. Used by `bench/quality.py
+    --fit` on the eval set's dev split and by the feedback refit (bot/refit.py)."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    z = np.array([sum(w * x for w, x in zip(CONF_DIRECTION, values)) for values in top_values], dtype=float)
+    y = np.array(labels, dtype=float)
+
+    def loss(theta):
+        p = 1 / (1 + np.exp(-np.clip(theta[0] * z + theta[1], -60, 60)))
+        return -np.mean(y * np.log(p + 1e-9) + (1 - y) * np.log(1 - p + 1e-9))
+
+    scale, bias = minimize(loss, np.zeros(2), method="L-BFGS-B").x
+    return tuple(float(scale * w) for w in CONF_DIRECTION), float(bias)
+
+
 def search_score(query: Query, doc: Doc, index: TextIndex) -> float:
     """Relevance of a message for /search in [0, 1]: word coverage, with exact phrases first."""
     q_words = set(query.words)

@@ -60,14 +60,14 @@ def _logged(row) -> Logged:
     return Logged(row.id, row.platform, row.chat_id, row.kind, row.question, row.unit, row.score, row.prompted)
 
 
-def find(db: Engine, platform: str, chat_id: str, message_id: str) -> Logged | None:
-    """The answer a message belongs to: one of the bot's own messages, else the question it answered
-    (Slack threads reply to the question) — the latest answer to it."""
+def find(db: Engine, platform: str, chat_id: str, message_id: str, *, questions: bool = True) -> Logged | None:
+    """The answer a message belongs to: one of the bot's own messages, else (with `questions`) the
+    question it answered (Slack threads reply to the question) — the latest answer to it."""
     with db.connect() as conn:
         row = conn.execute(select(answers).join(answer_messages, answer_messages.c.answer_id == answers.c.id)
                            .where(answer_messages.c.platform == platform, answer_messages.c.chat_id == chat_id,
                                   answer_messages.c.message_id == message_id)).first()
-        if row is None:
+        if row is None and questions:
             row = conn.execute(select(answers).where(
                 answers.c.platform == platform, answers.c.chat_id == chat_id,
                 answers.c.question_message_id == message_id).order_by(answers.c.id.desc()).limit(1)).first()

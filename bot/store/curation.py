@@ -47,7 +47,8 @@ def of_chat(db: Engine, platform: str, chat_id: str) -> list[Curated]:
 
 
 def forget_units(conn, prefixes: list[str]) -> int:
-    """Erasure: drop curation of units that quote an erased message (keys starting with a prefix)."""
+    """Erasure: drop curation of units that quote an erased message (keys starting with a prefix,
+    or equal to a whole key)."""
     gone = 0
     for prefix in prefixes:
         gone += conn.execute(delete(curation).where(curation.c.unit.startswith(prefix, autoescape=True))).rowcount

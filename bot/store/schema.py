@@ -277,3 +277,17 @@ erasures = Table(
     Column("live", Integer, nullable=False),  # live messages removed
     Column("ts", BigInteger, nullable=False),
 )
+
+# Refits of the answer confidence model on feedback and the eval sets' dev split (bot/refit.py):
+# every attempt with its held-out figures before and after; only adopted ones are used.
+score_models = Table(
+    "score_models", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("weights", JSON, nullable=False),
+    Column("bias", Float, nullable=False),
+    Column("rows", Integer, nullable=False),  # labelled rows fitted on (feedback + dev)
+    Column("heldout_before", Float, nullable=False),  # share of held-out questions decided right
+    Column("heldout_after", Float, nullable=False),
+    Column("adopted", Boolean, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+)
