@@ -155,10 +155,16 @@ async def main() -> int:
     server_errors = sum(n for s, n in total.items() if isinstance(s, int) and s >= 500)
     tracebacks = text.count("Traceback")
     never_retrieved = text.count("exception was never retrieved")
-    handler_failures = sum(1 for line in text.splitlines() if "failed on" in line)
+    failures = [line for line in text.splitlines() if "failed on" in line]
+    sends = sum(": SendFailed: " in line for line in failures)  # outbound URLs point at a closed port
+    others = [line.split(": ", 1)[-1] for line in failures if ": SendFailed: " not in line]
+    handler_failures = len(others)
+    for line in sorted(set(others))[:10]:
+        print("  handler failure:", line[:200])
     print(f"\n5xx answers: {server_errors}; server log: {tracebacks} tracebacks, {never_retrieved} task exceptions "
-          f"never retrieved, {handler_failures} handler failures")
-    return 0 if not server_errors and not tracebacks and not never_retrieved else 1
+          f"never retrieved, {handler_failures} handler failures ({sends} replies not delivered: the platforms' "
+          f"outbound URLs point at a closed port on purpose)")
+    return 0 if not server_errors and not tracebacks and not never_retrieved and not handler_failures else 1
 
 
 if __name__ == "__main__":

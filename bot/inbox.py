@@ -37,6 +37,7 @@ from bot.store.shared import finish_pending, pending_row
 log = logging.getLogger(__name__)
 
 _STOP = object()
+_FINISH = object()  # a writer job: delete the pending rows of handled messages
 FLUSH_SECONDS = 0.5  # handled messages' pending rows are deleted in batches this often
 LAST_SEEN_RESOLUTION = 60  # seconds: members.last_seen_ts is refreshed at most this often
 
@@ -88,7 +89,6 @@ class Inbox:
         self.owner = owner  # the instance that handles what it stores (bot/store/shared.py)
         self._finished: list[tuple[str, str, str]] = []  # handled messages whose pending rows go
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._flushes: set[asyncio.Task] = set()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._group_ids: dict[str, int] = {}
@@ -126,14 +126,12 @@ class Inbox:
 
     async def close(self) -> None:
         """Finish everything queued, then stop the writer thread."""
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_finished()
-        if self._flushes:
-            await asyncio.gather(*self._flushes, return_exceptions=True)
         if self._thread is not None:
             while self._busy or self._pending:
                 await asyncio.sleep(0.01)
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+            self._flush_finished()
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
@@ -185,11 +183,12 @@ class Inbox:
             self._flush_handle = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush_finished)
 
     def _flush_finished(self) -> None:
+        """Hand the handled keys to the writer thread: it deletes them between two batches, on its
+        own connection (no second writer contending for the database)."""
         self._flush_handle = None
         keys, self._finished = self._finished, []
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(finish_pending, self.db, keys))
-        self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
+        if keys and self._thread is not None:
+            self._queue.put((_FINISH, keys))
 
     # -- the writer thread --------------------------------------------------------------------
     def _run(self) -> None:
@@ -199,12 +198,30 @@ class Inbox:
                 job = self._queue.get()
                 if job is _STOP:
                     return
+                if job[0] is _FINISH:
+                    self._delete_pending(job[1])
+                    continue
                 batch, loop = job
                 outcome = self._write_batch(batch)
                 loop.call_soon_threadsafe(self._batch_done, loop, outcome)
         finally:
             self._conn.close()
             self._conn = None
+
+    def _delete_pending(self, keys: list[tuple[str, str, str]]) -> None:
+        try:
+            with self._conn.begin():
+                if self._fast:
+                    cursor = self._conn.connection.driver_connection.cursor()
+                    try:
+                        cursor.executemany("DELETE FROM pending_work WHERE platform = ? AND chat_id = ? "
+                                           "AND message_id = ?", keys)
+                    finally:
+                        cursor.close()
+                else:
+                    finish_pending(self._conn, keys)
+        except Exception as exc:  # noqa: BLE001 - the rows stay: handled again after a restart
+            log.error("deleting %d handled pending row(s) failed: %s", len(keys), type(exc).__name__)
 
     def _write_batch(self, batch: list) -> list:
         """[(future, results, error)] for each request of the batch, after one commit."""

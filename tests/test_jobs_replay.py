@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import pytest
-
 from bot.archive.model import Day, Message
 from bot.archive.reader import read_day
 from bot.archive.writer import write_day

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from rich.table import Table
 
 from bot.archive.reader import ArchiveError, ReadOptions, find_day_files
 from bot.archive.writer import render_day, write_day
-from bot.commands.common import Failed, config_from, iso_date
+from bot.commands.common import config_from, iso_date
 from bot.config import Config
 from bot.store import queries
 from bot.store.db import connect

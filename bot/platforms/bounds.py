@@ -76,7 +76,8 @@ def _members(members: object, field: str) -> tuple[Member, ...]:
     for n, member in enumerate(members):
         member = _member(member, f"{field}[{n}]")
         unique.setdefault(member.id, member)
-    return tuple(unique.values())
+    result = tuple(unique.values())
+    return members if len(result) == len(members) and all(a is b for a, b in zip(result, members)) else result
 
 
 def _time(value: object) -> dt.datetime:
@@ -92,22 +93,25 @@ def bounded_message(message: Incoming) -> Incoming:
     command = message.command
     if command is not None:
         command = shorten(_string(command, "command"), 64)
-    return dataclasses.replace(
-        message,
-        chat_id=_id(message.chat_id, "chat_id"),
-        message_id=_id(message.message_id, "message_id"),
-        sender=_member(message.sender, "sender"),
-        text=shorten(_string(message.text, "text"), MAX_TEXT),
-        time=_time(message.time),
-        mentions=_members(message.mentions, "mentions"),
-        reply_to=_optional_id(message.reply_to, "reply_to"),
-        thread_id=_optional_id(message.thread_id, "thread_id"),
-        command=command,
-        args=shorten(_string(message.args, "args"), MAX_TEXT),
-        addressed=message.addressed is True,
-        edited=message.edited is True,
-        joined=_members(message.joined, "joined"),
-    )
+    fields = {
+        "chat_id": _id(message.chat_id, "chat_id"),
+        "message_id": _id(message.message_id, "message_id"),
+        "sender": _member(message.sender, "sender"),
+        "text": shorten(_string(message.text, "text"), MAX_TEXT),
+        "time": _time(message.time),
+        "mentions": _members(message.mentions, "mentions"),
+        "reply_to": _optional_id(message.reply_to, "reply_to"),
+        "thread_id": _optional_id(message.thread_id, "thread_id"),
+        "command": command,
+        "args": shorten(_string(message.args, "args"), MAX_TEXT),
+        "addressed": message.addressed is True,
+        "edited": message.edited is True,
+        "joined": _members(message.joined, "joined"),
+    }
+    if all(value is getattr(message, name) or value == getattr(message, name) and type(value) is bool
+           for name, value in fields.items()):
+        return message  # the common case: nothing to change, no copy
+    return dataclasses.replace(message, **fields)
 
 
 def bounded_update(update: MemberUpdate) -> MemberUpdate:

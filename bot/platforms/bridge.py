@@ -25,7 +25,7 @@ import aiohttp
 from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Reaction, Sent
 from bot.config import BridgeSection
 from bot.platforms.base import Parsed, Rejected, Request, json_object
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
+from bot.platforms.pacing import Answer, Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, post
 from bot.platforms.text import parse_command, split_text
 
 MAX_TEXT = 2000  # characters per reply part: long WeChat messages fold and go unread
@@ -195,31 +195,23 @@ class BridgeAdapter:
             raise SendFailed(self.name, "callback_url and secret must be configured")
         raw = json.dumps(body, ensure_ascii=False).encode()
 
-        async def attempt() -> str:
-            await self._pacer.wait(chat_id)
+        def request() -> dict:
             timestamp = str(int(self._clock()))  # signed per attempt: a retry must be fresh too
-            headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
-                       SIGNATURE_HEADER: sign(self._config.secret, timestamp, raw)}
-            try:
-                async with self._http.post(self._config.callback_url, data=raw, headers=headers) as response:
-                    status, retry_after = response.status, response.headers.get("Retry-After", "")
-                    try:
-                        answer = await response.json(content_type=None)
-                    except (ValueError, UnicodeDecodeError):
-                        answer = {}
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise RetryLater(f"callback: connection failed ({exc.__class__.__name__})") from None
-            if status == 429:
-                raise RetryLater("callback: rate limited", float(retry_after) if retry_after.isdigit() else None,
-                                 status)
-            if status >= 500:
-                raise RetryLater(f"callback: HTTP {status}", None, status)
-            if status != 200 or not isinstance(answer, dict) or not answer.get("ok"):
-                error = answer.get("error", "") if isinstance(answer, dict) else ""
-                raise SendFailed(self.name, f"callback: HTTP {status} {str(error)[:100]}", status)
-            return str(answer.get("message_id", ""))
+            return {"data": raw, "headers": {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
+                                             SIGNATURE_HEADER: sign(self._config.secret, timestamp, raw)}}
 
-        return await with_retries(attempt, platform=self.name, sleep=self._sleep, attempts=self._attempts)
+        def read(answer: Answer) -> str:
+            if answer.status == 429:
+                raise RetryLater("callback: rate limited", answer.retry_after, answer.status)
+            if answer.status >= 500:
+                raise RetryLater(f"callback: HTTP {answer.status}", None, answer.status)
+            if answer.status != 200 or not answer.body.get("ok"):
+                raise SendFailed(self.name, f"callback: HTTP {answer.status} {str(answer.body.get('error', ''))[:100]}",
+                                 answer.status)
+            return str(answer.body.get("message_id", ""))
+
+        return await post(self._http, self._config.callback_url, request, read, platform=self.name, what="callback",
+                          sleep=self._sleep, attempts=self._attempts, pacer=self._pacer, pace_key=chat_id)
 
 
 ADAPTER = BridgeAdapter  # what bot.platforms.adapter_classes() registers

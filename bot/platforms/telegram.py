@@ -33,7 +33,7 @@ import aiohttp
 from bot.chat import Incoming, Member, Outgoing, Reaction, Sent
 from bot.config import TelegramSection
 from bot.platforms.base import Parsed, Rejected, Request, json_object
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
+from bot.platforms.pacing import Answer, Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, post
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text, utf16_units
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -289,33 +289,22 @@ class TelegramAdapter:
             raise SendFailed(self.name, "bot_token is not configured")
         url = f"{self._config.api_base.rstrip('/')}/bot{self._config.bot_token}/{method}"
 
-        async def attempt() -> str:
-            await self._pacer.wait(chat_id)
-            try:
-                async with self._http.post(url, **body()) as response:
-                    status = response.status
-                    try:
-                        answer = await response.json(content_type=None)
-                    except (json.JSONDecodeError, UnicodeDecodeError, aiohttp.ContentTypeError):
-                        answer = {}
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                # str(exc) of aiohttp errors carries the URL, i.e. the token: report the class only
-                raise RetryLater(f"{method}: connection failed ({exc.__class__.__name__})") from None
-            if not isinstance(answer, dict):
-                answer = {}
-            if answer.get("ok") and status == 200:
-                return str((answer.get("result") or {}).get("message_id", ""))
-            description = str(answer.get("description", ""))[:200]
+        def read(answer: Answer) -> str:
+            body, status = answer.body, answer.status
+            if body.get("ok") and status == 200:
+                return str((body.get("result") or {}).get("message_id", ""))
+            description = str(body.get("description", ""))[:200]
             if status == 429:
-                retry_after = (answer.get("parameters") or {}).get("retry_after")
+                retry_after = (body.get("parameters") or {}).get("retry_after")
                 raise RetryLater(f"{method}: 429 {description}",
                                  float(retry_after) if retry_after is not None else None, status)
             if status >= 500:
                 raise RetryLater(f"{method}: HTTP {status} {description}", None, status)
             raise SendFailed(self.name, f"{method}: HTTP {status} {description}", status)
 
-        return await with_retries(attempt, platform=self.name, sleep=self._sleep,
-                                  attempts=self._attempts)
+        # the URL carries the token: `post` reports connection errors by class only
+        return await post(self._http, url, body, read, platform=self.name, what=method, sleep=self._sleep,
+                          attempts=self._attempts, pacer=self._pacer, pace_key=chat_id)
 
 
 ADAPTER = TelegramAdapter  # what bot.platforms.adapter_classes() registers

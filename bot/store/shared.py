@@ -24,7 +24,7 @@ import os
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.chat import Incoming, Member
@@ -152,16 +152,16 @@ def pending_row(m: Incoming, owner: str, now: int) -> dict:
             "owner": owner, "claimed_ts": now}
 
 
-def finish_pending(db: Engine, keys: Iterable[tuple[str, str, str]]) -> None:
-    keys = list(keys)
-    if not keys:
-        return
-    with db.begin() as conn:
-        for start in range(0, len(keys), 200):
-            chunk = keys[start:start + 200]
-            conn.execute(delete(pending_work).where(or_(*(and_(
-                pending_work.c.platform == p, pending_work.c.chat_id == c, pending_work.c.message_id == m)
-                for p, c, m in chunk))))
+_DELETE_PENDING = delete(pending_work).where(
+    pending_work.c.platform == bindparam("k_platform"), pending_work.c.chat_id == bindparam("k_chat"),
+    pending_work.c.message_id == bindparam("k_message"))
+
+
+def finish_pending(conn: Connection, keys: Iterable[tuple[str, str, str]]) -> None:
+    """Delete the pending rows of handled messages (inside the caller's transaction)."""
+    rows = [{"k_platform": p, "k_chat": c, "k_message": m} for p, c, m in keys]
+    if rows:
+        conn.execute(_DELETE_PENDING, rows)
 
 
 def run_owner(instance: str) -> str:
