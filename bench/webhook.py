@@ -145,8 +145,8 @@ def stop_server(proc: mp.Process, stop: mp.Event) -> None:
 # -- the load generator: wrk, outside this process ------------------------------------------------
 WRK_SCRIPT = r"""
 local counter, tid_next, tid, offset, kind, chats = 0, 0, 0, 0, "chatter", 1
-local chatter = {CHATTER}
-local questions = {QUESTIONS}
+local chatter = { @CHATTER@ }
+local questions = { @QUESTIONS@ }
 function setup(thread) thread:set("tid", tid_next); tid_next = tid_next + 1 end
 function init(args) offset = tonumber(args[1]); kind = args[2]; chats = tonumber(args[3]) end
 request = function()
@@ -164,7 +164,7 @@ request = function()
     '"type":"supergroup","title":"bench"},"from":{"id":%d,"is_bot":false,"first_name":"member%d"},"text":"%s"}}',
     id, id, 1764000000 + math.floor(counter / 100), chat, 10000 + counter % 400, counter % 400, text)
   return wrk.format("POST", nil, {["Content-Type"] = "application/json",
-    ["X-Telegram-Bot-Api-Secret-Token"] = "{SECRET}"}, body)
+    ["X-Telegram-Bot-Api-Secret-Token"] = "@SECRET@"}, body)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -197,8 +197,8 @@ def lua_list(values: list[str]) -> str:
 
 def write_script(folder: str) -> str:
     path = os.path.join(folder, "webhook.lua")
-    Path(path).write_text(WRK_SCRIPT.replace("{CHATTER}", lua_list(CHATTER)).replace("{QUESTIONS}", lua_list(QUESTIONS))
-                          .replace("{SECRET}", SECRET), encoding="utf-8")
+    Path(path).write_text(WRK_SCRIPT.replace("@CHATTER@", lua_list(CHATTER)).replace("@QUESTIONS@", lua_list(QUESTIONS))
+                          .replace("@SECRET@", SECRET), encoding="utf-8")
     return path
 
 
@@ -206,8 +206,10 @@ def run_wrk(wrk: str, script: str, url: str, kind: str, offset: int, seconds: fl
             chats: int = 1) -> dict:
     argv = [wrk, "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", script, url,
             "--", str(offset), kind, str(chats)]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    line = next(line for line in out.splitlines() if line.startswith("WRK "))
+    done = subprocess.run(argv, capture_output=True, text=True)
+    line = next((line for line in done.stdout.splitlines() if line.startswith("WRK ")), None)
+    if line is None:
+        raise SystemExit(f"wrk failed ({done.returncode}): {done.stdout[-500:]} {done.stderr[-500:]}")
     result = json.loads(line[4:])
     result["rps"] = result["requests"] / result["seconds"] if result["seconds"] else 0.0
     result["errors_total"] = result["errors"] + result["non2xx"]

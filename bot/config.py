@@ -232,8 +232,8 @@ class ScheduleSection(Section):
     digest_time: str = "22:00"
     digest_scope: Literal["previous_day", "today_so_far"] = "today_so_far"
     nickname_time: str = "06:45"  # the admin's own hour
-    inactivity_day: int = Field(1, ge=1, le=28)  # monthly, this day of the month
-    inactivity_days: int = Field(60, ge=1)
+    inactivity_day: int = Field(1, ge=1, le=28)  # the report goes out monthly, on this day of the month
+    inactivity_days: int = Field(60, ge=1)  # not the same key: members silent longer than this are listed
     publish_time: str = "00:10"
     rules_post_time: str = ""  # "" = no periodic rules announcement
     misfire_grace_seconds: int = Field(3600, ge=1)

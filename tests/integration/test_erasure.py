@@ -10,6 +10,7 @@ import html
 import re
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from sqlalchemy import LargeBinary, select
 
@@ -125,12 +126,21 @@ def test_operator_erase_with_markers(tmp_path):
     db_path, archive = tmp_path / "bot.db", tmp_path / "archive"
     write_day(invented_day(), archive)
     ingest_paths(connect(db_path), [archive])
+    from bot.qa.engine import dense_text
+    from bot.qa.mining import mine_day
+    from bot.store.vectors import load_vectors, save_vectors, text_hash
+
+    [unit] = mine_day(invented_day())  # the stayer's question, answered by the leaver
+    kept = text_hash(STAYER + " only")
+    doomed = [text_hash(dense_text(unit)), text_hash(invented_day().messages[1].text)]
+    save_vectors(connect(db_path), "test-encoder", [*doomed, kept], np.eye(3, dtype=np.float32))
     assert main(["erase", "--speaker", LEAVER, "--group", GROUP, "--mode", "marker", "--db", str(db_path)]) == 0
     day = queries.load_day(connect(db_path), GROUP, "2018-03-01")
     assert [m.speaker for m in day.messages] == [STAYER, "（已删除）", STAYER, "（已删除）"]
     assert day.messages[1].text == "（此消息已应发言人要求删除）"
     dump = store_dump(connect(db_path))
     assert LEAVER not in dump and SECRET_WORDS not in dump  # nobody else mentioned it here
+    assert set(load_vectors(connect(db_path), "test-encoder", 3, [*doomed, kept])) == {kept}  # vectors of their words gone
     ingest_paths(connect(db_path), [archive])  # a restart reads the unchanged source file again
     assert LEAVER not in store_dump(connect(db_path))
     assert main(["erase", "--speaker", "无此人", "--db", str(db_path)]) == 0  # nobody by that name: nothing to do
