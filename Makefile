@@ -36,7 +36,10 @@ bench: install
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/chattiness.py --quiet
 	$(BIN)/python bench/answer.py
+	$(BIN)/python bench/encode.py
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/web.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

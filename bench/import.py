@@ -157,7 +157,8 @@ def main() -> None:
         again = measure("import", export, work)  # the same export again: nothing new
         for label, result in (("import", first), ("re-import", again)):
             summary = result["summary"] or {}
-            print(f"{label:>10}: {result['seconds']:6.1f} s, peak RSS {result['peak_rss_mib']:,.0f} MiB, "
+            print(f"{label:>10}: {result['seconds']:6.1f} s (export to day files {summary.get('seconds', 0):.1f} s, "
+                  f"ingest {summary.get('ingest_seconds', 0):.1f} s), peak RSS {result['peak_rss_mib']:,.0f} MiB, "
                   f"{args.messages / result['seconds']:,.0f} messages/s; imported {summary.get('imported', 0):,}, "
                   f"already archived {summary.get('already_archived', 0):,}, days {summary.get('days', 0):,}, "
                   f"skipped {sum((summary.get('skipped') or {}).values()):,}")

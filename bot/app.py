@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -81,10 +82,11 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     from zoneinfo import ZoneInfo
 
     from bot.store import connect
+    from bot.store.shared import run_owner
 
     config = app[CONFIG]
     db = await asyncio.to_thread(connect, config.store.url)
-    inbox = Inbox(db, ZoneInfo(config.bot.timezone))
+    inbox = Inbox(db, ZoneInfo(config.bot.timezone), owner=run_owner(config.server.instance or "local"))
     inbox.start()
     app[_DB] = db
     app[INBOX] = inbox
@@ -110,6 +112,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     services.adapters.update(build_adapters(config, app[_HTTP], **app[ADAPTER_OPTIONS]))
     app[SERVICES] = services
     app[DISPATCHER] = services.dispatcher = Dispatcher(services)
+    app[DISPATCHER].on_handled = app[INBOX].finished
     log.info("platforms: %s", ", ".join(sorted(services.adapters)) or "none configured")
     try:
         yield
@@ -138,17 +141,32 @@ def build_adapters(config: Config, http: aiohttp.ClientSession, **options: Any) 
 # -- the answer index, loaded in the background -------------------------------------------------
 async def _answers_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[LOADER]
+    loop = asyncio.get_running_loop()
     if state["enabled"]:
-        state["task"] = asyncio.get_running_loop().create_task(_load_answers(app))
+        state["task"] = loop.create_task(_load_answers(app))
     else:
         app[READY].set()
+    resume = loop.create_task(_resume_pending(app))
     try:
         yield
     finally:
-        task = state["task"]
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        for task in (state["task"], resume):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+
+async def _resume_pending(app: web.Application) -> None:
+    """Once the index is loaded, handle the messages a crashed run acknowledged but never handled."""
+    from bot.store.shared import claim_pending
+
+    task = app[LOADER]["task"]
+    if task is not None:
+        await asyncio.gather(asyncio.shield(task), return_exceptions=True)
+    services, server = app[SERVICES], app[CONFIG].server
+    messages = await asyncio.to_thread(claim_pending, services.db, app[INBOX].owner, int(time.time()),
+                                       server.pending_lease_seconds)
+    app[DISPATCHER].resume(messages)
 
 
 def ingest_archive(db, config: Config) -> None:
@@ -162,7 +180,7 @@ def ingest_archive(db, config: Config) -> None:
     if paths:
         from bot.archive.reader import ReadOptions
 
-        options = ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+        options = ReadOptions.of(config)
         report = ingest.ingest_paths(db, paths, options)
         log.info("archive ingest: %d file(s), %d message(s) written, %d error(s) in %.1fs",
                  len(report.files), report.messages, len(report.errors), report.seconds)
@@ -175,8 +193,11 @@ def build_answer_engine(db, config: Config):
     """
     from bot.qa.encoder import build_encoder
     from bot.qa.engine import AnswerEngine
+    from bot.store import score_models
 
-    return AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
+    engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
+    engine.confidence_model = score_models.adopted(db) or engine.confidence_model  # a refit adopted earlier
+    return engine
 
 
 async def _load_answers(app: web.Application) -> None:
@@ -192,6 +213,10 @@ async def _load_answers(app: web.Application) -> None:
         return
     app[READY].set()
     log.info("answer index ready")
+    try:  # the search index, otherwise built at the first search (which would wait for it)
+        await asyncio.to_thread(services.answers.warm)
+    except Exception:  # noqa: BLE001 - search builds it again when first used
+        log.exception("building the search index failed")
 
 
 async def wait_ready(app: web.Application, timeout: float = 60) -> None:

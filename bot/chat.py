@@ -65,6 +65,20 @@ class MemberUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class Reaction:
+    """A member added or removed reactions on a message (no text): the bot reads them as feedback
+    on its answers. `added`/`removed` hold emoji or the platform's reaction names ("+1")."""
+
+    platform: str
+    chat_id: str
+    message_id: str  # the message reacted to
+    member: Member
+    time: dt.datetime  # timezone-aware
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     """Text for one chat; the adapter renders mentions in its own format and splits at its limit."""
 

@@ -11,7 +11,9 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.archive.model import DEFAULT_ZONE
 
 SAMPLE_ARCHIVE = Path(__file__).parent / "sample_archive"
 DEFAULT_OWNER = "凤凰牌老熊-群主-北京"
@@ -27,7 +29,7 @@ class Section(BaseModel):
 
 class BotSection(Section):
     name: str = "archive-bot"
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_ZONE
     owner_name: str = DEFAULT_OWNER  # who "我" (the exporting account) is in the logs
     public_base_url: str = ""  # e.g. "https://bot.example.org": deep links in replies
     # Handler modules (commands and jobs); a package stands for each of its modules.
@@ -44,9 +46,24 @@ class BotSection(Section):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _clickable(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"must start with https:// (or http://) so that links in answers can be clicked, "
+                             f"got {value!r}")
+        return value.rstrip("/")
+
 
 class StoreSection(Section):
-    url: str = "sqlite:///archive-bot.db"  # or postgresql+psycopg://user@host/db
+    url: str = "sqlite:///archive-bot.db"  # or postgresql+psycopg://user@host/db (postgres:// works too)
+
+    @field_validator("url")
+    @classmethod
+    def _with_driver(cls, value: str) -> str:
+        from bot.store.db import database_url
+
+        return database_url(value)
 
 
 class ArchiveSection(Section):
@@ -60,6 +77,39 @@ class AnswerSection(Section):
     suggest_threshold: float | None = Field(None, ge=0, le=1)  # at or above (below answer): "related discussions"
     extra_terms: list[str] = Field(default_factory=list)  # added to jieba's domain dictionary
     cooldown_seconds: int = Field(600, ge=0)  # same question not answered twice within this
+
+    @model_validator(mode="after")
+    def _suggest_below_answer(self) -> AnswerSection:
+        if self.suggest_threshold > self.answer_threshold:
+            raise ValueError(f"suggest_threshold ({self.suggest_threshold}) must not be above answer_threshold "
+                             f"({self.answer_threshold}): nothing would ever be suggested")
+        return self
+
+
+class FeedbackSection(Section):
+    """How the group's reactions and replies to an answer read as feedback (bot/feedback.py), and
+    how much they weigh when the bot answers again (bot/learning.py)."""
+
+    wrong_words: list[str] = Field(default_factory=lambda: ["不对", "错了", "不是这样", "答非所问", "wrong"])
+    right_words: list[str] = Field(default_factory=lambda: ["对的", "没错", "正确", "有用", "谢谢", "right"])
+    wrong_reactions: list[str] = Field(default_factory=lambda: ["👎", "-1", "thumbsdown", "x", "😡", "🤬"])
+    right_reactions: list[str] = Field(default_factory=lambda: ["👍", "+1", "thumbsup", "❤", "❤️", "heart",
+                                                                "white_check_mark", "heavy_check_mark", "💯"])
+    max_reply_chars: int = Field(40, ge=1)  # longer replies are talk, not a verdict
+    paraphrase_similarity: float = Field(0.65, ge=0, le=1)  # this close to a flagged question: the same one
+    similar_similarity: float = Field(0.45, ge=0, le=1)  # this close: a similar question (demoted, preferred)
+    wrong_factor: float = Field(0.6, ge=0, le=1)  # a unit's confidence times this for similar questions
+    right_bonus: float = Field(0.15, ge=0, le=1)  # added to a unit's confidence for similar questions
+    # The refit job (bot/refit.py): eval files with question texts; their dev split is fitted on
+    # with the feedback, their test split decides whether the refit is adopted.
+    eval_paths: list[str] = Field(default_factory=lambda: ["tests/data/eval/reworded.jsonl"])
+
+
+class ErasureSection(Section):
+    """What /forgetme and `archive-bot erase` leave in place of a person's messages (bot/erasure.py)."""
+
+    mode: Literal["remove", "marker"] = "remove"  # marker: a line without name or words stays
+    marker: str = "（此消息已应发言人要求删除）"
 
 
 class EncoderSection(Section):
@@ -81,6 +131,8 @@ class ServerSection(Section):
     run_scheduler: bool = True  # false where a separate `archive-bot clock` process runs jobs
     shutdown_timeout: float = Field(10.0, ge=0)
     replies_per_minute: int = Field(20, ge=1)  # per chat; further replies are dropped (logged)
+    instance: str = ""  # this web process's name for its pending work; "" = host:port (`serve`)
+    pending_lease_seconds: int = Field(60, ge=1)  # another instance's unhandled messages are taken after this
     access_log: Literal["off", "sampled", "all"] = "off"  # one line per request costs 6% of the webhook's time
     access_log_sample: int = Field(100, ge=1)  # "sampled": one request in this many (and every 5xx)
 
@@ -121,6 +173,23 @@ class WecomSection(Section):
     robot_webhook_url: str = ""  # group robot send URL (carries its key); env ARCHIVE_BOT_WECOM_ROBOT_URL
     window_seconds: int = Field(300, ge=1)  # callbacks whose timestamp is further from now are refused
 
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, value: str) -> str:
+        """Checked at load time, not at the first callback: 43 base64 characters for 32 bytes."""
+        import base64
+        import binascii
+
+        if not value:
+            return value
+        try:
+            key = base64.b64decode(value + "=", validate=True) if len(value) == 43 else b""
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ValueError("must be the 43-character EncodingAESKey WeCom shows (base64 for 32 bytes)")
+        return value
+
 
 class BridgeSection(Section):
     secret: str = ""  # env ARCHIVE_BOT_BRIDGE_SECRET
@@ -143,6 +212,7 @@ class ChatSection(Section):
     auto_answer: Literal["on", "suggest", "off"] = "on"
     admins: list[str] = Field(default_factory=list)  # platform user ids allowed admin commands
     admin_chat_id: str = ""  # where admin reports go; empty = this chat
+    platform_admins: bool = True  # the platform's own chat admins may curate too, where it tells
 
     @field_validator("platform")
     @classmethod
@@ -154,6 +224,8 @@ class ChatSection(Section):
     @field_validator("chat_id", mode="before")
     @classmethod
     def _as_text(cls, value: object) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ValueError(f"must be a string or a number, got {type(value).__name__}")
         return str(value)
 
 
@@ -161,8 +233,8 @@ class ScheduleSection(Section):
     digest_time: str = "22:00"
     digest_scope: Literal["previous_day", "today_so_far"] = "today_so_far"
     nickname_time: str = "06:45"  # the admin's own hour
-    inactivity_day: int = Field(1, ge=1, le=28)  # monthly, this day of the month
-    inactivity_days: int = Field(60, ge=1)
+    inactivity_day: int = Field(1, ge=1, le=28)  # the report goes out monthly, on this day of the month
+    inactivity_days: int = Field(60, ge=1)  # not the same key: members silent longer than this are listed
     publish_time: str = "00:10"
     rules_post_time: str = ""  # "" = no periodic rules announcement
     misfire_grace_seconds: int = Field(3600, ge=1)
@@ -173,9 +245,10 @@ class ScheduleSection(Section):
     digest_chart: bool = True  # attach the activity-by-hour PNG where the platform takes images
     weekly_digest_time: str = "21:00"  # "" = no weekly digest
     weekly_digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
+    refit_time: str = "04:30"  # refit the answer confidence on feedback (bot/refit.py); "" = off
 
     @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time", "inactivity_time",
-                     "weekly_digest_time")
+                     "weekly_digest_time", "refit_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         if value == "":
@@ -213,6 +286,8 @@ class Config(Section):
     store: StoreSection = StoreSection()
     archive: ArchiveSection = ArchiveSection()
     answer: AnswerSection = AnswerSection()
+    feedback: FeedbackSection = FeedbackSection()
+    erasure: ErasureSection = ErasureSection()
     encoder: EncoderSection = EncoderSection()
     server: ServerSection = ServerSection()
     log: LogSection = LogSection()
@@ -221,6 +296,23 @@ class Config(Section):
     chats: list[ChatSection] = Field(default_factory=list)
     schedule: ScheduleSection = ScheduleSection()
     nicknames: NicknameSection = NicknameSection()
+
+    @model_validator(mode="after")
+    def _chats_once_and_enforceable(self) -> Config:
+        seen = set()
+        for chat in self.chats:
+            key = (chat.platform, chat.chat_id)
+            if key in seen:
+                raise ValueError(f"chats: {chat.platform} chat {chat.chat_id} is configured twice")
+            seen.add(key)
+        if self.nicknames.enforce == "remove":
+            from bot.platforms import adapter_classes
+
+            classes = adapter_classes()
+            if not any(hasattr(classes.get(chat.platform), "remove_member") for chat in self.chats):
+                raise ValueError('nicknames.enforce = "remove" needs a chat whose platform can remove members; '
+                                 'none of the configured ones can (use "remind")')
+        return self
 
     def chat(self, platform: str, chat_id: str) -> ChatSection | None:
         for chat in self.chats:
@@ -248,17 +340,18 @@ def _apply_env(raw: dict, environ: dict[str, str]) -> dict:
         if environ.get(var):
             node = raw
             for key in path[:-1]:
-                node = node.setdefault(key, {})
-            node[path[-1]] = environ[var]
+                node = node.setdefault(key, {}) if isinstance(node, dict) else None
+            if isinstance(node, dict):  # else a section of the wrong type: validation names it
+                node[path[-1]] = environ[var]
     return raw
 
 
 def _describe(exc: ValidationError, origin: str) -> str:
-    lines = [f"{origin}: invalid configuration"]
+    problems = []
     for err in exc.errors():
         key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        lines.append(f"  {key}: {err['msg']}")
-    return "\n".join(lines)
+        problems.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
+    return f"{origin}: invalid configuration: " + "; ".join(problems)
 
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
@@ -272,6 +365,10 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
             raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(f"{origin}: no such file") from exc
+        except IsADirectoryError as exc:
+            raise ConfigError(f"{origin}: is a folder, not a config file") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{origin}: cannot read it: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
     try:

@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
+from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Reaction, Sent
+from bot.store import shared
 from bot.config import ChatSection, Config
 from bot.services import Services
 from bot.store import ledger
@@ -53,6 +54,11 @@ def question_key(text: str) -> str:
     return _cached_key(text)
 
 
+def _pair_id(pair: Any) -> list:
+    """What identifies an archived exchange across processes: group, date, first question line."""
+    return [pair.group, pair.date.isoformat(), pair.question_seqs[0] if pair.question_seqs else -1]
+
+
 async def deliver(adapter, outgoing: Outgoing) -> Sent:
     """`adapter.send`, counted by outcome for /metrics."""
     try:
@@ -77,12 +83,15 @@ class Context:
     now: dt.datetime | None = None  # the time a job runs for (set from the Services' clock)
     only_chat: ChatSection | None = None  # an admin's run for one chat
     manual: bool = False  # run by an admin command rather than the schedule
+    resumed: bool = False  # handled again after a crash: replies that already went out are skipped
+    replies_made: int = 0  # position of the next reply (its key: message + position)
     sent: list[Outgoing] = field(default_factory=list)  # replies of a message context
     posted: list[Outgoing] = field(default_factory=list)  # what a job delivered (tests, CLI)
     failures: list[str] = field(default_factory=list)  # "chat: reason" of a job's failed sends
     results: dict[tuple[str, str], Any] = field(default_factory=dict)  # a job's outcome per chat
     command_args: str | None = None  # set when the dispatcher found the command in the text
     update: MemberUpdate | None = None  # set for member-update routes (renames without a message)
+    reaction: Reaction | None = None  # set for reaction routes
 
     def __post_init__(self) -> None:
         if self.now is None:
@@ -140,11 +149,21 @@ class Context:
         return self.dispatcher.router
 
     def remember_answer(self, pair: Any) -> None:
-        """Keep the archived exchange behind the last answer in this chat, for /thread."""
+        """Keep the archived exchange behind the last answer in this chat, for /thread (in the
+        store, so the next message may reach another web process)."""
         self.services.last_answers[self.chat_key] = pair
+        shared.set_state(self.services.db, self.chat_key, "last_answer", _pair_id(pair))
 
     def last_answer(self) -> Any:
-        return self.services.last_answers.get(self.chat_key)
+        wanted = shared.get_state(self.services.db, self.chat_key, "last_answer")
+        if wanted is None:
+            return None
+        known = self.services.last_answers.get(self.chat_key)
+        if known is not None and _pair_id(known) == wanted:
+            return known
+        engine = self.services.answers
+        return next((pair for pair in (engine.pairs() if engine is not None else ()) if _pair_id(pair) == wanted),
+                    None)
 
     async def words_for_engine(self, usage: str) -> str | None:
         """The command's words, once there are words and a loaded index to look them up in;
@@ -198,14 +217,28 @@ class Context:
             log.warning("no adapter for platform %s; reply dropped", self.chat.platform)
             return None
         target = chat_id or self.chat.chat_id
-        if not self.dispatcher.limits.allow_reply((self.chat.platform, target), self.now_ts()):
+        limits = self.dispatcher.limits
+        reply_key = None
+        if self.message is not None:
+            m = self.message
+            reply_key = f"{m.platform}:{m.chat_id}:{m.message_id}:{self.replies_made}"
+            self.replies_made += 1
+            if self.resumed and limits.already_sent(reply_key):
+                log.info("resumed %s:%s message %s: reply %d went out before; skipped", m.platform, m.chat_id,
+                         m.message_id, self.replies_made - 1)
+                return None
+        slot = limits.reserve_reply((self.chat.platform, target), self.now_ts())
+        if slot is None:
             log.info("reply rate limit reached in %s:%s; reply dropped", self.chat.platform, target)
             return None
         outgoing = Outgoing(chat_id=target, text=text, mentions=tuple(mentions), reply_to=reply_to,
                             thread_id=thread_id, markdown=markdown, image_png=image_png,
                             image_caption=image_caption)
         self.sent.append(outgoing)
-        return await deliver(adapter, outgoing)
+        sent = await deliver(adapter, outgoing)
+        if reply_key is not None:
+            limits.mark_sent(slot, reply_key)
+        return sent
 
     # -- a job's posts --------------------------------------------------------------------------------
     async def post_once(self, chat: ChatSection, period: str, messages: Sequence[Outgoing], *,

@@ -22,6 +22,7 @@ from bot.chat import short_name as bounded_name
 from bot.conversations import split_day
 from bot.discussions import Discussion, discussions, shorten
 from bot.links import day_url
+from bot.markup import escape_markdown
 from bot.open_questions import open_questions
 from bot.qa.mining import mine_day
 from bot.text import strip_noise
@@ -127,8 +128,8 @@ def build_digest(day: Day, *, suggestions: Mapping[int, Suggestion] | None = Non
 
 
 def _md(text: str, markdown: bool) -> str:
-    """Escape the Markdown subset's special characters in user text."""
-    return re.sub(r"([\\*_`\[\]])", r"\\\1", text) if markdown else text
+    """User text made literal in the Markdown subset (bot/markup.py)."""
+    return escape_markdown(text) if markdown else text
 
 
 class _Writer:

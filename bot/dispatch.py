@@ -12,50 +12,17 @@ import asyncio
 import logging
 import re
 import time
-from collections import deque
+from collections.abc import Callable, Iterable
 
 from bot import metrics
-from bot.chat import Incoming, MemberUpdate, Outgoing
+from bot.chat import Incoming, MemberUpdate, Outgoing, Reaction
 from bot.config import ChatSection
 from bot.context import INDEX_LOADING, Context, question_key  # noqa: F401 - handlers import them here too
 from bot.router import Route, Router, load_handlers, load_routers  # noqa: F401 - tests load chosen modules
 from bot.services import Services
+from bot.store.shared import Limits  # noqa: F401 - shared by every web process (tests import it here)
 
 log = logging.getLogger(__name__)
-
-
-class Limits:
-    """Per-chat reply rate limit (sliding minute) and per-chat question cool-down."""
-
-    def __init__(self, replies_per_minute: int, cooldown_seconds: float) -> None:
-        self.replies_per_minute = replies_per_minute
-        self.cooldown_seconds = cooldown_seconds
-        self._sent: dict[tuple[str, str], deque[float]] = {}
-        self._answered: dict[tuple[str, str], dict[str, float]] = {}
-
-    def allow_reply(self, chat: tuple[str, str], now: float) -> bool:
-        """Count one reply for `chat` unless it already had `replies_per_minute` in 60 s."""
-        window = self._sent.setdefault(chat, deque())
-        while window and now - window[0] >= 60:
-            window.popleft()
-        if len(window) >= self.replies_per_minute:
-            return False
-        window.append(now)
-        return True
-
-    def first_time(self, chat: tuple[str, str], key: str, now: float) -> bool:
-        """True (and remembered) unless `key` was answered in `chat` within the cool-down."""
-        if not key:
-            return True
-        seen = self._answered.setdefault(chat, {})
-        if len(seen) > 1000:  # forget expired keys now and then
-            for old in [k for k, ts in seen.items() if now - ts >= self.cooldown_seconds]:
-                del seen[old]
-        last = seen.get(key)
-        if last is not None and now - last < self.cooldown_seconds:
-            return False
-        seen[key] = now
-        return True
 
 
 class Dispatcher:
@@ -65,7 +32,8 @@ class Dispatcher:
         self.services = services
         self.router = router if router is not None else load_handlers(services.config)
         config = services.config
-        self.limits = Limits(config.server.replies_per_minute, config.answer.cooldown_seconds)
+        self.limits = Limits(services.db, config.server.replies_per_minute, config.answer.cooldown_seconds)
+        self.on_handled: Callable[[tuple[str, str, str]], None] | None = None  # the inbox's `finished`
         self.tasks: set[asyncio.Task] = set()
         self.engine_timing = [0.0]  # moving average of engine call seconds (see Context.engine)
         self._chats = {(chat.platform, chat.chat_id): chat for chat in config.chats}
@@ -73,9 +41,14 @@ class Dispatcher:
                                               config.platforms.telegram.bot_username) if value}
 
     # -- background tasks -----------------------------------------------------------------------
-    def spawn(self, message: Incoming | MemberUpdate) -> asyncio.Task:
+    def spawn(self, message: Incoming | MemberUpdate | Reaction, resumed: bool = False) -> asyncio.Task:
         """Dispatch in a tracked task; shutdown waits for it (see `drain`)."""
-        work = self.dispatch_update(message) if isinstance(message, MemberUpdate) else self.dispatch(message)
+        if isinstance(message, MemberUpdate):
+            work = self.dispatch_update(message)
+        elif isinstance(message, Reaction):
+            work = self.dispatch_reaction(message)
+        else:
+            work = self.handle(message, resumed)
         task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -106,19 +79,38 @@ class Dispatcher:
     def context(self, chat: ChatSection, message: Incoming | None = None) -> Context:
         return Context(self.services, chat, message, self)
 
-    async def dispatch(self, message: Incoming) -> list[Outgoing]:
+    async def handle(self, message: Incoming, resumed: bool = False) -> list[Outgoing]:
+        """Dispatch a stored message, then let its pending row go (it was handled); a handling
+        cut short by shutdown keeps the row, so the next start handles it again."""
+        sent = await self.dispatch(message, resumed)
+        if self.on_handled is not None:
+            self.on_handled((message.platform, message.chat_id, message.message_id))
+        return sent
+
+    def resume(self, messages: Iterable[Incoming]) -> int:
+        """Handle again what a crashed process had acknowledged but not handled."""
+        count = 0
+        for message in messages:
+            self.spawn(message, resumed=True)
+            count += 1
+        if count:
+            log.warning("resuming %d acknowledged message(s) left unhandled by a previous run", count)
+        return count
+
+    async def dispatch(self, message: Incoming, resumed: bool = False) -> list[Outgoing]:
         """Run the routes for one message; returns what was sent (tests look at it)."""
         started = time.perf_counter()
         try:
-            return await self._dispatch(message)
+            return await self._dispatch(message, resumed)
         finally:
             metrics.HANDLING.labels(message.platform).observe(time.perf_counter() - started)
 
-    async def _dispatch(self, message: Incoming) -> list[Outgoing]:
+    async def _dispatch(self, message: Incoming, resumed: bool) -> list[Outgoing]:
         chat = self.chat_for(message.platform, message.chat_id)
         if chat is None or self.is_from_bot(message) or message.edited:
             return []
         ctx = self.context(chat, message)
+        ctx.resumed = resumed
         for route in self.router.of_kind("observe"):
             await self._run(route, ctx)
         if message.joined:
@@ -148,6 +140,18 @@ class Dispatcher:
         ctx = self.context(chat)
         ctx.update = update
         for route in self.router.of_kind("member_update"):
+            await self._run(route, ctx)
+        return ctx.sent
+
+    async def dispatch_reaction(self, reaction: Reaction) -> list[Outgoing]:
+        """Run the reaction routes for one reaction (the bot's own are ignored)."""
+        chat = self.chat_for(reaction.platform, reaction.chat_id)
+        member = reaction.member
+        if chat is None or member.is_bot or member.id in self._self_ids or member.name in self._self_ids:
+            return []
+        ctx = self.context(chat)
+        ctx.reaction = reaction
+        for route in self.router.of_kind("reaction"):
             await self._run(route, ctx)
         return ctx.sent
 

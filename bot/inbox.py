@@ -31,11 +31,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, bindparam, func, select, update
 
 from bot.chat import Incoming, Member, MemberUpdate
-from bot.store.schema import groups, live_messages, members
+from bot.store.schema import groups, live_messages, members, pending_work
+from bot.store.shared import finish_pending, pending_row
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
+_FINISH = object()  # a writer job: delete the pending rows of handled messages
+FLUSH_SECONDS = 0.5  # handled messages' pending rows are deleted in batches this often
 LAST_SEEN_RESOLUTION = 60  # seconds: members.last_seen_ts is refreshed at most this often
 
 
@@ -58,6 +61,7 @@ class MemberItem:
 _KEY = ("platform", "chat_id", "message_id")
 _LIVE_COLUMNS = ("platform", "chat_id", "message_id", "group_id", "ts", "date", "sender_id", "sender_name",
                  "text", "mentions", "reply_to", "edited_ts")
+_PENDING_COLUMNS = ("platform", "chat_id", "message_id", "payload", "owner", "claimed_ts")
 _MEMBER_COLUMNS = ("group_id", "platform", "user_key", "display_name", "is_bot", "first_seen_ts",
                    "last_seen_ts", "joined_ts")
 
@@ -78,10 +82,13 @@ def _dialect_insert(engine: Engine):
 class Inbox:
     """The group-commit writer. `start()` in the app's cleanup_ctx, `close()` on shutdown."""
 
-    def __init__(self, db: Engine, zone: ZoneInfo, max_batch: int = 500) -> None:
+    def __init__(self, db: Engine, zone: ZoneInfo, max_batch: int = 500, owner: str = "local") -> None:
         self.db = db
         self.zone = zone
         self.max_batch = max_batch
+        self.owner = owner  # the instance that handles what it stores (bot/store/shared.py)
+        self._finished: list[tuple[str, str, str]] = []  # handled messages whose pending rows go
+        self._flush_handle: asyncio.TimerHandle | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._group_ids: dict[str, int] = {}
@@ -103,6 +110,7 @@ class Inbox:
             live_messages.c.platform == bindparam("k_platform"), live_messages.c.chat_id == bindparam("k_chat"),
             live_messages.c.message_id == bindparam("k_id")).values(text=bindparam("k_text"),
                                                                       edited_ts=bindparam("k_ts"))
+        self._insert_pending = pending_work.insert()
         self._fast = self._compile_for_sqlite() if db.dialect.name == "sqlite" else {}
         self._conn = None  # the writer thread's connection
         self._pending: deque = deque()  # (items, future) waiting for the writer (loop side only)
@@ -121,6 +129,9 @@ class Inbox:
         if self._thread is not None:
             while self._busy or self._pending:
                 await asyncio.sleep(0.01)
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+            self._flush_finished()
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
@@ -165,6 +176,20 @@ class Inbox:
         if self._pending:
             self._hand_over(loop)
 
+    def finished(self, key: tuple[str, str, str]) -> None:
+        """A stored message was handled: its pending row is deleted with others within a second."""
+        self._finished.append(key)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush_finished)
+
+    def _flush_finished(self) -> None:
+        """Hand the handled keys to the writer thread: it deletes them between two batches, on its
+        own connection (no second writer contending for the database)."""
+        self._flush_handle = None
+        keys, self._finished = self._finished, []
+        if keys and self._thread is not None:
+            self._queue.put((_FINISH, keys))
+
     # -- the writer thread --------------------------------------------------------------------
     def _run(self) -> None:
         self._conn = self.db.connect()  # the writer's own connection, held for its life
@@ -173,12 +198,30 @@ class Inbox:
                 job = self._queue.get()
                 if job is _STOP:
                     return
+                if job[0] is _FINISH:
+                    self._delete_pending(job[1])
+                    continue
                 batch, loop = job
                 outcome = self._write_batch(batch)
                 loop.call_soon_threadsafe(self._batch_done, loop, outcome)
         finally:
             self._conn.close()
             self._conn = None
+
+    def _delete_pending(self, keys: list[tuple[str, str, str]]) -> None:
+        try:
+            with self._conn.begin():
+                if self._fast:
+                    cursor = self._conn.connection.driver_connection.cursor()
+                    try:
+                        cursor.executemany("DELETE FROM pending_work WHERE platform = ? AND chat_id = ? "
+                                           "AND message_id = ?", keys)
+                    finally:
+                        cursor.close()
+                else:
+                    finish_pending(self._conn, keys)
+        except Exception as exc:  # noqa: BLE001 - the rows stay: handled again after a restart
+            log.error("deleting %d handled pending row(s) failed: %s", len(keys), type(exc).__name__)
 
     def _write_batch(self, batch: list) -> list:
         """[(future, results, error)] for each request of the batch, after one commit."""
@@ -218,8 +261,12 @@ class Inbox:
                     if key not in first:
                         first[key] = i
                         rows.append(self._row(m, group_ids[item.group]))
-                for key in self._insert_new(conn, rows):
+                new_keys = self._insert_new(conn, rows)
+                for key in new_keys:
                     results[first[key]] = True
+                if new_keys:  # handled at least once: a pending row in the message's own transaction
+                    pending = [pending_row(items[first[key]].message, self.owner, now) for key in new_keys]
+                    self._many(conn, self._insert_pending, pending)
             for _, item in edits:
                 m = item.message
                 changed = conn.execute(self._update_edit, {
@@ -296,7 +343,8 @@ class Inbox:
         processing, which costs more than SQLite's own work; other databases use the Core path.
         """
         fast = {}
-        for stmt, columns in ((self._insert_live, _LIVE_COLUMNS), (self._upsert_members, _MEMBER_COLUMNS)):
+        for stmt, columns in ((self._insert_live, _LIVE_COLUMNS), (self._upsert_members, _MEMBER_COLUMNS),
+                              (self._insert_pending, _PENDING_COLUMNS)):
             compiled = stmt.compile(dialect=self.db.dialect, column_keys=list(columns))
             fast[id(stmt)] = (str(compiled), tuple(compiled.positiontup))
         return fast

@@ -33,8 +33,6 @@ SEND_RETRIES = Counter("archive_bot_send_retries", "Outbound attempts retried (4
 JOB_RUNS = Counter("archive_bot_job_runs", "Scheduled job runs by outcome (ok, failed)", ["job", "outcome"],
                    registry=REGISTRY)
 INDEX_SIZE = Gauge("archive_bot_index_size", "What the answer index holds", ["kind"], registry=REGISTRY)
-PENDING = Gauge("archive_bot_pending_dispatches", "Acknowledged messages not yet handled (this process)",
-                registry=REGISTRY)
 HANDLING = Histogram("archive_bot_handling_seconds", "From a new message's commit to the end of its handling",
                      ["platform"], registry=REGISTRY,
                      buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 
 from bot.config import NicknameSection
 
-DEFAULT_RULE_TEXT = (
+# The reminder count comes from nicknames.reminders_before_escalation, so the text never promises
+# a different number than the job keeps.
+RULE_TEXT_TEMPLATE = (
     "群规 2.5：请把群昵称改为「姓名-公司-岗位」或「姓名-公司-岗位-地区」，"
-    "例如 张三-某某支付-产品-上海。经 2 次提醒仍未修改的，群主有权将其移出本群。"
+    "例如 张三-某某支付-产品-上海。经 {reminders} 次提醒仍未修改的，群主有权将其移出本群。"
 )
+DEFAULT_RULE_TEXT = RULE_TEXT_TEMPLATE.format(reminders=NicknameSection.model_fields["reminders_before_escalation"].default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,7 @@ class NicknameRule:
             max_parts=section.max_parts,
             bare_roles=frozenset(role.casefold() for role in section.bare_roles),
             company_not_role=getattr(section, "company_not_role", True),
-            text=getattr(section, "rule_text", "") or DEFAULT_RULE_TEXT,
+            text=section.rule_text or RULE_TEXT_TEMPLATE.format(reminders=section.reminders_before_escalation),
         )
 
     def _splitter(self) -> re.Pattern:

@@ -85,7 +85,7 @@ def earlier_days(archive: Path | None, config: Config, day: Day) -> list[Day]:
 
     if archive is None:
         return []
-    days, _errors = read_folder([archive], ReadOptions(config.bot.timezone, config.bot.owner_name))
+    days, _errors = read_folder([archive], ReadOptions.of(config))
     return [d for d in days if d.date < day.date]
 
 

@@ -49,7 +49,7 @@ def first_line(doc: str | None) -> str:
 class Route:
     """One registered handler; `names` is empty for fallbacks, join and observer routes."""
 
-    kind: str  # "command" | "fallback" | "join" | "observe" | "member_update"
+    kind: str  # "command" | "fallback" | "join" | "observe" | "member_update" | "reaction"
     handler: Handler
     names: tuple[str, ...] = ()
     help: str = ""
@@ -121,6 +121,10 @@ class Router:
     def on_member_update(self) -> Callable[[Handler], Handler]:
         """A member's display name changed without a message (`ctx.update`, a `MemberUpdate`)."""
         return self._simple("member_update")
+
+    def on_reaction(self) -> Callable[[Handler], Handler]:
+        """A member reacted to a message (`ctx.reaction`, a `Reaction`): feedback on answers."""
+        return self._simple("reaction")
 
     def job(self, job_id: str, *, at: str = "", day: str = "", every: float = 0.0,
             web_only: bool = False, weekday: str = "") -> Callable[[Handler], Handler]:

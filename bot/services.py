@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.config import Config
 
-if TYPE_CHECKING:  # imported lazily at run time: the engine pulls in jieba and bm25s
+if TYPE_CHECKING:  # imported lazily at run time: the engine pulls in jieba and numpy
     import aiohttp
     from sqlalchemy import Engine
 

@@ -18,17 +18,34 @@ import functools
 import hashlib
 import logging
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-import jieba
 
-# The export writes emoji as `[微笑]`-style codes and mangles others into "??".
-EMOJI_CODE = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]|\?\?|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]")
-# @name ends at the export's "?" (a mangled U+2005), U+2005, whitespace or the next @.
-MENTION = re.compile(r"(?<![A-Za-z0-9._%+-])@(?:\?\?)?[^\s?\u2005@]+[?\u2005]?")
+def _import_jieba():
+    """jieba, imported without the deprecated `pkg_resources` (a fifth of a second at every start),
+    which it tries only to open its own data files; without it, it opens them by path."""
+    blocked = "pkg_resources" not in sys.modules
+    if blocked:
+        sys.modules["pkg_resources"] = None  # makes `import pkg_resources` raise ImportError
+    try:
+        import jieba
+    finally:
+        if blocked:
+            del sys.modules["pkg_resources"]
+    return jieba
+
+
+jieba = _import_jieba()
+
+from bot.archive.reader import EMOJI_CODE, MENTION  # noqa: E402 - the export's conventions
+from bot.jieba_dict import load_into  # noqa: E402 - after jieba, which it uses
+
+# Emoji codes of the export plus the emoji characters themselves: noise for matching questions.
+EMOJI = re.compile(f"{EMOJI_CODE.pattern}|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]")
 URL = re.compile(r"https?://\S+|www\.\S+")
 # Anything that is not a letter, digit or CJK ideograph separates words.
 NON_WORD = re.compile(r"[^\w\u4e00-\u9fff]+|_+")
@@ -41,7 +58,7 @@ _KEEP = re.compile(r"(?<![a-z])([td])\+(\d)(?!\d)")
 def strip_noise(text: str) -> str:
     """Text without emoji codes, @mentions and links, otherwise as typed."""
     text = MENTION.sub(" ", text)
-    text = EMOJI_CODE.sub(" ", text)
+    text = EMOJI.sub(" ", text)
     return URL.sub(" ", text)
 
 
@@ -95,7 +112,7 @@ class Segmenter:
         logging.getLogger("jieba").setLevel(logging.WARNING)
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        load_into(self._jieba)  # the dictionary is read a first character at a time, as texts need it
         for term, freq in domain_terms():
             self._add(term, freq)
         for term in extra_terms:

@@ -26,6 +26,7 @@ COMMON_SHARE = 0.5  # a word on more than half of the archive's days is backgrou
 COPY = 0.6  # a line this much contained in an earlier one is a copy of it
 MIN_MESSAGES = 2  # a topic word comes up in at least this many messages
 TOPICS = 8
+MAX_CHARS = 4000  # what one chat message can hold on any platform; a longer paste is read that far
 # Words of greetings and rituals that come inside longer lines ("祝大家新年快乐，万事如意").
 RITUAL = frozenset("新年快乐 新年 快乐 元旦 元旦快乐 节日快乐 春节快乐 恭喜发财 万事如意 身体健康 心想事成 大吉大利 狗年 "
                    "早上好 晚安 签到 打卡 红包 微信红包 谢谢 感谢 欢迎 分享 大家 群主 老板".split())
@@ -35,7 +36,7 @@ NAME_SPLIT = re.compile(r"[-－—_~～|、,，\s]+")
 @functools.lru_cache(maxsize=1 << 16)
 def message_words(text: str) -> tuple[str, ...]:
     """The distinct content words of a message (jieba, stopwords and quotes of others dropped)."""
-    words = segmenter().words(QUOTE.sub(" ", text))
+    words = segmenter().words(QUOTE.sub(" ", text[:MAX_CHARS]))
     return tuple(dict.fromkeys(w for w in words if _topical(w)))
 
 

@@ -98,7 +98,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
                 continue
             metrics.STORED.labels(platform).inc()
             if app[INLINE_DISPATCH]:
-                await dispatcher.dispatch(item.message)
+                await dispatcher.handle(item.message)
             else:
                 dispatcher.spawn(item.message)
         for rename in renames:  # idempotent, so a platform's retry may run it again
@@ -106,5 +106,12 @@ async def _handle(request: web.Request) -> web.StreamResponse:
                 await dispatcher.dispatch_update(rename.update)
             else:
                 dispatcher.spawn(rename.update)
+    for reaction in parsed.reactions:  # stored by their routes, once per member: a retry changes nothing
+        if dispatcher.chat_for(reaction.platform, reaction.chat_id) is None:
+            continue
+        if app[INLINE_DISPATCH]:
+            await dispatcher.dispatch_reaction(reaction)
+        else:
+            dispatcher.spawn(reaction)
     return web.Response(status=parsed.status, body=parsed.response_body,
                         headers={"Content-Type": parsed.response_type})

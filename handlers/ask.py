@@ -1,7 +1,13 @@
-"""`/ask 问题`: the best archived answer, else related discussions, else a clear "nothing found"."""
+"""`/ask 问题`: the best archived answer, else related discussions, else a clear "nothing found".
+
+Both /ask and the auto-answerer go through `consult` (an admin's pin for the question first, then
+the engine's verdict after what the chat taught it, bot/learning.py) and log what they post with
+`log_answer` (bot/store/answers.py), so reactions and replies to it count as feedback.
+"""
 
 from __future__ import annotations
 
+from bot.chat import Sent
 from bot.context import Context
 from bot.router import Router
 
@@ -26,6 +32,39 @@ def answer_reply(ctx: Context, match, markdown: bool = False) -> str:
     return text
 
 
+async def consult(ctx: Context, question: str, *, prompted: bool):
+    """(pinned answer text or None, the engine's verdict after the chat's lessons)."""
+    from bot import learning
+    from bot.pinned import pinned_text
+
+    services = ctx.services
+    taught = await ctx.db(learning.lessons, services.db, ctx.chat.platform, ctx.chat.chat_id)
+    pin = learning.pinned(question, taught, services.config.feedback)
+    if pin is not None:
+        text = await ctx.db(pinned_text, services, pin.unit)
+        if text is not None:
+            return (pin.unit, text), None
+    result = await ctx.engine("ask", question, ctx.answer_groups)
+    engine = services.answers  # its thresholds: configured, else fitted with the ranker
+    return None, learning.apply(result, question, taught, services.config.feedback, engine.answer_threshold,
+                                engine.suggest_threshold, prompted=prompted)
+
+
+async def log_answer(ctx: Context, sent: Sent | None, *, kind: str, question: str, unit: str, score: float,
+                     prompted: bool) -> None:
+    """Record a posted answer or suggestion with the bot's own message ids (nothing if not sent)."""
+    from bot.store import answers
+
+    if sent is None:
+        return
+    message = ctx.message
+    await ctx.db(answers.record, ctx.services.db, platform=ctx.chat.platform, chat_id=ctx.chat.chat_id,
+                 group=ctx.group, kind=kind, prompted=prompted,
+                 question_message_id=message.message_id if message else None,
+                 asker_id=message.sender.id if message else None, question=question, unit=unit, score=score,
+                 ts=int(ctx.now_ts()), message_ids=sent.message_ids)
+
+
 @router.command("ask", "问")
 async def ask(ctx: Context) -> None:
     """问题 — 在以前的讨论里找答案（找不到时列出相关讨论）"""
@@ -37,13 +76,22 @@ async def ask(ctx: Context) -> None:
     if not ctx.first_time(question):
         await ctx.reply(REPEATED)
         return
-    result = await ctx.engine("ask", question, ctx.answer_groups)
+    from bot.learning import unit_key
+
+    pin, result = await consult(ctx, question, prompted=True)
     base_url = ctx.services.config.bot.public_base_url
     markdown = ctx.markdown
-    if result.answered and result.match is not None:
+    if pin is not None:
+        sent = await ctx.reply(pin[1])
+        await log_answer(ctx, sent, kind="answer", question=question, unit=pin[0], score=1.0, prompted=True)
+    elif result.answered and result.match is not None:
         ctx.remember_answer(result.match.pair)
-        await ctx.reply(answer_reply(ctx, result.match, markdown), markdown=markdown)
+        sent = await ctx.reply(answer_reply(ctx, result.match, markdown), markdown=markdown)
+        await log_answer(ctx, sent, kind="answer", question=question, unit=unit_key(result.match.pair),
+                         score=result.match.score, prompted=True)
     elif result.suggest and result.related:
-        await ctx.reply(related_text(result, base_url, markdown), markdown=markdown)
+        sent = await ctx.reply(related_text(result, base_url, markdown), markdown=markdown)
+        await log_answer(ctx, sent, kind="suggestion", question=question, unit=unit_key(result.related[0].pair),
+                         score=result.related[0].score, prompted=True)
     else:
         await ctx.reply(nothing_found_text())

@@ -17,9 +17,9 @@ import re
 from bot import metrics
 from bot.chat import Incoming
 from bot.context import Context
-from bot.router import Router
 from bot.qa.mining import LEANS_ON_CONTEXT
-from handlers.ask import answer_reply
+from bot.router import Router
+from handlers.ask import answer_reply, consult, log_answer
 
 router = Router("autoanswer", order=1000)  # the fallback: after every other module
 
@@ -54,12 +54,22 @@ async def auto_answer(ctx: Context) -> None:
     text = message.text.strip()
     if not asks(text) or not stands_alone(message):
         return
-    result = await ctx.engine("ask", text, ctx.answer_groups)
-    metrics.ANSWERS.labels(await _answer(ctx, message, text, result, mode)).inc()
+    pin, result = await consult(ctx, text, prompted=message.addressed)
+    if pin is not None:
+        outcome = "silent"
+        if ctx.first_time(text):
+            sent = await ctx.reply(pin[1], mentions=(message.sender,))
+            await log_answer(ctx, sent, kind="answer", question=text, unit=pin[0], score=1.0,
+                             prompted=message.addressed)
+            outcome = "given"
+    else:
+        outcome = await _answer(ctx, message, text, result, mode)
+    metrics.ANSWERS.labels(outcome).inc()
 
 
 async def _answer(ctx: Context, message: Incoming, text: str, result, mode: str) -> str:
     """Reply if the verdict and the gates allow it; returns the outcome: given, suggested or silent."""
+    from bot.learning import unit_key
     from bot.qa.reply import related_text
 
     base_url = ctx.services.config.bot.public_base_url
@@ -70,13 +80,18 @@ async def _answer(ctx: Context, message: Incoming, text: str, result, mode: str)
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):
             return "silent"
         ctx.remember_answer(result.match.pair)
-        await ctx.reply(answer_reply(ctx, result.match, markdown), mentions=(message.sender,), markdown=markdown)
+        sent = await ctx.reply(answer_reply(ctx, result.match, markdown), mentions=(message.sender,),
+                               markdown=markdown)
+        await log_answer(ctx, sent, kind="answer", question=text, unit=unit_key(result.match.pair),
+                         score=result.match.score, prompted=message.addressed)
         return "given"
     if mode == "suggest" and (result.answered or result.suggest) and result.candidates:
         if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.candidates[0].pair))):
             return "silent"
         ctx.remember_answer(result.candidates[0].pair)
-        await ctx.reply(related_text(list(result.candidates), base_url, markdown), mentions=(message.sender,),
-                        markdown=markdown)
+        sent = await ctx.reply(related_text(list(result.candidates), base_url, markdown), mentions=(message.sender,),
+                               markdown=markdown)
+        await log_answer(ctx, sent, kind="suggestion", question=text, unit=unit_key(result.candidates[0].pair),
+                         score=result.candidates[0].score, prompted=message.addressed)
         return "suggested"
     return "silent"

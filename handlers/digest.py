@@ -22,9 +22,10 @@ from bot.links import day_url
 from bot.open_questions import open_questions
 from bot.router import Router
 from bot.services import Services
-from bot.store import queries
+from bot.store import answers, queries
 from bot.store.days import earlier_same_date, live_day
 from bot.topics import Background
+from handlers.feedback import summary
 
 log = logging.getLogger(__name__)
 router = Router("digest")
@@ -48,7 +49,7 @@ def suggestions_for(services: Services, day: Day, background: Background) -> dic
     return found
 
 
-BACKGROUND_DAYS = 365  # the archive's background: the group's stored days of the last year
+BACKGROUND_DAYS = 180  # the stored days of the last half year: enough days to tell background from topic
 
 
 def archive_background(services: Services, group: str, before: dt.date) -> Background:
@@ -97,7 +98,13 @@ def digest_messages(services: Services, chat: ChatSection, digest: Digest) -> li
     image = None
     if services.config.schedule.digest_chart and getattr(adapter, "supports_images", False) and digest.message_count:
         image = hour_chart_png(digest)
-    return [Outgoing(chat_id=chat.chat_id, text=render(digest, markdown=markdown), markdown=markdown,
+    text = render(digest, markdown=markdown)
+    start = dt.datetime.combine(digest.date, dt.time(), services.zone)
+    given = answers.counts(services.db, chat.platform, chat.chat_id, int(start.timestamp()),
+                           int((start + dt.timedelta(days=1)).timestamp()))
+    if line := summary(given):
+        text += "\n\n" + line
+    return [Outgoing(chat_id=chat.chat_id, text=text, markdown=markdown,
                      image_png=image, image_caption=f"{digest.date.isoformat()} 每小时消息数" if image else "")]
 
 

@@ -48,7 +48,7 @@ class Published:
 
 
 def _read_options(config: Config) -> ReadOptions:
-    return ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+    return ReadOptions.of(config)
 
 
 def publish_day_sync(services: Services, group: str, date: dt.date, now_ts: int) -> tuple[Published, Day | None]:

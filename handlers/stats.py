@@ -1,5 +1,6 @@
 """`/stats`: the archive's days, messages, speakers and date range for this chat's group, plus
-how many messages the group's chats received today."""
+how many messages the group's chats received today, and the answers the bot gave in this chat
+with the feedback they received."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import asyncio
 
 from bot.context import Context
 from bot.router import Router
-from bot.store import queries
+from bot.store import answers, queries
 from bot.store.days import live_count
+from handlers.feedback import summary
 
 router = Router("stats", order=50)
 
@@ -34,4 +36,6 @@ async def stats(ctx: Context) -> None:
         lines.append(f"{archive.days} 天，{archive.messages} 条消息，{archive.speakers} 位发言人，"
                      f"{archive.first_date} 至 {archive.last_date}")
     lines.append(f"今天（{today}）已收到 {live} 条消息。")
+    counts = await ctx.db(answers.counts, db, ctx.chat.platform, ctx.chat.chat_id)
+    lines.append(summary(counts) or "机器人在这里还没有回答过问题。")
     await ctx.reply("\n".join(lines))

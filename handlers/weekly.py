@@ -22,9 +22,9 @@ from bot.digest import MAX_QUESTIONS, Suggestion
 from bot.router import Router
 from bot.services import Services
 from bot.store import queries
+from bot.store.days import live_day
 from bot.weekly import WeeklyDigest, build_week, open_questions_of, render_week, week_chart_png, week_dates
 from handlers.digest import archive_background, as_suggestion
-from handlers.publish import live_day
 
 log = logging.getLogger(__name__)
 router = Router("weekly")

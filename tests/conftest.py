@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fakes.fixtures"]  # fake platform APIs (telegram_api, slack_api, ...)
+# Fake platform APIs (telegram_api, slack_api, ...) and the throwaway PostgreSQL server, registered
+# once here so that its session fixture starts one cluster per run.
+pytest_plugins = ["tests.fakes.fixtures", "tests.postgres"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -46,7 +46,7 @@ def postgres_url():
     bin_dir = _bin_dir()
     if bin_dir is None:
         pytest.skip("PostgreSQL server binaries (initdb) are not installed")
-    pytest.importorskip("psycopg")
+    import psycopg  # noqa: F401 - a test dependency: a broken install fails here, it is not skipped
     folder = Path(tempfile.mkdtemp(prefix="archive-bot-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")

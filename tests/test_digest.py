@@ -95,3 +95,13 @@ def test_a_question_title_ends_at_its_first_question_mark_when_that_stands_alone
     assert question_title("缓冲记账机制？能解释一下这个概念吗？头回听说") == "缓冲记账机制？能解释一下这个概念吗？"
     assert question_title("有人看过这篇文章吗？现在开虚拟户后还能转账到同名虚拟户？") == "有人看过这篇文章吗？现在开虚拟户后还能转账到同名虚拟户？"
     assert question_title("上游渠道对账文件和谁对账？ 业务流水| 上游渠道对账文件和账户系统") == "上游渠道对账文件和谁对账？"
+
+
+def test_hostile_lines_leave_a_bounded_digest():
+    t = lambda m: dt.datetime(2024, 5, 20, 9, m, tzinfo=ZONE)  # noqa: E731
+    hostile = ["请问对账文件\x00怎么下载？", "\ud800请问差错怎么处理？", "对账" * 50_000 + "？", "*[_`" * 200 + "请问？",
+               "@" + "名" * 5000 + " 请问清算流水怎么对账？", "「 " + "甲" * 3000 + ": 对账 」 对账文件怎么勾对？"]
+    day = Day("g", dt.date(2024, 5, 20), "t", "a", messages=[
+        Message(t(n), f"说话人{n % 3}", text) for n, text in enumerate(hostile * 3)])
+    text = render(build_digest(day), markdown=True)
+    assert max(len(line) for line in text.splitlines()) < 300

@@ -95,8 +95,9 @@ def test_names_are_renamed_or_anonymised_with_a_name_map(capsys, tmp_path):
                      encoding="utf-8")
     run_import(capsys, tmp_path, "telegram", EXPORT, "--map-names", str(names))
     text = archive_texts(tmp_path)
-    for real in ("陈一鸣", "林小溪", "周大川", "何子涵"):
+    for real in ("陈一鸣", "林小溪", "周大川", "何子涵", "支付笔记", "pay_notes"):  # forwarded from, @username too
         assert real not in text, real
+    assert "[forwarded from Member " in text
     day = read_day(tmp_path / "archive" / "imported" / "2024-03-04-chat.markdown", "imported")
     speakers = [m.speaker for m in day.messages]
     assert speakers[4] == "专家A" and "谢谢 @专家A！" in day.messages[5].text

@@ -27,15 +27,18 @@ QUIET = Member("903", "冯三-壬科技-运营-南京")
 def test_builder_on_the_sample_day():
     day = read_day(SAMPLE_DAY)
     digest = build_digest(day)
-    assert digest.message_count == len(day.messages) == sum(digest.hours)
-    assert digest.participants == len({m.speaker for m in day.messages})
-    top_name, top_count = digest.top_members[0]
-    assert top_count == max(sum(m.speaker == s for m in day.messages) for s in {m.speaker for m in day.messages})
-    assert digest.images == sum(m.kind.value == "image" for m in day.messages) > 0
+    # Counted by hand in the day file: 146 "> HH:MM:SS  speaker" headers (its front matter says 143),
+    # 32 distinct speakers, the most active with 33 messages, three image lines, and per hour:
+    assert digest.message_count == 146 == sum(digest.hours)
+    assert digest.participants == 32
+    assert digest.top_members[0] == ("姚雪峰-通联-产品-上海", 33)
+    assert digest.images == 3
+    assert {hour: n for hour, n in enumerate(digest.hours) if n} == {
+        6: 1, 7: 1, 8: 3, 9: 70, 12: 1, 13: 2, 16: 2, 17: 10, 18: 12, 19: 10, 20: 26, 21: 1, 23: 7}
     assert digest.discussions and all(d.participants >= 2 for d in digest.discussions)
     assert len(digest.topics) >= 5 and all(t not in {m.speaker for m in day.messages} for t in digest.topics)
     plain = render(digest)
-    assert f"消息 {len(day.messages)} 条" in plain and "*" not in plain.splitlines()[0]
+    assert "消息 146 条" in plain and "*" not in plain.splitlines()[0]
     assert render(digest, markdown=True).startswith("*")
     assert hour_chart_png(digest).startswith(PNG)
 
@@ -66,8 +69,9 @@ def test_digest_command_prints_an_archived_day(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "prodarch 群日报 2018-02-28" in out and "💬 今日讨论" in out
     assert chart.read_bytes().startswith(PNG)
-    with pytest.raises(SystemExit):
-        main(["digest", "--archive", str(SAMPLE_DAY.parent.parent), "--group", "prodarch", "--date", "2018-03-01"])
+    assert main(["digest", "--archive", str(SAMPLE_DAY.parent.parent), "--group", "prodarch",
+                 "--date", "2018-03-01"]) == 1
+    assert "no day 2018-03-01 for group 'prodarch'" in capsys.readouterr().err
 
 
 def _earlier_year() -> Day:
@@ -145,6 +149,23 @@ async def test_admin_digest_command(env, telegram_api):
     assert len(digests) == 1
     await JobScheduler(services).trampoline("digest")  # the scheduled one still goes out once
     assert len([m for m in telegram_api.sent("sendMessage") if "群日报" in m["text"]]) == 2
+
+
+async def test_digest_reports_the_days_answers_and_their_feedback(env, telegram_api):
+    from bot.store import answers
+
+    services, clock = env
+    day_ts = int(at(2024, 6, 1, 10, 0).timestamp())
+    for n, (kind, ts) in enumerate([("answer", day_ts), ("answer", day_ts), ("suggestion", day_ts),
+                                    ("answer", day_ts - 86_400)]):  # the day before: not counted
+        answer_id = answers.record(services.db, platform="telegram", chat_id=CHAT_ID, group=GROUP, kind=kind,
+                                   prompted=False, question_message_id=f"q{n}", asker_id="7", question="问题",
+                                   unit=f"pair:{GROUP}:2023-06-01:{n}", score=0.8, ts=ts, message_ids=[f"b{n}"])
+        answers.give(services.db, answer_id, "11", answers.WRONG if n == 1 else answers.RIGHT, "reaction", ts)
+    answers.give(services.db, 1, "12", answers.RIGHT, "reply", day_ts)
+    await JobScheduler(services).trampoline("digest")
+    (message,) = telegram_api.sent("sendMessage")
+    assert "机器人回答了 2 个问题，推荐了 1 次相关讨论；收到反馈：有用 3，不对 1。" in message["text"]
 
 
 def test_a_suggestion_is_never_the_askers_own_old_answer():

@@ -15,7 +15,6 @@ from bot.services import Services
 from bot.store import connect
 from bot.store.ingest import ingest_day
 from tests.jobs_support import GROUP, ZONE, Clock, at, incoming, make_config, store
-from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 
 PLAIN = Member("991", "小赵")
 NAMED = Member("992", "钱六-卯支付-产品-长沙")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import pytest
-
 from bot.archive.model import Day, Message
 from bot.archive.reader import read_day
 from bot.archive.writer import write_day
@@ -59,7 +57,7 @@ def test_clock_dry_run_prints_the_next_run_of_each_job(tmp_path, capsys):
 
     assert main(["clock", "--db", str(tmp_path / "c.db"), "--dry-run"]) == 0
     lines = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
-    assert set(lines) == {"publish", "nicknames", "digest", "inactivity", "weekly_digest"}
+    assert set(lines) == {"publish", "nicknames", "digest", "inactivity", "weekly_digest", "refit"}
     assert dt.datetime.fromisoformat(lines["digest"]).strftime("%H:%M") == "22:00"
     weekly = dt.datetime.fromisoformat(lines["weekly_digest"])
     assert (weekly.strftime("%a %H:%M")) == "Sun 21:00"

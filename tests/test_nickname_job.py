@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bot.chat import Member
 from bot.dispatch import Dispatcher, load_routers
+from bot.nickname_rule import Candidate
 from bot.scheduler import JobScheduler
 from bot.store.schema import nickname_reminders
 from tests.jobs_support import ADMIN, CHAT_ID, Clock, at, incoming, make_config, make_services, store
@@ -134,18 +135,15 @@ async def test_admin_names_command_and_polite_refusal(env, telegram_api):
     assert "已经提醒过" in replies[-1].text
 
 
-async def test_enforce_remove_never_removes_where_the_platform_cannot(tmp_path, telegram_api, http, fake_clock):
-    config = make_config(tmp_path, telegram_api.api_base, nicknames={"enforce": "remove", "reminders_before_escalation": 1})
-    clock = Clock(at(2024, 5, 1, 6, 45))
-    services = make_services(config, http, clock, fake_clock)
-    await store(services, [incoming(BAD1, "hi", at(2024, 4, 1, 9, 0))])
-    scheduler = JobScheduler(services)
-    await scheduler.trampoline("nicknames")
-    clock.set(2024, 5, 2, 6, 45)
-    await scheduler.trampoline("nicknames")
-    report = telegram_api.sent()[-1]["text"]
-    assert BAD1.name in report and "请手动处理" in report  # the Telegram adapter has no remove_member
-    assert counts(services) == {BAD1.id: (1, True)}
+def test_enforce_remove_is_refused_where_no_platform_can_remove(tmp_path, telegram_api):
+    from pydantic import ValidationError
+
+    from handlers.nicknames import escalation_text
+
+    with pytest.raises(ValidationError, match="can remove members"):  # the Telegram adapter has no remove_member
+        make_config(tmp_path, telegram_api.api_base, nicknames={"enforce": "remove", "reminders_before_escalation": 1})
+    report = escalation_text([Candidate(BAD1.id, BAD1.name)], 1, "remove")
+    assert BAD1.name in report and "请手动处理" in report  # were an adapter to lose the ability at run time
 
 
 async def test_two_chats_feeding_one_group_remind_only_their_own_members(tmp_path, telegram_api, http, fake_clock):

@@ -105,3 +105,11 @@ def test_a_parts_range_upside_down_is_a_config_error(tmp_path):
     path.write_text("[nicknames]\nmin_parts = 4\nmax_parts = 3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="nicknames.max_parts"):
         load_config(path, environ={})
+
+
+def test_the_rule_text_states_the_configured_reminder_count():
+    from bot.config import NicknameSection
+
+    assert "经 2 次提醒" in NicknameRule.from_config(NicknameSection()).text
+    assert "经 3 次提醒" in NicknameRule.from_config(NicknameSection(reminders_before_escalation=3)).text
+    assert NicknameRule.from_config(NicknameSection(rule_text="自定义")).text == "自定义"

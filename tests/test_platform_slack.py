@@ -59,12 +59,29 @@ def test_signature_accepted_within_the_window(adapter, fake_clock):
     adapter.verify(signed(envelope(message("hi")), fake_clock.now, age=299))
 
 
-def test_known_signature_vector():
-    # Slack's documented example shape: v0:{timestamp}:{body} under the signing secret
-    body = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&command=%2Fweather&text=94070"
-    expected = "v0=" + __import__("hmac").new(SIGNING_SECRET.encode(), b"v0:1531420618:" + body,
-                                              "sha256").hexdigest()
-    assert sign(SIGNING_SECRET, "1531420618", body) == expected
+# Slack's worked example in "Verifying requests from Slack" (api.slack.com/authentication/
+# verifying-requests-from-slack): its signing secret, timestamp, slash-command body and signature.
+DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+DOC_TIMESTAMP = "1531420618"
+DOC_BODY = (b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+            b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+            b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+            b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+DOC_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+
+
+def test_slacks_published_signature_example(http):
+    assert sign(DOC_SECRET, DOC_TIMESTAMP, DOC_BODY) == DOC_SIGNATURE
+    adapter = SlackAdapter(SlackSection(signing_secret=DOC_SECRET, bot_token="xoxb-test"), http,
+                           clock=lambda: int(DOC_TIMESTAMP) + 60)
+    request = Request("POST", "/webhook/slack", {}, {"X-Slack-Request-Timestamp": DOC_TIMESTAMP,
+                                                     "X-Slack-Signature": DOC_SIGNATURE,
+                                                     "Content-Type": "application/x-www-form-urlencoded"}, DOC_BODY)
+    adapter.verify(request)  # the published request is authentic a minute after it was sent
+    forged = Request("POST", "/webhook/slack", {}, {**request.headers, "X-Slack-Signature": DOC_SIGNATURE[:-1] + "0"},
+                     DOC_BODY)
+    with pytest.raises(Rejected):
+        adapter.verify(forged)
 
 
 @pytest.mark.parametrize("case", ["forged", "stale", "future", "no-signature", "no-timestamp", "bad-timestamp",

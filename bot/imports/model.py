@@ -31,7 +31,8 @@ class Imported:
     text: str
     id: str | None = None  # the platform's message id, when the export has one
     reply_to: str | None = None  # the platform id of the message it replies to
-    mentions: tuple[str, ...] = ()  # display names the text mentions (renamed along with speakers)
+    mentions: tuple[str, ...] = ()  # names the text mentions as "@name" (renamed along with speakers)
+    forwarded_from: str | None = None  # whose message this forwards (a name, renamed like a speaker)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ Two shapes: "Export chat history" writes one chat (`{"name", "type", "id", "mess
 
 Every entry of `"type": "message"` is one archived message whatever it carries: its `text`
 (a string, or a list of strings and entity objects `{"type", "text", "href"?}`), plus a short
-marker for what is not text ([photo], [file: x.pdf], [sticker 😀], [voice message], [poll: ...],
-[forwarded from X]). Edited messages keep their final text. `"type": "service"` entries (joins,
+marker for what is not text ([photo], [file: x.pdf], [sticker 😀], [voice message], [poll: ...]);
+a forwarded message says whose it was ([forwarded from X], renamed like speakers). Edited messages keep their final text. `"type": "service"` entries (joins,
 pins, title changes) are not messages. Times come from `date_unixtime` (UTC seconds).
 
 ijson parses the file incrementally (its C backend), so memory stays flat whatever the export's
@@ -123,8 +123,10 @@ def _entry(raw: dict) -> Entry:
         reply = None  # a reply to a message of another chat: not in this archive
     speaker = raw.get("from") or raw.get("author") or raw.get("from_id") or "(unknown)"
     body = " ".join(filter(None, [*_markers(raw), text]))
+    forwarded = raw.get("forwarded_from")
     return Imported(time=when, speaker=str(speaker), text=body, id=str(raw["id"]) if raw.get("id") is not None else None,
-                    reply_to=str(reply) if reply is not None else None, mentions=tuple(mentioned))
+                    reply_to=str(reply) if reply is not None else None, mentions=tuple(mentioned),
+                    forwarded_from=str(forwarded) if forwarded else None)
 
 
 def _time(raw: dict) -> dt.datetime | None:
@@ -137,7 +139,7 @@ def _time(raw: dict) -> dt.datetime | None:
 
 
 def _text(value) -> tuple[str, list[str]]:
-    """Plain text of `text` and the display names its `mention_name` entities mention."""
+    """Plain text of `text`, and the names and usernames its mention entities mention."""
     if isinstance(value, str):
         return value, []
     if not isinstance(value, list):
@@ -151,7 +153,7 @@ def _text(value) -> tuple[str, list[str]]:
             continue
         piece = str(part.get("text") or "")
         kind = part.get("type")
-        if kind == "mention_name" and piece:
+        if kind in ("mention_name", "mention") and piece:  # a name, or an @username
             mentioned.append(piece.lstrip("@"))
             piece = "@" + piece.lstrip("@")
         elif kind == "text_link" and part.get("href") and part["href"] != piece:
@@ -163,8 +165,6 @@ def _text(value) -> tuple[str, list[str]]:
 def _markers(raw: dict) -> list[str]:
     """Short bracketed notes for what a message carries besides text."""
     out = []
-    if raw.get("forwarded_from"):
-        out.append(f"[forwarded from {raw['forwarded_from']}]")
     if raw.get("photo") is not None:
         out.append("[photo]")
     media = raw.get("media_type") if isinstance(raw.get("media_type"), str) else None

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.chat import Incoming, MemberUpdate, Outgoing, Sent
+from bot.chat import Incoming, MemberUpdate, Outgoing, Reaction, Sent
 
 
 class Rejected(Exception):
@@ -52,7 +52,8 @@ class Parsed:
     `messages` go to the store and the dispatcher; `response` is what the HTTP answer carries
     (a challenge echo, an encrypted reply, or empty for a plain 200); `delivery_id` marks a
     platform retry of the same delivery. `member_updates` (renames without a message) go to the
-    store's members table and to the dispatcher's member-update routes. `extra` holds
+    store's members table and to the dispatcher's member-update routes; `reactions` go to its
+    reaction routes (not stored as messages). `extra` holds
     adapter-specific facts nothing downstream relies on (e.g. Slack's retry number).
     """
 
@@ -62,6 +63,7 @@ class Parsed:
     status: int = 200
     delivery_id: str | None = None
     member_updates: tuple[MemberUpdate, ...] = ()
+    reactions: tuple[Reaction, ...] = ()  # feedback on messages; go to the dispatcher's reaction routes
     extra: dict = field(default_factory=dict)
 
 

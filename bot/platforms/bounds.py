@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from bot.chat import MAX_NAME, Incoming, Member, MemberUpdate, shorten
+from bot.chat import MAX_NAME, Incoming, Member, MemberUpdate, Reaction, shorten
 from bot.platforms.base import Parsed, Rejected
 
 MAX_ID = 256
@@ -76,7 +76,8 @@ def _members(members: object, field: str) -> tuple[Member, ...]:
     for n, member in enumerate(members):
         member = _member(member, f"{field}[{n}]")
         unique.setdefault(member.id, member)
-    return tuple(unique.values())
+    result = tuple(unique.values())
+    return members if len(result) == len(members) and all(a is b for a, b in zip(result, members)) else result
 
 
 def _time(value: object) -> dt.datetime:
@@ -87,27 +88,46 @@ def _time(value: object) -> dt.datetime:
     return value
 
 
+def _plain(m: Incoming) -> bool:
+    """The common case, checked at once: a text message with nothing to clean, cut or refuse."""
+    sender = m.sender
+    if m.mentions or m.joined or m.reply_to is not None or m.thread_id is not None or m.command is not None:
+        return False
+    strings = (m.chat_id, m.message_id, m.text, m.args, sender.id, sender.name)
+    return (all(type(value) is str for value in strings) and not _UNSTORABLE.search("".join(strings))
+            and len(m.chat_id) <= MAX_ID and len(m.message_id) <= MAX_ID and len(sender.id) <= MAX_ID
+            and len(sender.name) <= MAX_NAME and len(m.text) <= MAX_TEXT and len(m.args) <= MAX_TEXT
+            and type(sender) is Member and type(sender.is_bot) is bool and type(m.addressed) is bool
+            and type(m.edited) is bool and type(m.mentions) is tuple and type(m.joined) is tuple
+            and type(m.time) is dt.datetime and m.time.tzinfo is not None and EARLIEST <= m.time < LATEST)
+
+
 def bounded_message(message: Incoming) -> Incoming:
     """`message` with every field checked, cleaned and cut (see the module docstring)."""
+    if _plain(message):
+        return message
     command = message.command
     if command is not None:
         command = shorten(_string(command, "command"), 64)
-    return dataclasses.replace(
-        message,
-        chat_id=_id(message.chat_id, "chat_id"),
-        message_id=_id(message.message_id, "message_id"),
-        sender=_member(message.sender, "sender"),
-        text=shorten(_string(message.text, "text"), MAX_TEXT),
-        time=_time(message.time),
-        mentions=_members(message.mentions, "mentions"),
-        reply_to=_optional_id(message.reply_to, "reply_to"),
-        thread_id=_optional_id(message.thread_id, "thread_id"),
-        command=command,
-        args=shorten(_string(message.args, "args"), MAX_TEXT),
-        addressed=message.addressed is True,
-        edited=message.edited is True,
-        joined=_members(message.joined, "joined"),
-    )
+    fields = {
+        "chat_id": _id(message.chat_id, "chat_id"),
+        "message_id": _id(message.message_id, "message_id"),
+        "sender": _member(message.sender, "sender"),
+        "text": shorten(_string(message.text, "text"), MAX_TEXT),
+        "time": _time(message.time),
+        "mentions": _members(message.mentions, "mentions"),
+        "reply_to": _optional_id(message.reply_to, "reply_to"),
+        "thread_id": _optional_id(message.thread_id, "thread_id"),
+        "command": command,
+        "args": shorten(_string(message.args, "args"), MAX_TEXT),
+        "addressed": message.addressed is True,
+        "edited": message.edited is True,
+        "joined": _members(message.joined, "joined"),
+    }
+    if all(value is getattr(message, name) or value == getattr(message, name) and type(value) is bool
+           for name, value in fields.items()):
+        return message  # the common case: nothing to change, no copy
+    return dataclasses.replace(message, **fields)
 
 
 def bounded_update(update: MemberUpdate) -> MemberUpdate:
@@ -115,9 +135,27 @@ def bounded_update(update: MemberUpdate) -> MemberUpdate:
                                member=_member(update.member, "member"), time=_time(update.time))
 
 
+MAX_REACTIONS = 20  # emoji added or removed in one reaction event
+MAX_REACTION_CHARS = 64
+
+
+def _emoji(values: object, field: str) -> tuple[str, ...]:
+    if not isinstance(values, tuple) or len(values) > MAX_REACTIONS:
+        raise Rejected(400, f"{field} must be a list of at most {MAX_REACTIONS}")
+    return tuple(shorten(_string(value, field), MAX_REACTION_CHARS) for value in values)
+
+
+def bounded_reaction(reaction: Reaction) -> Reaction:
+    return dataclasses.replace(reaction, chat_id=_id(reaction.chat_id, "chat_id"),
+                               message_id=_id(reaction.message_id, "message_id"),
+                               member=_member(reaction.member, "member"), time=_time(reaction.time),
+                               added=_emoji(reaction.added, "added"), removed=_emoji(reaction.removed, "removed"))
+
+
 def bounded(parsed: Parsed) -> Parsed:
-    """The adapter's `Parsed` with every message and member update bounded; `Rejected(400)` else."""
-    if not parsed.messages and not parsed.member_updates:
+    """The adapter's `Parsed` with every message, member update and reaction bounded; `Rejected(400)` else."""
+    if not parsed.messages and not parsed.member_updates and not parsed.reactions:
         return parsed
     return dataclasses.replace(parsed, messages=tuple(map(bounded_message, parsed.messages)),
-                               member_updates=tuple(map(bounded_update, parsed.member_updates)))
+                               member_updates=tuple(map(bounded_update, parsed.member_updates)),
+                               reactions=tuple(map(bounded_reaction, parsed.reactions)))

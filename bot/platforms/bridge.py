@@ -22,10 +22,10 @@ from typing import Any
 
 import aiohttp
 
-from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Sent
+from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Reaction, Sent
 from bot.config import BridgeSection
 from bot.platforms.base import Parsed, Rejected, Request, json_object
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
+from bot.platforms.pacing import Answer, Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, post
 from bot.platforms.text import parse_command, split_text
 
 MAX_TEXT = 2000  # characters per reply part: long WeChat messages fold and go unread
@@ -106,7 +106,8 @@ class BridgeAdapter:
     def parse(self, request: Request) -> Parsed:
         event = json_object(request.body, "body must be a JSON object")
         kind = event.get("type")
-        chat_id = _text(event.get("chat_id"), "chat_id") if kind in ("message", "join", "member_update") else ""
+        chat_id = _text(event.get("chat_id"), "chat_id") if kind in ("message", "join", "member_update",
+                                                                     "reaction") else ""
         when = self._time(event.get("time"))
         if kind == "message":
             return self._message(event, chat_id, when)
@@ -121,6 +122,15 @@ class BridgeAdapter:
         if kind == "member_update":
             member = _member(event.get("member"), "member")
             return Parsed(member_updates=(MemberUpdate(self.name, chat_id, member, when),))
+        if kind == "reaction":
+            emoji = _text(event.get("emoji"), "emoji")
+            removed = event.get("removed", False)
+            if not isinstance(removed, bool):
+                raise Rejected(400, "removed must be true or false")
+            reaction = Reaction(platform=self.name, chat_id=chat_id, message_id=_text(event.get("message_id"), "message_id"),
+                                member=_member(event.get("member"), "member"), time=when,
+                                added=() if removed else (emoji,), removed=(emoji,) if removed else ())
+            return Parsed(reactions=(reaction,))
         return Parsed()
 
     def _message(self, event: dict, chat_id: str, when: dt.datetime) -> Parsed:
@@ -185,31 +195,23 @@ class BridgeAdapter:
             raise SendFailed(self.name, "callback_url and secret must be configured")
         raw = json.dumps(body, ensure_ascii=False).encode()
 
-        async def attempt() -> str:
-            await self._pacer.wait(chat_id)
+        def request() -> dict:
             timestamp = str(int(self._clock()))  # signed per attempt: a retry must be fresh too
-            headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
-                       SIGNATURE_HEADER: sign(self._config.secret, timestamp, raw)}
-            try:
-                async with self._http.post(self._config.callback_url, data=raw, headers=headers) as response:
-                    status, retry_after = response.status, response.headers.get("Retry-After", "")
-                    try:
-                        answer = await response.json(content_type=None)
-                    except (ValueError, UnicodeDecodeError):
-                        answer = {}
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise RetryLater(f"callback: connection failed ({exc.__class__.__name__})") from None
-            if status == 429:
-                raise RetryLater("callback: rate limited", float(retry_after) if retry_after.isdigit() else None,
-                                 status)
-            if status >= 500:
-                raise RetryLater(f"callback: HTTP {status}", None, status)
-            if status != 200 or not isinstance(answer, dict) or not answer.get("ok"):
-                error = answer.get("error", "") if isinstance(answer, dict) else ""
-                raise SendFailed(self.name, f"callback: HTTP {status} {str(error)[:100]}", status)
-            return str(answer.get("message_id", ""))
+            return {"data": raw, "headers": {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
+                                             SIGNATURE_HEADER: sign(self._config.secret, timestamp, raw)}}
 
-        return await with_retries(attempt, platform=self.name, sleep=self._sleep, attempts=self._attempts)
+        def read(answer: Answer) -> str:
+            if answer.status == 429:
+                raise RetryLater("callback: rate limited", answer.retry_after, answer.status)
+            if answer.status >= 500:
+                raise RetryLater(f"callback: HTTP {answer.status}", None, answer.status)
+            if answer.status != 200 or not answer.body.get("ok"):
+                raise SendFailed(self.name, f"callback: HTTP {answer.status} {str(answer.body.get('error', ''))[:100]}",
+                                 answer.status)
+            return str(answer.body.get("message_id", ""))
+
+        return await post(self._http, self._config.callback_url, request, read, platform=self.name, what="callback",
+                          sleep=self._sleep, attempts=self._attempts, pacer=self._pacer, pace_key=chat_id)
 
 
 ADAPTER = BridgeAdapter  # what bot.platforms.adapter_classes() registers

@@ -1,18 +1,26 @@
-"""Outgoing delivery discipline shared by the adapters: per-chat pacing and bounded retries.
+"""Outgoing delivery discipline shared by the adapters: per-chat pacing, bounded retries, one send.
 
 Platforms throttle bots (Telegram: ~1 message/s and 20/min per group; WeCom robots: 20/min).
 Waiting on our side is cheaper than being answered 429, and a 429 or 5xx that still happens is
 retried a bounded number of times. Clock and sleep are injected so tests never really sleep.
+
+`post` is the one outbound attempt loop every adapter uses (pace → POST → tolerant JSON →
+retry later or fail); an adapter only supplies its URL, its payload and `read`, which turns the
+platform's answer into a result, a `RetryLater` or a `SendFailed` by the platform's error codes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
 
 from bot import metrics
 
@@ -109,3 +117,39 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, platform: str, sl
             metrics.SEND_RETRIES.labels(platform).inc()
             await sleep(delay)
     raise AssertionError("unreachable")  # the loop always returns or raises
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A platform's HTTP answer: status, its Retry-After hint (seconds) and the JSON object ({} when
+    the body was not a JSON object)."""
+
+    status: int
+    retry_after: float | None
+    body: dict[str, Any]
+
+
+async def post(http: aiohttp.ClientSession, url: str, request: Callable[[], dict], read: Callable[[Answer], T], *,
+               platform: str, what: str, sleep: Sleep, attempts: int, pacer: Pacer | None = None,
+               pace_key: Hashable = None) -> T:
+    """POST until `read` accepts the answer: each attempt waits for the pacer, sends
+    `http.post(url, **request())` (built per attempt: a form or a signature must be fresh), and
+    hands the answer to `read`. A dropped connection is retried; its message names the error class
+    only, since the URL may carry a token."""
+
+    async def attempt() -> T:
+        if pacer is not None:
+            await pacer.wait(pace_key)
+        try:
+            async with http.post(url, **request()) as response:
+                status, hint = response.status, response.headers.get("Retry-After", "")
+                try:
+                    body = await response.json(content_type=None)
+                except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+                    body = {}
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise RetryLater(f"{what}: connection failed ({exc.__class__.__name__})") from None
+        retry_after = float(hint) if hint.isdigit() else None
+        return read(Answer(status, retry_after, body if isinstance(body, dict) else {}))
+
+    return await with_retries(attempt, platform=platform, sleep=sleep, attempts=attempts)

@@ -21,17 +21,16 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
-import json
 import re
 import time
 from urllib.parse import parse_qs
 
 import aiohttp
 
-from bot.chat import Incoming, Member, Outgoing, Sent
+from bot.chat import Incoming, Member, Outgoing, Reaction, Sent
 from bot.config import SlackSection
 from bot.platforms.base import Parsed, Rejected, Request, json_object
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
+from bot.platforms.pacing import Answer, Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, post
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text
 
 MAX_TEXT = 4000
@@ -128,6 +127,12 @@ class SlackAdapter:
         if not isinstance(event, dict) or not isinstance(delivery, str):
             raise Rejected(400, "event_callback without event or event_id")
         extra = {"retry": int(request.headers.get("X-Slack-Retry-Num", "0") or 0)}
+        if event.get("type") in ("reaction_added", "reaction_removed"):
+            try:
+                reaction = self._reaction(event)
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
+                raise Rejected(400, f"malformed event: {exc.__class__.__name__} {exc}") from None
+            return Parsed(reactions=(reaction,) if reaction else (), delivery_id=delivery, extra=extra)
         try:
             incoming = self._event(event, delivery)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
@@ -173,6 +178,18 @@ class SlackAdapter:
             reply_to=thread if thread and thread != ts else None, thread_id=thread,
             command=command, args=args, addressed=addressed, edited=edited,
         )
+
+    def _reaction(self, event: dict) -> Reaction | None:
+        """`reaction_added` / `reaction_removed` on a message (reactions on files are skipped)."""
+        item = event.get("item")
+        if not isinstance(item, dict) or item.get("type") != "message":
+            return None
+        name = str(event["reaction"])
+        added = event["type"] == "reaction_added"
+        user = str(event["user"])
+        return Reaction(platform=self.name, chat_id=str(item["channel"]), message_id=str(item["ts"]),
+                        member=Member(user, user), time=_time(event.get("event_ts") or self._clock()),
+                        added=(name,) if added else (), removed=() if added else (name,))
 
     def _slash_command(self, body: bytes) -> Parsed:
         try:
@@ -227,20 +244,19 @@ class SlackAdapter:
         if not upload_url or not file_id:
             raise SendFailed(self.name, "files.getUploadURLExternal answered without upload_url")
 
-        async def put() -> None:
+        def form() -> dict:
             data = aiohttp.FormData()
             data.add_field("file", out.image_png, filename="chart.png", content_type="image/png")
-            try:
-                async with self._http.post(upload_url, data=data) as response:
-                    status = response.status
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise RetryLater(f"file upload: connection failed ({exc.__class__.__name__})") from None
-            if status >= 500 or status == 429:
-                raise RetryLater(f"file upload: HTTP {status}", None, status)
-            if status != 200:
-                raise SendFailed(self.name, f"file upload: HTTP {status}", status)
+            return {"data": data}
 
-        await with_retries(put, platform=self.name, sleep=self._sleep, attempts=self._attempts)
+        def uploaded(answer: Answer) -> None:
+            if answer.status >= 500 or answer.status == 429:
+                raise RetryLater(f"file upload: HTTP {answer.status}", answer.retry_after, answer.status)
+            if answer.status != 200:
+                raise SendFailed(self.name, f"file upload: HTTP {answer.status}", answer.status)
+
+        await post(self._http, upload_url, form, uploaded, platform=self.name, what="file upload",
+                   sleep=self._sleep, attempts=self._attempts)
         complete: dict = {"files": [{"id": file_id, "title": out.image_caption or "chart"}],
                           "channel_id": out.chat_id}
         if out.image_caption:
@@ -257,30 +273,21 @@ class SlackAdapter:
         url = f"{self._config.api_base.rstrip('/')}/{method}"
         headers = {"Authorization": f"Bearer {self._config.bot_token}"}
 
-        async def attempt() -> dict:
-            if pace:
-                await self._pacer.wait(channel)
-            kwargs = {"json": json_body} if json_body is not None else {"data": form}
-            try:
-                async with self._http.post(url, headers=headers, **kwargs) as response:
-                    status, retry_after = response.status, response.headers.get("Retry-After")
-                    try:
-                        answer = await response.json(content_type=None)
-                    except (json.JSONDecodeError, UnicodeDecodeError):
-                        answer = {}
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise RetryLater(f"{method}: connection failed ({exc.__class__.__name__})") from None
-            if status == 429:
-                delay = float(retry_after) if retry_after and retry_after.isdigit() else None
-                raise RetryLater(f"{method}: rate limited", delay, status)
-            if status >= 500:
-                raise RetryLater(f"{method}: HTTP {status}", None, status)
-            if not isinstance(answer, dict) or not answer.get("ok"):
-                error = answer.get("error", f"HTTP {status}") if isinstance(answer, dict) else f"HTTP {status}"
-                raise SendFailed(self.name, f"{method}: {error}", status)
-            return answer
+        def request() -> dict:
+            return {"headers": headers, **({"json": json_body} if json_body is not None else {"data": form})}
 
-        return await with_retries(attempt, platform=self.name, sleep=self._sleep, attempts=self._attempts)
+        def read(answer: Answer) -> dict:
+            if answer.status == 429:
+                raise RetryLater(f"{method}: rate limited", answer.retry_after, answer.status)
+            if answer.status >= 500:
+                raise RetryLater(f"{method}: HTTP {answer.status}", None, answer.status)
+            if not answer.body.get("ok"):
+                raise SendFailed(self.name, f"{method}: {answer.body.get('error', f'HTTP {answer.status}')}",
+                                 answer.status)
+            return answer.body
+
+        return await post(self._http, url, request, read, platform=self.name, what=method, sleep=self._sleep,
+                          attempts=self._attempts, pacer=self._pacer if pace else None, pace_key=channel)
 
 
 ADAPTER = SlackAdapter  # what bot.platforms.adapter_classes() registers

@@ -3,7 +3,8 @@
 Verification: the `X-Telegram-Bot-Api-Secret-Token` header set with setWebhook(secret_token=...),
 compared in constant time. Parsing: `message` and `edited_message` updates from groups,
 supergroups and private chats (private chats are accepted so /help works in a direct message;
-they count as addressed to the bot). Other update kinds (channel posts, callbacks, member status)
+they count as addressed to the bot), and `message_reaction` updates (a member's reactions on a
+message, read as feedback on the bot's answers). Other update kinds (channel posts, callbacks, member status)
 are acknowledged silently, as Telegram otherwise re-delivers them.
 
 Entity offsets are UTF-16 code units, so slicing goes through UTF-16 and never through Python
@@ -12,7 +13,8 @@ The bot token lives in the URL path; it never reaches a log line or an exception
 
 Setup: setWebhook(url=".../webhook/telegram", secret_token=<platforms.telegram.secret_token>), and
 turn the bot's privacy mode off in @BotFather — with it on, a group bot only receives commands,
-mentions and replies, so the live archive would miss everything else.
+mentions and replies, so the live archive would miss everything else. Reactions arrive only when
+`allowed_updates` lists "message_reaction" and the bot is an administrator of the group.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from collections.abc import Callable
 
 import aiohttp
 
-from bot.chat import Incoming, Member, Outgoing, Sent
+from bot.chat import Incoming, Member, Outgoing, Reaction, Sent
 from bot.config import TelegramSection
 from bot.platforms.base import Parsed, Rejected, Request, json_object
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
+from bot.platforms.pacing import Answer, Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, post
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text, utf16_units
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -112,6 +114,12 @@ class TelegramAdapter:
             raise Rejected(400, "not a Telegram update (no update_id)")
         delivery = str(update["update_id"])
         edited = "message" not in update and "edited_message" in update
+        if isinstance(update.get("message_reaction"), dict):
+            try:
+                reaction = self._reaction(update["message_reaction"])
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
+                raise Rejected(400, f"malformed reaction: {exc.__class__.__name__} {exc}") from None
+            return Parsed(reactions=(reaction,) if reaction else (), delivery_id=delivery)
         message = update.get("message") or update.get("edited_message")
         if message is None:
             return Parsed(delivery_id=delivery)  # other update kinds: acknowledged, ignored
@@ -161,6 +169,20 @@ class TelegramAdapter:
             edited=edited,
             joined=joined,
         )
+
+    def _reaction(self, update: dict) -> Reaction | None:
+        """`message_reaction`: the member's reactions before and after; anonymous ones are skipped."""
+        if "user" not in update:
+            return None  # reacted as a chat (anonymous admin): not a member's feedback
+
+        def emoji(reactions: list) -> list[str]:
+            return [str(r.get("emoji") or r.get("custom_emoji_id") or r.get("type")) for r in reactions or ()]
+
+        old, new = emoji(update.get("old_reaction")), emoji(update.get("new_reaction"))
+        return Reaction(platform=self.name, chat_id=str(update["chat"]["id"]), message_id=str(update["message_id"]),
+                        member=_member(update["user"]),
+                        time=dt.datetime.fromtimestamp(int(update["date"]), dt.timezone.utc),
+                        added=tuple(e for e in new if e not in old), removed=tuple(e for e in old if e not in new))
 
     def _is_us(self, user: dict) -> bool:
         if self._bot_id and str(user.get("id")) == self._bot_id:
@@ -222,6 +244,19 @@ class TelegramAdapter:
             ids.append(await self._send_photo(out))
         return Sent(tuple(ids))
 
+    async def chat_admins(self, chat_id: str) -> set[str]:
+        """User ids of the group's administrators (getChatAdministrators): they may curate answers."""
+        url = f"{self._config.api_base.rstrip('/')}/bot{self._config.bot_token}/getChatAdministrators"
+        try:
+            async with self._http.post(url, json={"chat_id": chat_id}) as response:
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SendFailed(self.name, f"getChatAdministrators: {exc.__class__.__name__}") from None
+        if not isinstance(answer, dict) or not answer.get("ok") or not isinstance(answer.get("result"), list):
+            raise SendFailed(self.name, "getChatAdministrators refused")
+        return {str(member["user"]["id"]) for member in answer["result"]
+                if isinstance(member, dict) and isinstance(member.get("user"), dict) and "id" in member["user"]}
+
     def _thread_and_reply(self, payload: dict, out: Outgoing, *, json_encoded: bool) -> None:
         if out.reply_to and out.reply_to.isdigit():  # ids from elsewhere (an archive line) are skipped
             reply = {"message_id": int(out.reply_to), "allow_sending_without_reply": True}
@@ -254,33 +289,22 @@ class TelegramAdapter:
             raise SendFailed(self.name, "bot_token is not configured")
         url = f"{self._config.api_base.rstrip('/')}/bot{self._config.bot_token}/{method}"
 
-        async def attempt() -> str:
-            await self._pacer.wait(chat_id)
-            try:
-                async with self._http.post(url, **body()) as response:
-                    status = response.status
-                    try:
-                        answer = await response.json(content_type=None)
-                    except (json.JSONDecodeError, UnicodeDecodeError, aiohttp.ContentTypeError):
-                        answer = {}
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                # str(exc) of aiohttp errors carries the URL, i.e. the token: report the class only
-                raise RetryLater(f"{method}: connection failed ({exc.__class__.__name__})") from None
-            if not isinstance(answer, dict):
-                answer = {}
-            if answer.get("ok") and status == 200:
-                return str((answer.get("result") or {}).get("message_id", ""))
-            description = str(answer.get("description", ""))[:200]
+        def read(answer: Answer) -> str:
+            body, status = answer.body, answer.status
+            if body.get("ok") and status == 200:
+                return str((body.get("result") or {}).get("message_id", ""))
+            description = str(body.get("description", ""))[:200]
             if status == 429:
-                retry_after = (answer.get("parameters") or {}).get("retry_after")
+                retry_after = (body.get("parameters") or {}).get("retry_after")
                 raise RetryLater(f"{method}: 429 {description}",
                                  float(retry_after) if retry_after is not None else None, status)
             if status >= 500:
                 raise RetryLater(f"{method}: HTTP {status} {description}", None, status)
             raise SendFailed(self.name, f"{method}: HTTP {status} {description}", status)
 
-        return await with_retries(attempt, platform=self.name, sleep=self._sleep,
-                                  attempts=self._attempts)
+        # the URL carries the token: `post` reports connection errors by class only
+        return await post(self._http, url, body, read, platform=self.name, what=method, sleep=self._sleep,
+                          attempts=self._attempts, pacer=self._pacer, pace_key=chat_id)
 
 
 ADAPTER = TelegramAdapter  # what bot.platforms.adapter_classes() registers

@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from bot.chat import Incoming, Member, Outgoing, Sent
 from bot.config import WecomSection
 from bot.platforms.base import Parsed, Rejected, Request
-from bot.platforms.pacing import Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, with_retries
+from bot.platforms.pacing import Answer, Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, post
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text, utf8_bytes
 
 MAX_TEXT_BYTES = 2048
@@ -187,7 +187,7 @@ class WecomAdapter:
             raise Rejected(400, f"text message without {', '.join(missing)}")
         try:
             sent_at = dt.datetime.fromtimestamp(int(fields["CreateTime"]), dt.timezone.utc)
-        except (ValueError, OverflowError):
+        except (ValueError, OverflowError, OSError):  # OSError: a year the platform C library refuses
             raise Rejected(400, "bad CreateTime") from None
         text = fields.get("Content", "")
         command, args, _ = parse_command(text)
@@ -240,30 +240,21 @@ class WecomAdapter:
         if not url:
             raise SendFailed(self.name, "robot_webhook_url is not configured")
 
-        async def attempt() -> str:
-            await self._pacer.wait("robot")
-            try:
-                async with self._http.post(url, json=payload) as response:
-                    status = response.status
-                    try:
-                        answer = await response.json(content_type=None)
-                    except (ValueError, UnicodeDecodeError):
-                        answer = {}
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                # the robot URL carries its key: report the error class only
-                raise RetryLater(f"robot send: connection failed ({exc.__class__.__name__})") from None
-            if status >= 500 or status == 429:
-                raise RetryLater(f"robot send: HTTP {status}", None, status)
-            if not isinstance(answer, dict) or status != 200:
-                raise SendFailed(self.name, f"robot send: HTTP {status}", status)
-            code = answer.get("errcode")
+        def read(answer: Answer) -> str:
+            if answer.status >= 500 or answer.status == 429:
+                raise RetryLater(f"robot send: HTTP {answer.status}", None, answer.status)
+            if answer.status != 200 or not answer.body:
+                raise SendFailed(self.name, f"robot send: HTTP {answer.status}", answer.status)
+            code = answer.body.get("errcode")
             if code == 0:
                 return ""
             if code == RATE_LIMITED:
                 raise RetryLater("robot send: errcode 45009 (rate limited)", self._rate_limit_wait, 429)
-            raise SendFailed(self.name, f"robot send: errcode {code} {str(answer.get('errmsg', ''))[:100]}")
+            raise SendFailed(self.name, f"robot send: errcode {code} {str(answer.body.get('errmsg', ''))[:100]}")
 
-        return await with_retries(attempt, platform=self.name, sleep=self._sleep, attempts=self._attempts)
+        # the robot URL carries its key: `post` reports connection errors by class only
+        return await post(self._http, url, lambda: {"json": payload}, read, platform=self.name, what="robot send",
+                          sleep=self._sleep, attempts=self._attempts, pacer=self._pacer, pace_key="robot")
 
 
 ADAPTER = WecomAdapter  # what bot.platforms.adapter_classes() registers

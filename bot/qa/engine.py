@@ -6,6 +6,11 @@ conversation windows, bot.qa.units) with a hybrid unit index (bot.qa.retrieval: 
 fields, plus dense vectors when an encoder is given) and an index of all messages for search.
 `ask` orders the fused candidates by one calibrated probability (bot.qa.ranker) and answers only
 above the model's threshold.
+
+Building is cheap after the first time: with a store (`from_store`, or `vector_db`) every text's
+words and every unit's vector are loaded from it and only new texts are segmented or encoded
+(`passage_vectors`, bot/store/tokens.py, bot/store/vectors.py); the all-messages index is built
+at the first search (or by `warm()`), so a process that only answers does not pay for it.
 `ask` and `search` read whichever snapshot is current, so they are safe to call from many threads
 (the server uses `asyncio.to_thread`); `update_days`/`remove_days` build a new snapshot under a
 lock and swap it in with one assignment.
@@ -29,7 +34,7 @@ from bot.qa.ranker import features as rank_features
 from bot.qa.ranker import prepare as prepare_query
 from bot.qa.encoder import Encoder, clean
 from bot.qa.retrieval import UnitIndex, unit_texts, unit_vectors
-from bot.qa.scoring import prepare, search_score
+from bot.qa.scoring import CONF_BIAS, CONF_WEIGHTS, features, prepare, rank_score, search_score
 from bot.qa.units import day_units
 from bot.text import Segmenter, normalise, segmenter
 
@@ -126,7 +131,9 @@ class _Snapshot:
     pairs: list[QAPair] = field(default_factory=list)
     units: UnitIndex | None = None
     messages: list[Message] = field(default_factory=list)
-    message_index: TextIndex | None = None
+    message_groups: np.ndarray | None = None
+    message_index: TextIndex | None = None  # built on first search (`_message_index`)
+    exchange_index: TextIndex | None = None  # the mined exchanges' questions, built on first `ranked`
 
 
 class AnswerEngine:
@@ -141,12 +148,14 @@ class AnswerEngine:
         self.encoder = encoder
         self.ranker = ranker or model("hybrid" if encoder is not None else "lexical")
         self._cache = TextCache(self.segmenter)
-        self._db = None  # with a store, words and vectors computed once are kept there
+        self.vector_db = None  # with a store, words and vectors computed once are kept there
         self._memory_vectors: dict[str, np.ndarray] = {}  # without one: kept for this process
         self._days: dict[DayKey, Day] = {}
         self._pairs: dict[DayKey, list[QAPair]] = {}
         self._lock = threading.Lock()
         self._snap = _Snapshot()
+        # The old confidence model over bot/qa/scoring's features (refit nightly by bot/refit.py).
+        self.confidence_model: tuple[tuple[float, ...], float] = (CONF_WEIGHTS, CONF_BIAS)
         if vector_db is not None:
             self.attach_store(vector_db)
 
@@ -175,7 +184,7 @@ class AnswerEngine:
 
     def attach_store(self, db_engine) -> None:
         """Keep words and vectors in this store (loads the words it already holds)."""
-        self._db = db_engine
+        self.vector_db = db_engine
         self._cache.attach(db_engine)
 
     def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -183,8 +192,8 @@ class AnswerEngine:
         once, then loaded from the store (or, without one, kept in memory). Needs an encoder."""
         from bot.store.vectors import ensure_vectors, text_hash
 
-        if self._db is not None:
-            return ensure_vectors(self._db, self.encoder, texts, description="encoding the archive")
+        if self.vector_db is not None:
+            return ensure_vectors(self.vector_db, self.encoder, texts, description="encoding the archive")
         keys = [text_hash(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts) if k not in self._memory_vectors}
         if missing:
@@ -235,6 +244,7 @@ class AnswerEngine:
             self._rebuild()
 
     def _rebuild(self) -> None:
+        searched = self._snap.message_index is not None  # then build the new search index now, not at a search
         keys = sorted(self._days, key=lambda k: (k[1], k[0]))  # oldest first: the latest copy wins
         names = sorted({group for group, _ in keys})
         codes = {name: i for i, name in enumerate(names)}
@@ -252,10 +262,28 @@ class AnswerEngine:
             pairs=pairs,
             units=UnitIndex(units, codes, self._cache, self._encode(units)),
             messages=messages,
-            message_index=TextIndex([m.text for m in messages], np.asarray(message_groups, dtype=np.int16), self._cache,
-                                    subwords=True),
+            message_groups=np.asarray(message_groups, dtype=np.int16),
         )
+        if searched:
+            self._snap.message_index = self._build_message_index(self._snap)
         self._cache.save()
+
+    def _message_index(self, snap: _Snapshot) -> TextIndex | None:
+        """The snapshot's index of every message, built on first use: answering never needs it,
+        so a one-question process (`archive-bot ask`) does not pay for it."""
+        if snap.message_index is None and snap.messages:
+            with self._lock:
+                if snap.message_index is None:
+                    snap.message_index = self._build_message_index(snap)
+                    self._cache.save()
+        return snap.message_index
+
+    def _build_message_index(self, snap: _Snapshot) -> TextIndex:
+        return TextIndex([m.text for m in snap.messages], snap.message_groups, self._cache, subwords=True)
+
+    def warm(self) -> None:
+        """Build what is otherwise built on first use (the search index), e.g. before a server is ready."""
+        self._message_index(self._snap)
 
     def _encode(self, units: list[QAPair]) -> tuple[np.ndarray, np.ndarray] | None:
         if self.encoder is None:
@@ -279,7 +307,7 @@ class AnswerEngine:
             "pairs": len(snap.pairs),
             "units": len(snap.units) if snap.units else 0,
             "distinct_questions": len(snap.units.questions.docs) if snap.units else 0,
-            "distinct_messages": len(snap.message_index.docs) if snap.message_index else 0,
+            "distinct_messages": len(index.docs) if (index := self._message_index(snap)) else 0,
         }
 
     def _query(self, text: str) -> tuple[str, ...]:
@@ -382,10 +410,31 @@ class AnswerEngine:
         best = best[np.argsort(-scores[best], kind="stable")]
         return [Match(units.units[int(i)], float(scores[i])) for i in best]
 
+    def ranked(self, question: str, group: str | None = None) -> list[tuple[QAPair, tuple[float, ...]]]:
+        """Mined exchanges re-ranked by bot/qa/scoring with its features, best first: what the
+        nightly refit of the old confidence model learns from (bot/refit.py)."""
+        snap = self._snap
+        words = self._query(question)
+        code = snap.group_codes.get(group) if group is not None else None
+        if not snap.pairs or not words or (group is not None and code is None):
+            return []
+        if snap.exchange_index is None:
+            with self._lock:
+                if snap.exchange_index is None:
+                    groups = np.fromiter((snap.group_codes[p.group] for p in snap.pairs), np.int16, len(snap.pairs))
+                    snap.exchange_index = TextIndex([p.question_text for p in snap.pairs], groups, self._cache)
+        index = snap.exchange_index
+        doc_ids, _ = index.top(words, 40, code)
+        query = prepare(words)
+        scored = [(rank_score(values), -rank, int(d), values)
+                  for rank, d in enumerate(doc_ids) for values in [features(query, index.docs[d], index, rank)]]
+        scored.sort(reverse=True, key=lambda t: (t[0], t[1]))
+        return [(snap.pairs[int(index.items(d, code)[-1])], values) for _, _, d, values in scored[:MAX_CANDIDATES]]
+
     def search(self, query: str, group: str | None = None, limit: int = 10) -> list[Hit]:
         """Messages matching the query, best first; one hit per distinct text (its latest copy)."""
         snap = self._snap
-        index = snap.message_index
+        index = self._message_index(snap)
         words = self._query(query)
         code = snap.group_codes.get(group) if group is not None else None
         if index is None or not words or limit <= 0 or (group is not None and code is None):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from bot.archive.model import Day, Message, MessageKind
 from bot.qa.reply_links import reply_threads
-from bot.text import CJK, normalise, strip_noise
+from bot.text import CJK, compact, strip_noise
 
 MINER_VERSION = 3  # bump when the rules change: stored pairs of older versions are re-mined
 
@@ -30,9 +30,11 @@ CONTINUATION_GAP = dt.timedelta(minutes=3)  # asker's follow-up lines merged int
 THREAD_GAP = dt.timedelta(minutes=20)  # silence that ends an exchange
 THREAD_SPAN = dt.timedelta(minutes=60)  # answers without an @ must come this soon
 MENTION_SPAN = dt.timedelta(hours=4)  # an @-reply to the asker counts this long after
-MAX_ANSWERS = 12
+MAX_ANSWERS = 12  # a long exchange keeps its first dozen answer lines: enough to quote, short enough to read
 RIVAL_SPAN = dt.timedelta(minutes=5)  # an earlier question still waiting for its answers
 MAX_SCAN = 250  # messages looked at after a question
+MIN_LATIN_QUESTION_CHARS = 12  # without a Chinese character, shorter lines ("ok?", "why?") are chatter
+MIN_ANSWER_CHARS = 2  # an answer line needs more than one character of content ("嗯" is not an answer)
 
 QUESTION_MARK = re.compile(r"[?？]")
 # Particles that end a question clause, before punctuation or the end.
@@ -133,7 +135,7 @@ def is_talk(message: Message) -> bool:
 
 @functools.lru_cache(maxsize=1 << 16)  # chat repeats itself; mining a copied archive stays fast
 def _content(text: str) -> str:
-    return normalise(text).replace(" ", "")
+    return compact(text)
 
 
 def is_greeting(text: str) -> bool:
@@ -152,7 +154,7 @@ def asks(text: str) -> bool:
     """Does this text ask something? Enough words, not a greeting, a question form."""
     clean = strip_noise(text)  # also removes the "?" the export leaves after @name
     content = _content(clean)
-    if len(content) < MIN_QUESTION_CHARS or not CJK.search(content) and len(content) < 12:
+    if len(content) < MIN_QUESTION_CHARS or not CJK.search(content) and len(content) < MIN_LATIN_QUESTION_CHARS:
         return False
     if is_greeting(clean):
         return False
@@ -165,7 +167,7 @@ def opens_exchange(message: Message) -> bool:
 
 
 def _substantive(message: Message) -> bool:
-    return message.kind is MessageKind.TEXT and len(_content(message.text)) >= 2 and not is_greeting(message.text)
+    return message.kind is MessageKind.TEXT and len(_content(message.text)) >= MIN_ANSWER_CHARS and not is_greeting(message.text)
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -28,6 +28,11 @@ CONF_DIRECTION = (5.0, 0.0, 3.0, 0.0, 2.0, 4.0, 0.0)  # set by hand; Platt-scale
 CONF_WEIGHTS = (6.211, 0.0, 3.727, 0.0, 2.484, 4.969, 0.0)
 CONF_BIAS = -9.583
 MIN_SEARCH_COVER = 0.5  # share of the query's IDF mass a search hit must contain
+LOGIT_CLAMP = 60.0  # exp() of a larger magnitude overflows nothing useful: the confidence is 0 or 1 by then
+BREVITY_CHARS = 200.0  # a search hit this long counts half as brief as a one-liner
+# /search relevance, set by hand and summing to 1: covering the query's words matters most, then the
+# exact phrase, then a fuzzy partial match; shorter messages break ties.
+SEARCH_WEIGHTS = (0.45, 0.25, 0.2, 0.1)
 INFO_FULL = 3.5  # a query that says enough: IDF mass of three or four words no question uses
 
 
@@ -78,7 +83,25 @@ def rank_score(values: tuple[float, ...], weights=RANK_WEIGHTS) -> float:
 def confidence(values: tuple[float, ...], weights=CONF_WEIGHTS, bias=CONF_BIAS) -> float:
     """Probability-like confidence in [0, 1] that the candidate answers the question."""
     z = bias + sum(w * x for w, x in zip(weights, values))
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+    return 1.0 / (1.0 + math.exp(-max(-LOGIT_CLAMP, min(LOGIT_CLAMP, z))))
+
+
+def fit_confidence(top_values, labels) -> tuple[tuple[float, ...], float]:
+    """Platt scaling of CONF_DIRECTION: the scale and offset that make `confidence` match whether
+    each winner was right (`labels` 1/0), on (winner's features) rows. Used by `bench/quality.py
+    --fit` on the eval set's dev split and by the feedback refit (bot/refit.py)."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    z = np.array([sum(w * x for w, x in zip(CONF_DIRECTION, values)) for values in top_values], dtype=float)
+    y = np.array(labels, dtype=float)
+
+    def loss(theta):
+        p = 1 / (1 + np.exp(-np.clip(theta[0] * z + theta[1], -60, 60)))
+        return -np.mean(y * np.log(p + 1e-9) + (1 - y) * np.log(1 - p + 1e-9))
+
+    scale, bias = minimize(loss, np.zeros(2), method="L-BFGS-B").x
+    return tuple(float(scale * w) for w in CONF_DIRECTION), float(bias)
 
 
 def search_score(query: Query, doc: Doc, index: TextIndex) -> float:
@@ -93,5 +116,6 @@ def search_score(query: Query, doc: Doc, index: TextIndex) -> float:
         return 0.0  # shares only a minor word with the query: not a hit
     partial = fuzz.partial_ratio(query.content, content) / 100.0 if query.content else 0.0
     # Shorter messages are better snippets when coverage ties.
-    brevity = 1.0 / (1.0 + len(content) / 200.0)
-    return min(1.0, 0.45 * cover + 0.25 * exact + 0.2 * partial + 0.1 * brevity)
+    brevity = 1.0 / (1.0 + len(content) / BREVITY_CHARS)
+    cover_w, exact_w, partial_w, brevity_w = SEARCH_WEIGHTS
+    return min(1.0, cover_w * cover + exact_w * exact + partial_w * partial + brevity_w * brevity)

@@ -13,9 +13,19 @@ from sqlalchemy import Engine, create_engine, event
 from bot.store.schema import metadata
 
 
+# Hosting platforms hand out `postgres://` (and `postgresql://`) URLs; SQLAlchemy wants the driver.
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+POSTGRES_DRIVER = "postgresql+psycopg://"
+
+
 def database_url(value: str | Path) -> str:
-    """Accept a database URL or a plain file path (taken as SQLite)."""
-    text = str(value)
+    """Accept a database URL or a plain file path (taken as SQLite); postgres:// gets the driver."""
+    text = str(value).strip()
+    if not text:
+        raise ValueError("the database URL is empty")
+    for scheme in _POSTGRES_SCHEMES:
+        if text.startswith(scheme):
+            return POSTGRES_DRIVER + text[len(scheme):]
     if "://" in text:
         return text
     return f"sqlite:///{Path(text).expanduser()}"
@@ -35,8 +45,9 @@ def connect(url: str | Path, create: bool = True) -> Engine:
     url = database_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not Path(path).parent.is_dir():
+            # Never create folders: a typo in --db must not leave a stray database somewhere.
+            raise FileNotFoundError(f"database folder {Path(path).parent} does not exist")
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)
     else:

@@ -24,10 +24,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, Text, bindparam, delete, false, insert,
-    select, update,
-)
+from sqlalchemy import Connection, Engine, bindparam, delete, false, insert, select, update
 
 from bot.archive.model import Day
 from bot.archive.reader import DAY_FILE, ArchiveError, ReadOptions, Record, decode, find_day_files, parse_records
@@ -38,15 +35,6 @@ from bot.store.schema import days, groups, message_links, messages
 BATCH_MESSAGES = 20_000  # messages written per transaction
 POOL_MIN_BYTES = 8 << 20  # below ~50,000 messages, parsing in-process beats starting workers (~0.5 s)
 
-# The messages table as the writer sees it: `mentions` arrives already JSON-encoded from the
-# parser, so the hot insert skips per-row type processing. Same table, same columns.
-_raw_messages = Table(
-    "messages", MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("day_id", Integer), Column("seq", Integer), Column("ts", BigInteger),
-    Column("speaker", Text), Column("text", Text), Column("kind", String(8)),
-    Column("mentions", Text), Column("image_url", Text), Column("line", Integer),
-)
 _MESSAGE_KEYS = ("seq", "ts", "speaker", "text", "kind", "mentions", "image_url", "line")
 _ROW_KEYS = ("day_id", *_MESSAGE_KEYS)
 _QMARK_INSERT = f"INSERT INTO messages ({', '.join(_ROW_KEYS)}) VALUES ({', '.join('?' * len(_ROW_KEYS))})"
@@ -257,7 +245,7 @@ def _write_days(conn: Connection, batch: list[_Prepared], group_ids: dict[str, i
     day_ids = _day_ids(conn, by_key)
     replaced = {group_id for group_id, _ in day_ids}
     if day_ids:
-        conn.execute(delete(_raw_messages).where(_raw_messages.c.day_id.in_(list(day_ids.values()))))
+        conn.execute(delete(messages).where(messages.c.day_id.in_(list(day_ids.values()))))
         conn.execute(delete(message_links).where(message_links.c.day_id.in_(list(day_ids.values()))))
         conn.execute(update(days).where(days.c.id == bindparam("day_id")).values(
             {name: bindparam(f"v_{name}") for name in _DAY_VALUES}),

@@ -15,12 +15,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Text, bindparam, distinct, func, select, tuple_, type_coerce
 
-from bot.archive.model import Day, Message, MessageKind
+from bot.archive.model import DEFAULT_ZONE, Day, Message, MessageKind
 from bot.store.schema import days, message_links, messages
 from bot.store.schema import groups as groups_table
 from bot.store.schema import members as members_table
 
-DEFAULT_ZONE = "Asia/Shanghai"
 _KINDS = {kind.value: kind for kind in MessageKind}
 # One day's messages; mentions read as raw JSON text (decoded only when present: most are empty).
 _DAY_MESSAGES = (

@@ -7,7 +7,7 @@ the nightly publication turns a chat's live day into a day file and ingests it l
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
     UniqueConstraint,
 )
 
@@ -92,6 +92,52 @@ live_messages = Table(
     Index("ix_live_group_date", "group_id", "date"),
 )
 
+# --- at-least-once handling and limits shared by web processes: bot/store/shared.py -----------------
+# A new live message's pending row is written in the same transaction as the message and deleted
+# once it is handled; rows left by a crash are handled again at the next start.
+pending_work = Table(
+    "pending_work", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the neutral message as JSON (bot/store/shared.py)
+    Column("owner", String(200), nullable=False),  # the instance handling it (host:port)
+    Column("claimed_ts", BigInteger, nullable=False),
+    UniqueConstraint("platform", "chat_id", "message_id", name="uq_pending_work_message"),
+)
+
+# Every reply the bot sent in a chat: the per-chat reply limit counts them, and `reply_key`
+# (message + position of the reply) makes a resumed handling skip replies that already went out.
+chat_replies = Table(
+    "chat_replies", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", Text, nullable=False),
+    Column("ts", BigInteger, nullable=False),  # milliseconds
+    Column("reply_key", Text),
+    UniqueConstraint("reply_key", name="uq_chat_replies_key"),
+    Index("ix_chat_replies_chat_ts", "platform", "chat_id", "ts"),
+)
+
+# The question cool-down: when each question (key) was last answered in a chat.
+answered_questions = Table(
+    "answered_questions", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("chat_id", String(256), primary_key=True),
+    Column("key", String(64), primary_key=True),  # sha256 of the question key, hex, cut
+    Column("ts", BigInteger, nullable=False),  # milliseconds
+)
+
+# Small per-chat facts every process must see alike (the last answer, for /thread).
+chat_state = Table(
+    "chat_state", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("chat_id", String(256), primary_key=True),
+    Column("name", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 # --- scheduled jobs: bot/store/ledger.py -------------------------------------------------
 # One row per (job, chat, period): the claim and the send record in one. The unique constraint is
 # what makes a restart, a misfire catch-up or a second clock process post at most once.
@@ -164,4 +210,84 @@ text_tokens = Table(
     Column("text_hash", String(32), primary_key=True),  # blake2b-128 of the raw text, hex
     Column("norm_hash", String(32), nullable=False),  # of its normalised form: texts alike share a document
     Column("words", Text, nullable=False),  # content words joined by single spaces
+)
+
+# --- what the bot answered and what the group said about it (bot/store/answers.py) ------------
+# One row per answer or suggestion posted: the question (its message and text, kept for learning
+# which questions a unit does not answer), the archived unit chosen and its score.
+answers = Table(
+    "answers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", Text, nullable=False),
+    Column("group_name", String(200), nullable=False),
+    Column("kind", String(12), nullable=False),  # "answer" | "suggestion"
+    Column("prompted", Boolean, nullable=False),  # asked with /ask (True) or posted unprompted
+    Column("question_message_id", Text),
+    Column("asker_id", Text),  # platform user id of who asked (erasure removes their questions)
+    Column("question", Text, nullable=False),
+    Column("unit", Text, nullable=False),  # unit key (bot/learning.py unit_key)
+    Column("score", Float, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Index("ix_answers_chat", "platform", "chat_id", "unit"),
+)
+
+# The bot's own message ids of an answer (a long answer may be several messages).
+answer_messages = Table(
+    "answer_messages", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("chat_id", Text, primary_key=True),
+    Column("message_id", Text, primary_key=True),
+    Column("answer_id", ForeignKey("answers.id", ondelete="CASCADE"), nullable=False),
+)
+
+# One verdict per member and answer: +1 right, -1 wrong; a member's later verdict replaces theirs.
+answer_feedback = Table(
+    "answer_feedback", metadata,
+    Column("answer_id", ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", Text, primary_key=True),
+    Column("verdict", Integer, nullable=False),
+    Column("source", String(12), nullable=False),  # "reaction" | "reply" | "command"
+    Column("ts", BigInteger, nullable=False),
+)
+
+# Admins' curation per chat (bot/store/curation.py): "pin" a unit as the answer to a question,
+# "hide" a unit from every answer in the chat.
+curation = Table(
+    "curation", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", Text, nullable=False),
+    Column("action", String(8), nullable=False),  # "pin" | "hide"
+    Column("unit", Text, nullable=False),
+    Column("question", Text, nullable=False),  # "" for hide
+    Column("admin_id", Text, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Index("ix_curation_chat", "platform", "chat_id"),
+)
+
+# Erasures (bot/erasure.py): who asked, when, how many messages; never any content.
+erasures = Table(
+    "erasures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("requested_by", Text, nullable=False),  # "platform:user id" or "operator"
+    Column("scope", Text, nullable=False),  # the group, or "*" for every group
+    Column("mode", String(8), nullable=False),  # "remove" | "marker"
+    Column("archived", Integer, nullable=False),  # archived messages removed or replaced
+    Column("live", Integer, nullable=False),  # live messages removed
+    Column("ts", BigInteger, nullable=False),
+)
+
+# Refits of the answer confidence model on feedback and the eval sets' dev split (bot/refit.py):
+# every attempt with its held-out figures before and after; only adopted ones are used.
+score_models = Table(
+    "score_models", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("weights", JSON, nullable=False),
+    Column("bias", Float, nullable=False),
+    Column("rows", Integer, nullable=False),  # labelled rows fitted on (feedback + dev)
+    Column("heldout_before", Float, nullable=False),  # share of held-out questions decided right
+    Column("heldout_after", Float, nullable=False),
+    Column("adopted", Boolean, nullable=False),
+    Column("ts", BigInteger, nullable=False),
 )

@@ -21,6 +21,7 @@ from aiohttp_pydantic.oas.typing import r200, r400, r401, r403, r404, r429, r503
 from aiohttp_pydantic.oas.view import generate_oas
 from pydantic import ValidationError
 
+from bot.links import qa_path
 from bot.services import SERVICES, Services
 from bot.store import queries
 from bot.web import models
@@ -104,7 +105,8 @@ async def api_search(request: web.Request, q: models.Query, group: models.Name |
 async def api_ask(request: web.Request, q: models.Query, group: models.Name | None = None,
                   ) -> (r200[models.AskResponse] | r400[models.Problem] | r401[models.Problem]
                         | r429[models.Problem] | r503[models.Problem]):
-    """Was this asked and answered before? The answer engine's verdict, as `archive-bot ask --json`.
+    """Was this asked and answered before? The answer engine's verdict, as `archive-bot ask --json`,
+    each exchange with the address of its page (`qa`).
 
     Tags: answers
     Security: basic
@@ -119,7 +121,12 @@ async def api_ask(request: web.Request, q: models.Query, group: models.Name | No
     if engine is None:
         return _problem(503, "the answer index is still loading", **{"Retry-After": "5"})
     result = await asyncio.to_thread(engine.ask, q, group)
-    return web.json_response(models.AskResponse.model_validate(result.to_json()).model_dump())
+    body = result.to_json()
+    for entry, match in zip(body["candidates"], result.candidates):
+        entry["qa"] = qa_path(match.pair)
+    if result.match is not None:
+        body["match"]["qa"] = qa_path(result.match.pair)
+    return web.json_response(models.AskResponse.model_validate(body).model_dump())
 
 
 @api_params

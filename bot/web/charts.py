@@ -89,7 +89,7 @@ def calendar(group: str, counts: Sequence[tuple[dt.date, int]], years: int = 3) 
         return Markup("")
     by_date = dict(counts)
     values = sorted(n for n in by_date.values() if n)
-    cuts = [values[len(values) * k // 4] for k in (1, 2, 3)] if values else [0, 0, 0]
+    cuts = [values[(len(values) - 1) * k // 4] for k in (1, 2, 3)] if values else [0, 0, 0]  # quartiles
     shown_years = sorted({d.year for d in by_date}, reverse=True)[:years]
     left, top, row_height = 22, 16, 7 * CELL + 24
     body = []

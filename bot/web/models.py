@@ -96,6 +96,7 @@ class AskMatch(BaseModel):
     question: str
     answers: list[AnswerLine]
     score: float
+    qa: str = Field(description="the exchange's page: /archive/qa/<group>:<date>:<n>")
 
 
 class AskResponse(BaseModel):

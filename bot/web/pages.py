@@ -42,8 +42,8 @@ def _message_html(text: str) -> Markup:
     out, last = [], 0
     for match in MENTION.finditer(text):
         out.append(escape(text[last:match.start()]))
-        out.append(Markup('<span class="mention">{}</span>').format(match.group(0)))
-        last = match.end()
+        out.append(Markup('<span class="mention">{}</span>').format(text[match.start():match.end(1)]))
+        last = match.end(1)  # the separator after the name stays plain text
     out.append(escape(text[last:]))
     return Markup("").join(out)
 

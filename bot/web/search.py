@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from bot.archive.model import Day, Message
-from bot.conversations import content, is_chatter, split_day
+from bot.conversations import GAP, LINK_SPAN, content, is_chatter, split_messages
 from bot.links import day_path, qa_path
 from bot.qa.mining import QAPair
 from bot.services import Services
+from bot.web.days import anchor
 from bot.text import normalise
 
 POOL = 200  # engine hits read per query: filters and pages work within the best 200
@@ -98,10 +99,6 @@ def substantive(message: Message) -> bool:
     return not is_chatter(message) and len(content(message.text)) >= SUBSTANTIVE_CHARS
 
 
-def _anchor(message: Message) -> str:
-    return f"t-{message.time:%H%M%S}"
-
-
 def _wanted(hit, request: SearchRequest) -> bool:
     date = hit.date
     if request.date_from and date < request.date_from or request.date_to and date > request.date_to:
@@ -111,9 +108,28 @@ def _wanted(hit, request: SearchRequest) -> bool:
 
 def _position(day: Day, message: Message) -> int | None:
     for i, m in enumerate(day.messages):
+        if m is message:
+            return i
+    for i, m in enumerate(day.messages):
         if m.time == message.time and m.text == message.text and m.speaker == message.speaker:
             return i
     return None
+
+
+def _conversation(day: Day, position: int) -> list[int]:
+    """The hit's conversation, split from the messages of the hours around it (a talk's links
+    reach back at most LINK_SPAN and pause after GAP, so the rest of the day cannot change it)."""
+    hit_time = day.messages[position].time
+    start = position
+    while start > 0 and hit_time - day.messages[start - 1].time <= LINK_SPAN:
+        start -= 1
+    end = position + 1
+    while end < len(day.messages) and day.messages[end].time - hit_time <= GAP:
+        end += 1
+    for conversation in split_messages(day.messages[start:end]):
+        if position - start in conversation.positions:
+            return [start + i for i in conversation.positions]
+    return [position]
 
 
 def _context(day: Day, pairs: list[QAPair], position: int) -> tuple[list[int], QAPair | None]:
@@ -127,11 +143,9 @@ def _context(day: Day, pairs: list[QAPair], position: int) -> tuple[list[int], Q
                 rest.sort(key=lambda s: abs(s - position))
                 seqs = tuple(sorted(keep | set(rest[:MAX_EXCHANGE - len(keep)])))
             return sorted(set(seqs)), pair
-    for conversation in split_day(day):
-        if position in conversation.positions:
-            i = conversation.positions.index(position)
-            return conversation.positions[max(0, i - AROUND):i + AROUND + 1], None
-    return list(range(max(0, position - AROUND), min(len(day.messages), position + AROUND + 1))), None
+    positions = _conversation(day, position)
+    i = positions.index(position)
+    return positions[max(0, i - AROUND):i + AROUND + 1], None
 
 
 def _result(hit, day: Day | None, pairs: list[QAPair]) -> Result:
@@ -141,27 +155,22 @@ def _result(hit, day: Day | None, pairs: list[QAPair]) -> Result:
     pair = None
     if position is not None:
         shown, pair = _context(day, pairs, position)
-        lines = [ContextLine(f"{m.time:%H:%M:%S}", m.speaker, m.text, _anchor(m), i == position)
+        lines = [ContextLine(f"{m.time:%H:%M:%S}", m.speaker, m.text, anchor(m), i == position)
                  for i in shown for m in [day.messages[i]]]
     if not lines:
-        lines = [ContextLine(f"{message.time:%H:%M:%S}", message.speaker, message.text, _anchor(message), True)]
+        lines = [ContextLine(f"{message.time:%H:%M:%S}", message.speaker, message.text, anchor(message), True)]
     return Result(
         group=hit.group, date=hit.date.isoformat(), time=f"{message.time:%H:%M:%S}", speaker=message.speaker,
         text=message.text, score=round(hit.score, 4), link=day_path(hit.group, hit.date, message.time.time()),
         context=tuple(lines), qa=qa_path(pair) if pair is not None else None)
 
 
-def _days_and_pairs(services: Services, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[Day, list]]:
-    from bot.qa.store import load_days_and_pairs
-
-    if not keys:
-        return {}
-    loaded = load_days_and_pairs(services.db, keys=sorted(keys), zone=services.config.bot.timezone)
-    return {(day.group, day.date.isoformat()): (day, pairs) for day, pairs in loaded}
-
-
 def run_search(services: Services, request: SearchRequest) -> ResultPage:
-    """The page of results for a request (blocking: call it in a thread)."""
+    """The page of results for a request (blocking: call it in a thread).
+
+    Days and mined exchanges come from the engine that found the hits, so they are the same
+    version of the day and nothing is read from the store.
+    """
     engine = services.answers
     if engine is None:
         return ResultPage(request, [], 0, ready=False)
@@ -169,11 +178,13 @@ def run_search(services: Services, request: SearchRequest) -> ResultPage:
     hits.sort(key=lambda h: not substantive(h.message))  # stable: the engine's order within each tier
     start = (request.page - 1) * request.per_page
     shown = hits[start:start + request.per_page]
-    days = _days_and_pairs(services, {(h.group, h.date.isoformat()) for h in shown})
-    results = []
-    for hit in shown:
-        day, pairs = days.get((hit.group, hit.date.isoformat()), (None, []))
-        results.append(_result(hit, day, pairs))
+    keys = {(h.group, h.date) for h in shown}
+    days = {(d.group, d.date): d for d in engine.days if (d.group, d.date) in keys} if keys else {}
+    pairs: dict[tuple[str, dt.date], list[QAPair]] = {}
+    for pair in engine.pairs() if keys else ():
+        if (pair.group, pair.date) in keys:
+            pairs.setdefault((pair.group, pair.date), []).append(pair)
+    results = [_result(hit, days.get((hit.group, hit.date)), pairs.get((hit.group, hit.date), [])) for hit in shown]
     return ResultPage(request, results, len(hits), ready=True)
 
 

@@ -24,6 +24,7 @@ class TelegramAPI(FakeAPI):
         self.token = token
         self._ids = itertools.count(1001)
         self.app.router.add_post("/bot{token}/{method}", self._method)
+        self.chat_admins: list[int] = []  # user ids getChatAdministrators lists
 
     @property
     def api_base(self) -> str:
@@ -61,6 +62,10 @@ class TelegramAPI(FakeAPI):
             if not text.strip() or len(text.encode("utf-16-le")) // 2 > 4096:
                 return web.json_response({"ok": False, "error_code": 400,
                                           "description": "Bad Request: message is too long"}, status=400)
+        elif method == "getChatAdministrators":
+            return web.json_response({"ok": True, "result": [
+                {"status": "administrator", "user": {"id": uid, "is_bot": False, "first_name": f"Admin{uid}"}}
+                for uid in self.chat_admins]})
         elif method == "sendPhoto":
             if "photo" not in record.files:
                 return web.json_response({"ok": False, "error_code": 400,

@@ -12,7 +12,6 @@ from bot.store import queries
 from bot.store.ingest import Status, ingest_paths
 from bot.store.schema import live_messages, messages
 from tests.integration.conftest import TELEGRAM_CHAT, base_config, post_telegram, telegram_section, tg_update
-from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 
 
 def test_ingest_is_idempotent_and_days_read_back_identical(postgres_db):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.store import connect
 from bot.dispatch import Limits, load_routers, question_key
 from bot.config import Config
 from bot.router import Router, combine, first_line, load_handlers
@@ -57,8 +58,8 @@ def test_first_line_skips_blank_lines():
     assert first_line(None) == ""
 
 
-def test_rate_limit_is_a_sliding_minute_per_chat():
-    limits = Limits(replies_per_minute=3, cooldown_seconds=600)
+def test_rate_limit_is_a_sliding_minute_per_chat(tmp_path):
+    limits = Limits(connect(tmp_path / "s.db"), replies_per_minute=3, cooldown_seconds=600)
     chat, other = ("telegram", "-1"), ("telegram", "-2")
     assert [limits.allow_reply(chat, t) for t in (0, 1, 2, 3)] == [True, True, True, False]
     assert limits.allow_reply(other, 3)  # another chat has its own budget
@@ -66,8 +67,8 @@ def test_rate_limit_is_a_sliding_minute_per_chat():
     assert limits.allow_reply(chat, 60.0)  # the reply at t=0 left the window
 
 
-def test_cooldown_per_chat_and_normalised_question():
-    limits = Limits(replies_per_minute=100, cooldown_seconds=600)
+def test_cooldown_per_chat_and_normalised_question(tmp_path):
+    limits = Limits(connect(tmp_path / "s.db"), replies_per_minute=100, cooldown_seconds=600)
     chat = ("slack", "C1")
     assert limits.first_time(chat, question_key("财付通 是发卡行吗？"), 0)
     assert not limits.first_time(chat, question_key("财付通是发卡行吗"), 599)
@@ -82,7 +83,7 @@ def test_handler_modules_load_with_help_first_and_autoanswer_last():
     fallbacks = router.of_kind("fallback")
     assert fallbacks and router.routes[-1] is fallbacks[-1]  # the auto-answerer is the last route
     assert {job.id for job in router.jobs} == {"publish", "nicknames", "digest", "inactivity", "rules",
-                                               "refresh-answers", "weekly_digest"}
+                                               "refresh-answers", "weekly_digest", "refit"}
 
 
 PLUGIN = '''

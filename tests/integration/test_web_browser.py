@@ -68,6 +68,9 @@ async def test_search_filters_pages_and_click_through(browser_page):
     assert await page.locator("li.hit").count() == 4  # Kai's four lines from 2 April on
     assert "page=" not in page.url  # a new filter starts at the first page
 
+    await page.set_viewport_size(PHONE)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    await page.screenshot(path=str(SHOTS / "search-phone.png"), full_page=True)
     hit_line = page.locator("li.hit", has_text="对账单几点出").locator("li.hit-line a.time")
     await hit_line.click()
     await page.wait_for_url(f"**/archive/{GROUP}/2030-05-20#t-131400")

@@ -178,6 +178,8 @@ async def test_api_days_groups_and_ask(client):
     asked = await api(client, "/api/ask", q="星河通道的退款接口支持部分退款吗")
     assert asked["answered"] is True
     assert "最多退五十次" in asked["match"]["answers"][0]["text"]
+    exchange = await page(client, asked["match"]["qa"])  # the answer's own page
+    assert "星河通道的退款接口支持部分退款吗？" in exchange and "最多退五十次" in exchange
 
 
 @pytest.mark.parametrize("path, params", [
@@ -205,3 +207,20 @@ async def test_lone_surrogate_in_the_query_is_handled(client):
     response = await client.get("/api/search?q=%ED%A0%80", headers=AUTH)  # UTF-8 of a lone surrogate
     assert response.status == 200  # decoded as replacement characters: nothing found
     assert (await response.json())["results"] == []
+
+
+@pytest.mark.parametrize("path, params, status", [
+    ("/archive/search", {"q": "x" * 5000}, 400),
+    ("/archive/search", {"q": TERM, "page": "-1"}, 400),
+    ("/archive/search", {"q": TERM, "page": "99999999999999999999"}, 400),
+    ("/archive/search", {"q": TERM, "group": "a\x00b"}, 400),
+    ("/archive/search", {"q": TERM, "until": "9999-12-31"}, 400),
+    ("/archive/search", {"q": "<script>alert(1)</script>"}, 200),
+    ("/archive/qa/" + "9" * 5000, {}, 400),
+    ("/archive/qa/webclub:9999-12-31:1", {}, 404),
+    (f"/archive/{GROUP}/9999-12-31", {}, 404),
+])
+async def test_hostile_page_requests(client, path, params, status):
+    response = await client.get(path, params=params, headers=AUTH)
+    assert response.status == status
+    assert "<script>alert" not in await response.text()
