@@ -80,7 +80,8 @@ class AnswerSection(Section):
 
     @model_validator(mode="after")
     def _suggest_below_answer(self) -> AnswerSection:
-        if self.suggest_threshold > self.answer_threshold:
+        both = self.suggest_threshold is not None and self.answer_threshold is not None
+        if both and self.suggest_threshold > self.answer_threshold:
             raise ValueError(f"suggest_threshold ({self.suggest_threshold}) must not be above answer_threshold "
                              f"({self.answer_threshold}): nothing would ever be suggested")
         return self
