@@ -26,7 +26,8 @@ from bot.archive.reader import ReadOptions
 from bot.archive.writer import day_file_name, write_day
 from bot.config import Config
 from bot.learning import message_unit
-from bot.qa.engine import dense_text
+from bot.qa.retrieval import body_text, question_text
+from bot.qa.units import day_units
 from bot.qa.mining import mine_day
 from bot.store import answers as answer_log
 from bot.store import curation, erase as sql, queries
@@ -61,10 +62,11 @@ def _without(day: Day, names: set[str], marker: str | None) -> tuple[Day, list[s
 
 
 def _derived_texts(day: Day) -> list[str]:
-    """Texts built from a day that the store keeps words or vectors of: messages, units' questions
-    and the units' dense texts."""
-    pairs = mine_day(day)
-    return [m.text for m in day.messages] + [p.question_text for p in pairs] + [dense_text(p) for p in pairs]
+    """Texts built from a day that the store keeps words or vectors of: messages, and every retrieval
+    unit's question and body (bot.qa.units, bot.qa.retrieval)."""
+    units = day_units(day, mine_day(day))
+    return ([m.text for m in day.messages] + [question_text(u) for u in units] + [body_text(u) for u in units]
+            + [u.question_text for u in units])
 
 
 def erase(db: Engine, config: Config, speakers: set[str], *, group: str | None = None,

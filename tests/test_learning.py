@@ -29,7 +29,9 @@ def asked():
         Message(t(9, 2), "乙-某银行-架构-上海", "现在是百分之百集中存管了，全部交存到人民银行。"),
         Message(t(9, 3), "甲-某支付-产品-北京", "好的，谢谢"),
     ])
-    engine = AnswerEngine.from_days([day], AnswerSection())
+    from tests.conftest import PATH_OPEN_ANSWER
+
+    engine = AnswerEngine.from_days([day], AnswerSection(**PATH_OPEN_ANSWER))
     return {q: engine.ask(q, "g") for q in (QUESTION, PARAPHRASE, SIMILAR)}
 
 

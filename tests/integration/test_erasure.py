@@ -126,13 +126,13 @@ def test_operator_erase_with_markers(tmp_path):
     db_path, archive = tmp_path / "bot.db", tmp_path / "archive"
     write_day(invented_day(), archive)
     ingest_paths(connect(db_path), [archive])
-    from bot.qa.engine import dense_text
+    from bot.qa.retrieval import body_text
     from bot.qa.mining import mine_day
     from bot.store.vectors import load_vectors, save_vectors, text_hash
 
     [unit] = mine_day(invented_day())  # the stayer's question, answered by the leaver
     kept = text_hash(STAYER + " only")
-    doomed = [text_hash(dense_text(unit)), text_hash(invented_day().messages[1].text)]
+    doomed = [text_hash(body_text(unit)), text_hash(invented_day().messages[1].text)]
     save_vectors(connect(db_path), "test-encoder", [*doomed, kept], np.eye(3, dtype=np.float32))
     assert main(["erase", "--speaker", LEAVER, "--group", GROUP, "--mode", "marker", "--db", str(db_path)]) == 0
     day = queries.load_day(connect(db_path), GROUP, "2018-03-01")
