@@ -26,6 +26,16 @@ def unit_key(pair) -> str:
     return f"pair:{pair.group}:{pair.date.isoformat()}:{pair.question_seqs[0]}"
 
 
+def _shows_hidden(pair, hidden: frozenset[str]) -> bool:
+    """Whether a unit is hidden or quotes a hidden exchange's question or answers (a reply chain or a
+    conversation window over the same lines must not bring a hidden answer back)."""
+    if unit_key(pair) in hidden:
+        return True
+    prefix = f"pair:{pair.group}:{pair.date.isoformat()}:"
+    seqs = {int(k[len(prefix):]) for k in hidden if k.startswith(prefix) and k[len(prefix):].isdigit()}
+    return bool(seqs & {*pair.question_seqs, *pair.answer_seqs})
+
+
 def message_unit(group: str, date: str, seq: int) -> str:
     return f"msg:{group}:{date}:{seq}"
 
@@ -98,9 +108,13 @@ def apply(result, question: str, taught: Lessons, config: FeedbackSection, answe
     if not taught.verdicts and not taught.hidden:
         return result
     kept = []
+    # Lines of hidden units among the candidates: a chain or window over them is hidden too.
+    hidden_lines = {(m.pair.group, m.pair.date, seq) for m in result.candidates if unit_key(m.pair) in taught.hidden
+                    for seq in (*m.pair.question_seqs, *m.pair.answer_seqs)}
     for match in result.candidates:
         unit = unit_key(match.pair)
-        if unit in taught.hidden or (not prompted and blocked(question, unit, taught, config)):
+        lines = {(match.pair.group, match.pair.date, seq) for seq in (*match.pair.question_seqs, *match.pair.answer_seqs)}
+        if _shows_hidden(match.pair, taught.hidden) or lines & hidden_lines or (not prompted and blocked(question, unit, taught, config)):
             continue
         kept.append(dataclasses.replace(match, score=_score(question, unit, match.score, taught, config)))
     kept.sort(key=lambda m: m.score, reverse=True)
