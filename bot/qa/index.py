@@ -9,6 +9,7 @@ An index is immutable once built, so any number of threads can query it at the s
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 from collections.abc import Sequence
@@ -48,13 +49,23 @@ class TextCache:
             self._stored = load_tokens(db, self.tokenizer)
 
     def save(self) -> int:
-        """Store the words segmented since the last save (nothing without a store); how many."""
+        """Store the words segmented since the last save (nothing without a store); how many.
+
+        A store that cannot be written (read-only, full) costs the next start time, not this answer:
+        it is logged and the words are kept in memory only."""
         if self._db is None or not self.tokenizer or not self._fresh:
             return 0
+        from sqlalchemy.exc import SQLAlchemyError
+
         from bot.store.tokens import save_tokens
 
         fresh, self._fresh = self._fresh, []
-        return save_tokens(self._db, self.tokenizer, fresh)
+        try:
+            return save_tokens(self._db, self.tokenizer, fresh)
+        except SQLAlchemyError as exc:
+            logging.getLogger(__name__).warning("could not keep %d texts' words in the store: %s",
+                                                len(fresh), type(exc).__name__)
+            return 0
 
     def entry(self, raw: str) -> tuple[str, tuple[str, ...]]:
         """(document key, content words) of a raw text."""

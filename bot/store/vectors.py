@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store.schema import text_vectors
 
@@ -113,10 +114,16 @@ def _encode_missing(db: Engine, encoder, missing: dict[str, str], batch_size: in
     with _progress(len(keys), progress, description) as bar, ThreadPoolExecutor(max_workers=workers) as pool:
         task = bar.add_task(f"{description} ({encoder.name})", total=len(keys))
         futures = {pool.submit(encoder.encode_passages, [missing[k] for k in batch]): batch for batch in batches}
+        writable = True
         try:
             for future in as_completed(futures):
                 batch, vectors = futures[future], future.result()
-                save_vectors(db, encoder.name, batch, vectors)
+                if writable:
+                    try:
+                        save_vectors(db, encoder.name, batch, vectors)
+                    except SQLAlchemyError as exc:  # read-only or full: still answer, encode again next start
+                        log.warning("could not keep vectors in the store: %s", type(exc).__name__)
+                        writable = False
                 out.update(zip(batch, vectors))
                 bar.advance(task, len(batch))
         except BaseException:
