@@ -144,7 +144,8 @@ def stop_server(proc: mp.Process, stop: mp.Event) -> None:
 
 # -- the load generator: wrk, outside this process ------------------------------------------------
 WRK_SCRIPT = r"""
-local counter, tid_next, tid, offset, kind, chats = 0, 0, 0, 0, "chatter", 1
+local counter, tid_next, offset, kind, chats = 0, 0, 0, "chatter", 1
+tid = 0  -- a global: setup() sets it in each thread's own Lua state
 local chatter = { @CHATTER@ }
 local questions = { @QUESTIONS@ }
 function setup(thread) thread:set("tid", tid_next); tid_next = tid_next + 1 end
