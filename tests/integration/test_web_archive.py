@@ -4,18 +4,17 @@ search; and the same pages in a real browser (Debian's Chromium driven by Playwr
 from __future__ import annotations
 
 import base64
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.app import create_app, wait_ready
 from bot.config import Config
+from tests.integration.browser import CHROMIUM, signed_in_page
 from tests.integration.conftest import base_config
 
 PASSWORD = "correct horse"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"archive:{PASSWORD}".encode()).decode()}
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def web_config(tmp_path: Path, **web) -> Config:
@@ -106,29 +105,19 @@ async def test_html_in_messages_is_escaped(aiohttp_client, tmp_path):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 async def test_in_a_real_browser(archive_client, tmp_path):
-    from playwright.async_api import async_playwright
-
     base = str(archive_client.make_url("/archive"))
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        try:
-            context = await browser.new_context(http_credentials={"username": "archive", "password": PASSWORD})
-            page = await context.new_page()
-            await page.goto(base)
-            await page.click("text=prodarch")
-            await page.click("ol.days >> text=2018-02-28")
-            assert await page.locator("li.msg").count() == 146
-            await page.goto(base + "/prodarch/2018-02-28#t-091506")
-            target = page.locator("#t-091506")
-            assert await target.evaluate("el => el.matches(':target')")
-            outline = await target.evaluate("el => getComputedStyle(el).outlineStyle")
-            assert outline == "solid"  # the linked message is highlighted
-            await page.fill("input[name=q]", "发卡行")
-            await page.press("input[name=q]", "Enter")
-            await page.wait_for_url("**/archive/search**")
-            assert await page.locator("ol.hits li").count() >= 1
-            await page.screenshot(path=str(tmp_path / "search.png"))
-        finally:
-            await browser.close()
+    async with signed_in_page(PASSWORD) as page:
+        await page.goto(base)
+        await page.click("text=prodarch")
+        await page.click("ol.days >> text=2018-02-28")
+        assert await page.locator("li.msg").count() == 146
+        await page.goto(base + "/prodarch/2018-02-28#t-091506")
+        target = page.locator("#t-091506")
+        assert await target.evaluate("el => el.matches(':target')")
+        outline = await target.evaluate("el => getComputedStyle(el).outlineStyle")
+        assert outline == "solid"  # the linked message is highlighted
+        await page.fill("input[name=q]", "发卡行")
+        await page.press("input[name=q]", "Enter")
+        await page.wait_for_url("**/archive/search**")
+        assert await page.locator("ol.hits li").count() >= 1
+        await page.screenshot(path=str(tmp_path / "search.png"))

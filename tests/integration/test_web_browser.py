@@ -6,14 +6,13 @@ tests/screenshots/ (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.integration.browser import CHROMIUM, signed_in_page
 from tests.integration.test_web_search import GROUP, PASSWORD, TERM, client  # noqa: F401 - the fixture
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = Path(__file__).parent.parent / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
@@ -22,25 +21,15 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 
 @pytest.fixture
 async def browser_page(client):
-    from playwright.async_api import async_playwright
-
     SHOTS.mkdir(exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        try:
-            context = await browser.new_context(http_credentials={"username": "archive", "password": PASSWORD})
-            page = await context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-                    if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-            page.base = str(client.make_url("/archive"))
-            page.errors = errors
-            yield page
-        finally:
-            await browser.close()
+    async with signed_in_page(PASSWORD) as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        page.base = str(client.make_url("/archive"))
+        page.errors = errors
+        yield page
 
 
 async def test_search_filters_pages_and_click_through(browser_page):

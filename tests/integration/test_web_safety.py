@@ -8,7 +8,8 @@ import pytest
 
 from bot.app import create_app, wait_ready
 from bot.web.safety import CONTENT_SECURITY_POLICY, safe_link
-from tests.integration.test_web_archive import AUTH, CHROMIUM, PASSWORD, web_config
+from tests.integration.browser import CHROMIUM, signed_in_page
+from tests.integration.test_web_archive import AUTH, PASSWORD, web_config
 
 DAY = ("---\nlayout: source\ntitle: \"2020-05-01-WeChat\"\ndate: 2020-05-01 12:00:00\nauthor: Tester\n---\n"
        "> 10:00:00  张三-某公司-产品-北京  \n   \n![img](javascript:alert(document.domain)) \n   \n"
@@ -63,32 +64,22 @@ async def test_every_response_carries_the_policy(hostile_archive, path, status):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 async def test_no_script_runs_in_a_real_browser(hostile_archive):
-    from playwright.async_api import async_playwright
-
     url = str(hostile_archive.make_url("/archive/testgroup/2020-05-01"))
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        try:
-            context = await browser.new_context(http_credentials={"username": "archive", "password": PASSWORD})
-            page = await context.new_page()
-            dialogs: list[str] = []
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            violations: list[str] = []
-            page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
-            response = await page.goto(url)
-            assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
-            assert await page.locator("a.image").count() == 1  # only the http image is a link
-            await page.click("text=javascript:alert(document.domain)")
-            # even markup that slipped through could not run: the policy refuses inline script
-            await page.evaluate("""() => { const s = document.createElement('script');
-                s.textContent = 'alert(document.domain)'; document.body.appendChild(s); }""")
-            await page.wait_for_timeout(300)
-            assert dialogs == []
-            assert violations, "the browser reported no blocked script"
-        finally:
-            await browser.close()
+    async with signed_in_page(PASSWORD) as page:
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        violations: list[str] = []
+        page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+        response = await page.goto(url)
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert await page.locator("a.image").count() == 1  # only the http image is a link
+        await page.click("text=javascript:alert(document.domain)")
+        # even markup that slipped through could not run: the policy refuses inline script
+        await page.evaluate("""() => { const s = document.createElement('script');
+            s.textContent = 'alert(document.domain)'; document.body.appendChild(s); }""")
+        await page.wait_for_timeout(300)
+        assert dialogs == []
+        assert violations, "the browser reported no blocked script"
 
 
 async def test_failed_sign_ins_are_throttled_per_address(aiohttp_client, tmp_path):
