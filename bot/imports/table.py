@@ -23,19 +23,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.archive.model import DEFAULT_ZONE
 from bot.imports.model import Entry, ExportError, Imported, Progress, Skipped
 
 REQUIRED = ("time", "speaker", "text")
 
 
 def read_csv(path: str | Path, selection: str | None = None, progress: Progress | None = None,
-             zone: str = "Asia/Shanghai") -> Iterator[Entry]:
+             zone: str = DEFAULT_ZONE) -> Iterator[Entry]:
     """Rows of a CSV file with a header row, as messages in file order."""
     return _read(Path(path), _csv_rows, progress, zone)
 
 
 def read_jsonl(path: str | Path, selection: str | None = None, progress: Progress | None = None,
-               zone: str = "Asia/Shanghai") -> Iterator[Entry]:
+               zone: str = DEFAULT_ZONE) -> Iterator[Entry]:
     """Lines of a JSON Lines file (one object a line), as messages in file order."""
     return _read(Path(path), _jsonl_rows, progress, zone)
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.archive.model import DEFAULT_ZONE
 from bot.imports.model import Entry, ExportError, Imported, Progress, Skipped
 
 _WHEN = (r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4}),? (\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?"
@@ -39,7 +40,7 @@ EDITED = re.compile(r"\s*<This message was edited>$")
 
 
 def read_export(path: str | Path, selection: str | None = None, progress: Progress | None = None,
-                zone: str = "Asia/Shanghai") -> Iterator[Entry]:
+                zone: str = DEFAULT_ZONE) -> Iterator[Entry]:
     """The chat's messages in file order."""
     lines = _lines(Path(path))
     day_first = _day_first(lines)

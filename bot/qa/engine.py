@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.archive.model import Day, Message, MessageKind
+from bot.archive.model import DEFAULT_ZONE, Day, Message, MessageKind
 from bot.config import AnswerSection
 from bot.qa.index import TextCache, TextIndex
 from bot.qa.mining import LEANS_ON_CONTEXT, QAPair, is_greeting, mine_day
@@ -170,7 +170,7 @@ class AnswerEngine:
 
     @classmethod
     def from_store(cls, db_engine, config: AnswerSection = AnswerSection(), group: str | None = None,
-                   zone: str = "Asia/Shanghai", encoder: Encoder | None = None) -> AnswerEngine:
+                   zone: str = DEFAULT_ZONE, encoder: Encoder | None = None) -> AnswerEngine:
         """Days and pairs from the database; days never mined (or changed since) are mined and saved.
 
         The engine keeps using the store: texts' words (bot/store/tokens.py) and vectors
@@ -204,7 +204,7 @@ class AnswerEngine:
         return out
 
     def refresh_from_store(self, db_engine, keys: Iterable[tuple[str, dt.date | str]] | None = None,
-                           group: str | None = None, zone: str = "Asia/Shanghai") -> None:
+                           group: str | None = None, zone: str = DEFAULT_ZONE) -> None:
         """Reload days from the store after an ingest (all, or the changed (group, date) keys).
 
         Keys the store no longer has are dropped from the index.

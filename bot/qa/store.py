@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, delete, insert, select
 
-from bot.archive.model import Day
+from bot.archive.model import DEFAULT_ZONE, Day
 from bot.qa.mining import MINER_VERSION, QAPair, make_pair, mine_day
 from bot.store.queries import iter_days
 from bot.store.schema import days, groups, qa_mined, qa_pairs
@@ -69,7 +69,7 @@ def save_pairs(conn, day_id: int, content_hash: str, pairs: list[QAPair]) -> Non
 
 
 def load_days_and_pairs(engine: Engine, group: str | None = None, keys: Iterable[DayKey] | None = None,
-                        zone: str = "Asia/Shanghai") -> list[tuple[Day, list[QAPair]]]:
+                        zone: str = DEFAULT_ZONE) -> list[tuple[Day, list[QAPair]]]:
     """Stored days with their pairs; days without current pairs are mined and the pairs saved."""
     keys = None if keys is None else [(g, d if isinstance(d, str) else d.isoformat()) for g, d in keys]
     with engine.connect() as conn:
