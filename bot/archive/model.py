@@ -5,9 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 DEFAULT_ZONE = "Asia/Shanghai"  # the group's zone: the archive's times are local times there
+
+
+class DayKey(NamedTuple):
+    """Which stored day: a group and an ISO date (a plain tuple, so it also keys SQL look-ups)."""
+
+    group: str
+    date: str
 
 
 class MessageKind(str, enum.Enum):

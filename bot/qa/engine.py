@@ -38,7 +38,7 @@ from bot.qa.scoring import CONF_BIAS, CONF_WEIGHTS, features, prepare, rank_scor
 from bot.qa.units import day_units
 from bot.text import Segmenter, normalise, segmenter
 
-DayKey = tuple[str, dt.date]
+DayAt = tuple[str, dt.date]  # (group, date) of a day held in memory; the store keys days by ISO string (DayKey)
 RERANK = 80  # fused candidates scored by the ranker per question
 KIND_ORDER = {"exchange": 0, "chain": 1, "passage": 2, "window": 3}
 MAX_CANDIDATES = 5
@@ -150,8 +150,8 @@ class AnswerEngine:
         self._cache = TextCache(self.segmenter)
         self.vector_db = None  # with a store, words and vectors computed once are kept there
         self._memory_vectors: dict[str, np.ndarray] = {}  # without one: kept for this process
-        self._days: dict[DayKey, Day] = {}
-        self._pairs: dict[DayKey, list[QAPair]] = {}
+        self._days: dict[DayAt, Day] = {}
+        self._pairs: dict[DayAt, list[QAPair]] = {}
         self._lock = threading.Lock()
         self._snap = _Snapshot()
         # The old confidence model over bot/qa/scoring's features (refit nightly by bot/refit.py).
@@ -226,7 +226,7 @@ class AnswerEngine:
                 self._pairs[(day.group, day.date)] = pairs
             self._rebuild()
 
-    def update_days(self, days: Iterable[Day], pairs: dict[DayKey, list[QAPair]] | None = None) -> None:
+    def update_days(self, days: Iterable[Day], pairs: dict[DayAt, list[QAPair]] | None = None) -> None:
         """Add or replace days (mining them unless their pairs are given) and rebuild the indexes."""
         with self._lock:
             for day in days:
@@ -235,7 +235,7 @@ class AnswerEngine:
                 self._pairs[key] = pairs[key] if pairs is not None and key in pairs else mine_day(day)
             self._rebuild()
 
-    def remove_days(self, keys: Iterable[DayKey]) -> None:
+    def remove_days(self, keys: Iterable[DayAt]) -> None:
         """Drop (group, date) days and their pairs, e.g. a day deleted from the archive."""
         with self._lock:
             for key in keys:

@@ -11,12 +11,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, delete, insert, select
 
-from bot.archive.model import DEFAULT_ZONE, Day
+from bot.archive.model import DEFAULT_ZONE, Day, DayKey
 from bot.qa.mining import MINER_VERSION, QAPair, make_pair, mine_day
 from bot.store.queries import iter_days
 from bot.store.schema import days, groups, qa_mined, qa_pairs
-
-DayKey = tuple[str, str]  # (group, ISO date)
 
 
 def _heads(conn, group: str | None, keys: Iterable[DayKey] | None):

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, bindparam, delete, false, insert, select, update
 
-from bot.archive.model import Day
+from bot.archive.model import Day, DayKey
 from bot.archive.reader import DAY_FILE, ArchiveError, ReadOptions, Record, decode, find_day_files, parse_records
 from bot.archive.writer import render_day
 from bot.store.archive_members import merge_members, recompute_members
@@ -45,12 +45,6 @@ class Status(str, enum.Enum):
     REPLACED = "replaced"
     UNCHANGED = "unchanged"
     FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class DayKey:
-    group: str
-    date: str  # ISO date
 
 
 @dataclass(slots=True)
