@@ -77,3 +77,37 @@ def test_clock_status_lists_ledger_rows_and_stale_claims(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("digest\ttelegram:-1\t2024-06-01\tdelivered")
     assert out[-1] == "stale claim (not re-sent): nicknames telegram:-1 2024-06-02 by host:1"
+
+
+def test_clock_status_as_json(tmp_path, capsys):
+    import json
+
+    from bot.cli import main
+    from bot.store import connect, ledger
+
+    db = connect(tmp_path / "s.db")
+    ledger.claim(db, ledger.RunKey("digest", "telegram:-1", "2024-06-01"), "t", 1_700_000_000)
+    ledger.mark_delivered(db, ledger.RunKey("digest", "telegram:-1", "2024-06-01"), 1_700_000_001)
+    ledger.claim(db, ledger.RunKey("nicknames", "telegram:-1", "2024-06-02"), "t", 1_700_000_100, runner="host:1")
+    db.dispose()
+    assert main(["clock", "--status", "--json", "--db", str(tmp_path / "s.db")]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["runs"][0] == {"claimed": "2023-11-14T22:13:20+00:00", "job": "digest", "chat": "telegram:-1",
+                                 "period": "2024-06-01", "status": "delivered"}
+    assert status["stale_claims"] == [{"job": "nicknames", "chat": "telegram:-1", "period": "2024-06-02",
+                                       "runner": "host:1"}]
+
+
+def test_names_check_as_json(tmp_path, capsys):
+    import json
+
+    from bot.cli import main
+
+    (tmp_path / "club").mkdir()
+    (tmp_path / "club" / "2030-04-01-chat.markdown").write_text(
+        "---\nlayout: source\ntitle: \"2030-04-01-WeChat\"\ndate: 2030-04-01 12:00:00\nauthor: Club\n"
+        "lines: 2\ntag: [chat]\n---\n> 09:00:00  王小明-星河支付-产品-杭州  \n   \n早上好  \n   \n"
+        "> 09:01:00  小明  \n   \n早  \n   \n", encoding="utf-8")
+    assert main(["names", "check", "--json", "--archive", str(tmp_path / "club"), "--date", "2030-04-01"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result == {"known": 2, "reminded": [{"name": "小明", "reason": "应为 3~4 段，现为 1 段"}]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import logging
 import signal
 import sys
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     clock.add_argument("--dry-run", action="store_true", help="print each job's next run time and exit")
     clock.add_argument("--run", metavar="JOB", help="run one job now (ledger-protected) and exit")
     clock.add_argument("--status", action="store_true", help="print the latest ledger rows and stale claims")
+    clock.add_argument("--json", action="store_true", help="with --status: one JSON object")
     clock.set_defaults(func=run_clock)
 
     digest = sub.add_parser("digest", help="print the digest of an archived day")
@@ -46,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.add_argument("--date", required=True, type=iso_date, help="YYYY-MM-DD")
     check.add_argument("--group", help="only this group's day (default: every group with that date)")
     check.add_argument("--members", type=Path, help="file of further known members, one display name a line")
+    check.add_argument("--json", action="store_true", help="one JSON object: who would be reminded and why")
     check.set_defaults(func=run_names_check)
 
     replay = sub.add_parser("replay", help="feed an archived day through the bot as if live; print its replies")
@@ -147,6 +150,10 @@ def run_names_check(args: argparse.Namespace) -> int:
             raise Failed(f"cannot read {args.members}: {exc}") from None
     flagged = names_check(days, extra, config)
     known = len({m.speaker for d in days for m in d.messages} | {n.strip() for n in extra if n.strip()})
+    if args.json:
+        print(json.dumps({"known": known, "reminded": [{"name": name, "reason": reason} for name, reason in flagged]},
+                         ensure_ascii=False))
+        return 0
     for name, reason in flagged:
         print(f"{name}\t{reason}")
     print(f"{len(flagged)} of {known} known member(s) would be reminded", file=sys.stderr)
@@ -192,7 +199,7 @@ async def _clock(config: Config, dry_run: bool, run_job: str | None) -> int:
     return 0
 
 
-def print_status(config: Config, limit: int = 20) -> None:
+def print_status(config: Config, limit: int = 20, as_json: bool = False) -> None:
     """The ledger's latest posts, and claims whose process died before the send (never re-sent)."""
     import time
 
@@ -201,19 +208,26 @@ def print_status(config: Config, limit: int = 20) -> None:
 
     db = connect(config.store.url)
     try:
-        for row in ledger.runs(db)[-limit:]:
-            when = dt.datetime.fromtimestamp(row["claimed_ts"], dt.timezone.utc).isoformat(timespec="seconds")
-            print(f"{when}\t{row['job']}\t{row['chat']}\t{row['period']}\t{row['status']}")
-        for row in ledger.stale(db, int(time.time()) - 3600):
-            print(f"stale claim (not re-sent): {row['job']} {row['chat']} {row['period']} by {row['runner']}")
+        runs = [{"claimed": dt.datetime.fromtimestamp(row["claimed_ts"], dt.timezone.utc).isoformat(timespec="seconds"),
+                 "job": row["job"], "chat": row["chat"], "period": row["period"], "status": row["status"]}
+                for row in ledger.runs(db)[-limit:]]
+        stale = [{"job": row["job"], "chat": row["chat"], "period": row["period"], "runner": row["runner"]}
+                 for row in ledger.stale(db, int(time.time()) - 3600)]
     finally:
         db.dispose()
+    if as_json:
+        print(json.dumps({"runs": runs, "stale_claims": stale}, ensure_ascii=False))
+        return
+    for run in runs:
+        print(f"{run['claimed']}\t{run['job']}\t{run['chat']}\t{run['period']}\t{run['status']}")
+    for claim in stale:
+        print(f"stale claim (not re-sent): {claim['job']} {claim['chat']} {claim['period']} by {claim['runner']}")
 
 
 def run_clock(args: argparse.Namespace) -> int:
     config = config_from(args)
     if args.status:
-        print_status(config)
+        print_status(config, as_json=args.json)
         return 0
     return asyncio.run(_clock(config, args.dry_run, args.run))
 
