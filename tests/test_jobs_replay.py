@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
+
 from bot.archive.model import Day, Message
 from bot.archive.reader import read_day
 from bot.archive.writer import write_day
@@ -63,26 +65,9 @@ def test_clock_dry_run_prints_the_next_run_of_each_job(tmp_path, capsys):
     assert (weekly.strftime("%a %H:%M")) == "Sun 21:00"
 
 
-def test_clock_status_lists_ledger_rows_and_stale_claims(tmp_path, capsys):
-    from bot.store import ledger
-    from bot.cli import main
-    from bot.store import connect
-
-    db = connect(tmp_path / "s.db")
-    ledger.claim(db, ledger.RunKey("digest", "telegram:-1", "2024-06-01"), "t", 1_700_000_000)
-    ledger.mark_delivered(db, ledger.RunKey("digest", "telegram:-1", "2024-06-01"), 1_700_000_001)
-    ledger.claim(db, ledger.RunKey("nicknames", "telegram:-1", "2024-06-02"), "t", 1_700_000_100, runner="host:1")
-    db.dispose()
-    assert main(["clock", "--db", str(tmp_path / "s.db"), "--status"]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].endswith("digest\ttelegram:-1\t2024-06-01\tdelivered")
-    assert out[-1] == "stale claim (not re-sent): nicknames telegram:-1 2024-06-02 by host:1"
-
-
-def test_clock_status_as_json(tmp_path, capsys):
-    import json
-
-    from bot.cli import main
+@pytest.fixture
+def ledger_file(tmp_path) -> str:
+    """A store holding one delivered digest and one claim whose process died before the send."""
     from bot.store import connect, ledger
 
     db = connect(tmp_path / "s.db")
@@ -90,7 +75,24 @@ def test_clock_status_as_json(tmp_path, capsys):
     ledger.mark_delivered(db, ledger.RunKey("digest", "telegram:-1", "2024-06-01"), 1_700_000_001)
     ledger.claim(db, ledger.RunKey("nicknames", "telegram:-1", "2024-06-02"), "t", 1_700_000_100, runner="host:1")
     db.dispose()
-    assert main(["clock", "--status", "--json", "--db", str(tmp_path / "s.db")]) == 0
+    return str(tmp_path / "s.db")
+
+
+def test_clock_status_lists_ledger_rows_and_stale_claims(ledger_file, capsys):
+    from bot.cli import main
+
+    assert main(["clock", "--db", ledger_file, "--status"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("digest\ttelegram:-1\t2024-06-01\tdelivered")
+    assert out[-1] == "stale claim (not re-sent): nicknames telegram:-1 2024-06-02 by host:1"
+
+
+def test_clock_status_as_json(ledger_file, capsys):
+    import json
+
+    from bot.cli import main
+
+    assert main(["clock", "--status", "--json", "--db", ledger_file]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["runs"][0] == {"claimed": "2023-11-14T22:13:20+00:00", "job": "digest", "chat": "telegram:-1",
                                  "period": "2024-06-01", "status": "delivered"}

@@ -25,12 +25,12 @@ from rapidfuzz import fuzz
 from bot.qa.index import TextIndex
 from bot.qa.mining import QAPair, asks
 from bot.qa.retrieval import Candidate, UnitIndex
+from bot.qa.scoring import INFO_FULL
 
 FEATURES = ("dense_q", "dense_b", "dense_q_gap", "dense_b_gap", "bm25_q", "bm25_b", "rrf",
             "cover_query", "cover_doc", "cover_body", "rare_agree", "token_set", "partial", "query_info",
             "answers", "answer_chars", "stands_alone", "asks", "chain", "passage", "window", "few_words")
 KINDS = ("chain", "passage", "window")  # one-hot against the exchange
-INFO_FULL = 3.5  # a query that says enough: IDF mass of three or four words no question uses
 
 
 @dataclass(frozen=True, slots=True)
