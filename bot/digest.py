@@ -214,22 +214,34 @@ def render(digest: Digest, markdown: bool = False) -> str:
     return "\n".join(out)
 
 
-def hour_chart_png(digest: Digest) -> bytes:
-    """Messages per hour as a small bar chart (matplotlib's Agg backend, no display needed)."""
+def bar_chart_png(heights: list[int], title: str, ticks: list[int], labels: list[str] | None = None,
+                  xlabel: str | None = None, fill_width: bool = False) -> bytes:
+    """Message counts as a small PNG bar chart (matplotlib's Agg backend, no display needed)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6, 2.4), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    axes.bar(range(24), digest.hours, color="#3a7bd5")
-    axes.set_xticks(range(0, 24, 3))
-    axes.set_xlim(-0.6, 23.6)
-    axes.set_xlabel("hour")
+    axes.bar(range(len(heights)), heights, color="#3a7bd5")
+    if labels is None:
+        axes.set_xticks(ticks)
+    else:
+        axes.set_xticks(ticks, labels)
+    if fill_width:  # every slot shown, even empty ones at either end
+        axes.set_xlim(-0.6, len(heights) - 0.4)
+    if xlabel:
+        axes.set_xlabel(xlabel)
     axes.set_ylabel("messages")
-    axes.set_title(f"{digest.date.isoformat()}: {digest.message_count} messages", fontsize=10)
+    axes.set_title(title, fontsize=10)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def hour_chart_png(digest: Digest) -> bytes:
+    """Messages per hour of the day."""
+    return bar_chart_png(list(digest.hours), f"{digest.date.isoformat()}: {digest.message_count} messages",
+                         list(range(0, 24, 3)), xlabel="hour", fill_width=True)
 

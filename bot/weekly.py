@@ -13,14 +13,13 @@ recent earlier year that has them. `render_week` writes the same sections as the
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.archive.model import Day, MessageKind
-from bot.digest import (MAX_QUESTIONS, TOP_MEMBERS, Question, Suggestion, _Writer, quote, render_discussions,
-                        render_questions, short_name)
+from bot.digest import (MAX_QUESTIONS, TOP_MEMBERS, Question, Suggestion, _Writer, bar_chart_png, quote,
+                        render_discussions, render_questions, short_name)
 from bot.discussions import Discussion, discussions
 from bot.links import day_url
 from bot.open_questions import OpenQuestion, open_questions
@@ -119,21 +118,10 @@ def render_week(week: WeeklyDigest, markdown: bool = False, group: str = "") -> 
 
 
 def week_chart_png(week: WeeklyDigest) -> bytes:
-    """Messages per day of the week as a small bar chart (matplotlib's Agg backend)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 2.4), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.bar(range(WEEK), [n for _, n in week.per_day], color="#3a7bd5")
-    axes.set_xticks(range(WEEK), [f"{d:%m-%d}" for d, _ in week.per_day])
-    axes.set_ylabel("messages")
-    axes.set_title(f"{week.start.isoformat()} – {week.end.isoformat()}: {week.message_count} messages", fontsize=10)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    """Messages per day of the week."""
+    return bar_chart_png([n for _, n in week.per_day],
+                         f"{week.start.isoformat()} – {week.end.isoformat()}: {week.message_count} messages",
+                         list(range(len(week.per_day))), [f"{d:%m-%d}" for d, _ in week.per_day])
 
 
 def images_of(days: Sequence[Day]) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from bot.archive.model import Day
 from bot.chat import Outgoing
@@ -92,12 +93,16 @@ def digest_date(ctx: Context) -> tuple[dt.date, dt.datetime | None]:
     return ctx.today, ctx.now
 
 
-def digest_messages(services: Services, chat: ChatSection, digest: Digest) -> list[Outgoing]:
+def rendering(services: Services, chat: ChatSection, message_count: int,
+              chart: Callable[[], bytes]) -> tuple[bool, bytes | None]:
+    """(Markdown or plain, the chart or None) as the chat's platform can show them."""
     adapter = services.adapters.get(chat.platform)
-    markdown = getattr(adapter, "renders_markdown", False)
-    image = None
-    if services.config.schedule.digest_chart and getattr(adapter, "supports_images", False) and digest.message_count:
-        image = hour_chart_png(digest)
+    wants_chart = services.config.schedule.digest_chart and getattr(adapter, "supports_images", False)
+    return getattr(adapter, "renders_markdown", False), chart() if wants_chart and message_count else None
+
+
+def digest_messages(services: Services, chat: ChatSection, digest: Digest) -> list[Outgoing]:
+    markdown, image = rendering(services, chat, digest.message_count, lambda: hour_chart_png(digest))
     text = render(digest, markdown=markdown)
     start = dt.datetime.combine(digest.date, dt.time(), services.zone)
     given = answers.counts(services.db, chat.platform, chat.chat_id, int(start.timestamp()),

@@ -24,7 +24,7 @@ from bot.services import Services
 from bot.store import queries
 from bot.store.days import live_day
 from bot.weekly import WeeklyDigest, build_week, open_questions_of, render_week, week_chart_png, week_dates
-from handlers.digest import archive_background, as_suggestion
+from handlers.digest import archive_background, as_suggestion, rendering
 
 log = logging.getLogger(__name__)
 router = Router("weekly")
@@ -80,11 +80,7 @@ def gather_week(services: Services, group: str, end: dt.date, until: dt.datetime
 
 
 def week_messages(services: Services, chat: ChatSection, week: WeeklyDigest) -> list[Outgoing]:
-    adapter = services.adapters.get(chat.platform)
-    markdown = getattr(adapter, "renders_markdown", False)
-    image = None
-    if services.config.schedule.digest_chart and getattr(adapter, "supports_images", False) and week.message_count:
-        image = week_chart_png(week)
+    markdown, image = rendering(services, chat, week.message_count, lambda: week_chart_png(week))
     return [Outgoing(chat_id=chat.chat_id, text=render_week(week, markdown=markdown, group=chat.group),
                      markdown=markdown, image_png=image,
                      image_caption=f"{week.start.isoformat()} – {week.end.isoformat()} 每天消息数" if image else "")]
