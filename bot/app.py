@@ -147,10 +147,12 @@ async def _answers_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         app[READY].set()
     resume = loop.create_task(_resume_pending(app))
+    services = app[SERVICES]
+    watch = loop.create_task(services.erasures.poll(services))  # erasures made by other processes
     try:
         yield
     finally:
-        for task in (state["task"], resume):
+        for task in (state["task"], resume, watch):
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -206,6 +208,7 @@ async def _load_answers(app: web.Application) -> None:
     services = app[SERVICES]
     try:
         await asyncio.to_thread(ingest_archive, services.db, services.config)
+        await asyncio.to_thread(services.erasures.before_loading, services.db)
         services.answers = await asyncio.to_thread(build_answer_engine, services.db, services.config)
     except asyncio.CancelledError:
         raise

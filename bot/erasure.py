@@ -103,5 +103,5 @@ def erase(db: Engine, config: Config, speakers: set[str], *, group: str | None =
             answer_log.forget_asker(conn, [user_id], platform)
         sql.forget_texts(conn, [text_hash(t) for t in stale_texts])
         sql.audit(conn, requested_by=requested_by, scope=group or "*", mode=config.erasure.mode,
-                  archived=done.archived, live=done.live, ts=int(now.timestamp()))
+                  archived=done.archived, live=done.live, ts=int(now.timestamp()), days_rewritten=done.days)
     return done
