@@ -148,10 +148,12 @@ async def _answers_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         app[READY].set()
     resume = loop.create_task(_resume_pending(app))
+    services = app[SERVICES]
+    watch = loop.create_task(services.erasures.poll(services))  # erasures made by other processes
     try:
         yield
     finally:
-        for task in (state["task"], resume):
+        for task in (state["task"], resume, watch):
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -193,11 +195,13 @@ def build_answer_engine(db, config: Config):
     Words and vectors are kept in the store, so only the first start segments and encodes.
     """
     from bot.qa.encoder import build_encoder
+    from bot import legacy_units
     from bot.qa.engine import AnswerEngine
     from bot.store import score_models
 
     engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
     engine.confidence_model = score_models.adopted(db) or engine.confidence_model  # a refit adopted earlier
+    legacy_units.migrate(db, engine)  # feedback and pins stored by earlier versions name units by their ids
     return engine
 
 
@@ -205,6 +209,7 @@ async def _load_answers(app: web.Application) -> None:
     services = app[SERVICES]
     try:
         await asyncio.to_thread(ingest_archive, services.db, services.config)
+        await asyncio.to_thread(services.erasures.before_loading, services.db)
         services.answers = await asyncio.to_thread(build_answer_engine, services.db, services.config)
     except asyncio.CancelledError:
         raise

@@ -25,9 +25,8 @@ from bot.archive.model import Day
 from bot.archive.reader import ReadOptions
 from bot.archive.writer import day_file_name, write_day
 from bot.config import Config
-from bot.learning import message_unit
 from bot.qa.retrieval import body_text, question_text
-from bot.qa.units import day_units
+from bot.qa.units import UNIT_KINDS, day_units
 from bot.qa.mining import mine_day
 from bot.store import answers as answer_log
 from bot.store import curation, erase as sql, queries
@@ -91,7 +90,7 @@ def erase(db: Engine, config: Config, speakers: set[str], *, group: str | None =
         with db.begin() as conn:
             ingest_day(conn, cleaned, options=options)
             sql.keep_hash(conn, day_group, date, content_hash)
-            curation.forget_units(conn, [f"pair:{day_group}:{date}:", message_unit(day_group, date, 0)[:-1]])
+            curation.forget_units(conn, [f"{kind}:{day_group}:{date}:" for kind in (*UNIT_KINDS, "msg", "pair")])
         done.archived += len(gone)
         done.days.append((day_group, date))
         if publish_dir is not None and (publish_dir / day_group / day_file_name(cleaned)).exists():
@@ -104,5 +103,5 @@ def erase(db: Engine, config: Config, speakers: set[str], *, group: str | None =
             answer_log.forget_asker(conn, [user_id], platform)
         sql.forget_texts(conn, [text_hash(t) for t in stale_texts])
         sql.audit(conn, requested_by=requested_by, scope=group or "*", mode=config.erasure.mode,
-                  archived=done.archived, live=done.live, ts=int(now.timestamp()))
+                  archived=done.archived, live=done.live, ts=int(now.timestamp()), days_rewritten=done.days)
     return done
