@@ -118,6 +118,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await app[DISPATCHER].drain(config.server.shutdown_timeout)
+        app[DISPATCHER].close()
         for adapter in services.adapters.values():
             close = getattr(adapter, "close", None)
             if close is not None:
