@@ -1,7 +1,7 @@
 """Erasure reaches a running server: `archive-bot erase` in another process against the same
-SQLite file, and the running `serve` (never restarted) quotes the speaker's words nowhere — not
-in /search, /ask or an auto-answer on Telegram, nor the web search, ask API or day page. Every
-name and line here is invented."""
+store (a SQLite file, or PostgreSQL), and the running `serve` (never restarted) quotes the
+speaker's words nowhere — not in /search, /ask or an auto-answer on Telegram, nor the web search,
+ask API or day page. Every name and line here is invented."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 
 from bot.archive.writer import write_day
 from tests.fakes import four_platforms as fp
+from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 from tests.integration.test_erasure import GROUP, LEAVER, SECRET_WORDS, THEIR_LINES, invented_day
 from tests.serve_process import REPO, ServeProcess, free_port, write_config
 
@@ -70,11 +71,19 @@ async def erase_in_another_process(config) -> None:
     assert "erased 2 archived" in output.decode()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    request.getfixturevalue("postgres_db")  # a clean schema on the throwaway server
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture
-async def serving(tmp_path, telegram_api):
+async def serving(tmp_path, telegram_api, store_url):
     write_day(invented_day(), tmp_path / "archive")
     config = write_config(tmp_path / "bot.toml", {
-        "store": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+        "store": {"url": store_url},
         "archive": {"paths": [str(tmp_path / "archive")]},
         "server": {"run_scheduler": False},
         "web": {"password": PASSWORD},
