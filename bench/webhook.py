@@ -296,6 +296,7 @@ def main() -> int:
         bot_proc, bot_stop, bot_port = start_server(BotBuilder(db_path, f"http://127.0.0.1:{fake_port}", args.chats,
                                                                  args.encoder))
         wait_ready(bot_port)
+        load_before = os.getloadavg()[0]
         bare_url = f"http://127.0.0.1:{bare_port}/webhook/telegram"
         url = f"http://127.0.0.1:{bot_port}/webhook/telegram"
         run_wrk(wrk, script, bare_url, "chatter", 0, 2, 64)  # warm-up
@@ -323,7 +324,9 @@ def main() -> int:
             ("(b) our webhook, chatter (stored, no answer), 64 conn", chatter),
             ("(c) our webhook, questions answered, 32 conn", questions)]
     print(f"\nwebhook benchmark (wrk -t2, {args.seconds:.0f}s per run, median of {args.rounds} alternating rounds "
-          f"for (a)/(b), {os.cpu_count()} CPUs, 127.0.0.1, full shared archive in the bot, encoder {args.encoder})\n")
+          f"for (a)/(b), {os.cpu_count()} CPUs, 127.0.0.1, full shared archive in the bot, encoder {args.encoder})")
+    print(f"load average (1 min) {load_before:.2f} before the runs, {os.getloadavg()[0]:.2f} after: on a shared "
+          "machine, compare figures taken at similar load\n")
     print(f"{'scenario':54} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'server CPU us/req':>17}")
     for name, r in rows:

@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Iterable
 
+import orjson
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -133,11 +134,17 @@ def _member(member: Member) -> list:
 
 
 def message_json(m: Incoming) -> str:
-    return json.dumps({
+    """The pending row's copy of a message (written for every new message, so orjson: a fifth of
+    the standard encoder's time; a text it refuses, such as a lone surrogate, takes the standard one)."""
+    fields = {
         "platform": m.platform, "chat_id": m.chat_id, "message_id": m.message_id, "sender": _member(m.sender),
         "text": m.text, "time": m.time.isoformat(), "mentions": [_member(x) for x in m.mentions],
         "reply_to": m.reply_to, "thread_id": m.thread_id, "command": m.command, "args": m.args,
-        "addressed": m.addressed, "edited": m.edited, "joined": [_member(x) for x in m.joined]}, ensure_ascii=False)
+        "addressed": m.addressed, "edited": m.edited, "joined": [_member(x) for x in m.joined]}
+    try:
+        return orjson.dumps(fields).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(fields, ensure_ascii=False)
 
 
 def message_from_json(text: str) -> Incoming:
