@@ -54,9 +54,6 @@ def question_key(text: str) -> str:
     return _cached_key(text)
 
 
-def _pair_id(pair: Any) -> list:
-    """What identifies an archived exchange across processes: group, date, first question line."""
-    return [pair.group, pair.date.isoformat(), pair.question_seqs[0] if pair.question_seqs else -1]
 
 
 async def deliver(adapter, outgoing: Outgoing) -> Sent:
@@ -152,18 +149,17 @@ class Context:
         """Keep the archived exchange behind the last answer in this chat, for /thread (in the
         store, so the next message may reach another web process)."""
         self.services.last_answers[self.chat_key] = pair
-        shared.set_state(self.services.db, self.chat_key, "last_answer", _pair_id(pair))
+        shared.set_state(self.services.db, self.chat_key, "last_answer", pair.unit_id)
 
     def last_answer(self) -> Any:
         wanted = shared.get_state(self.services.db, self.chat_key, "last_answer")
         if wanted is None:
             return None
         known = self.services.last_answers.get(self.chat_key)
-        if known is not None and _pair_id(known) == wanted:
+        if known is not None and known.unit_id == wanted:
             return known
-        engine = self.services.answers
-        return next((pair for pair in (engine.pairs() if engine is not None else ()) if _pair_id(pair) == wanted),
-                    None)
+        engine = self.services.answers  # another process answered: the unit by its id (any kind)
+        return engine.unit(wanted) if engine is not None and isinstance(wanted, str) else None
 
     async def words_for_engine(self, usage: str) -> str | None:
         """The command's words, once there are words and a loaded index to look them up in;

@@ -25,9 +25,8 @@ from bot.archive.model import Day
 from bot.archive.reader import ReadOptions
 from bot.archive.writer import day_file_name, write_day
 from bot.config import Config
-from bot.learning import message_unit
 from bot.qa.retrieval import body_text, question_text
-from bot.qa.units import day_units
+from bot.qa.units import UNIT_KINDS, day_units
 from bot.qa.mining import mine_day
 from bot.store import answers as answer_log
 from bot.store import curation, erase as sql, queries
@@ -91,7 +90,7 @@ def erase(db: Engine, config: Config, speakers: set[str], *, group: str | None =
         with db.begin() as conn:
             ingest_day(conn, cleaned, options=options)
             sql.keep_hash(conn, day_group, date, content_hash)
-            curation.forget_units(conn, [f"pair:{day_group}:{date}:", message_unit(day_group, date, 0)[:-1]])
+            curation.forget_units(conn, [f"{kind}:{day_group}:{date}:" for kind in (*UNIT_KINDS, "msg", "pair")])
         done.archived += len(gone)
         done.days.append((day_group, date))
         if publish_dir is not None and (publish_dir / day_group / day_file_name(cleaned)).exists():

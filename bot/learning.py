@@ -1,7 +1,7 @@
 """What a chat taught the bot, applied to the engine's verdict before anything is posted.
 
-Units have stable keys (`unit_key`): an archived exchange by its group, date and first question
-line; a single archived message by its place; a live message by its platform id. A unit members
+Units have stable keys (`unit_key`): an archived unit by its id (`QAPair.unit_id`: kind, group,
+date, first line), a single archived message by its place, a live message by its platform id. A unit members
 marked wrong for a question is never posted unprompted again in that chat for that question or a
 close paraphrase (`paraphrase_similarity`), and is demoted (`wrong_factor`) for similar questions
 (`similar_similarity`); one marked right gains `right_bonus` for similar questions. Hidden units
@@ -17,23 +17,31 @@ from sqlalchemy import Engine
 
 from bot.config import FeedbackSection
 from bot.context import question_key
+from bot.qa.units import parse_unit_id
 from bot.store import answers as answer_log
 from bot.store import curation
 
 
 def unit_key(pair) -> str:
-    """The key of an archived exchange (bot.qa.mining.QAPair)."""
-    return f"pair:{pair.group}:{pair.date.isoformat()}:{pair.question_seqs[0]}"
+    """The key of an archived unit of any kind (bot.qa.mining.QAPair.unit_id)."""
+    return pair.unit_id
 
 
-def _shows_hidden(pair, hidden: frozenset[str]) -> bool:
-    """Whether a unit is hidden or quotes a hidden exchange's question or answers (a reply chain or a
-    conversation window over the same lines must not bring a hidden answer back)."""
-    if unit_key(pair) in hidden:
-        return True
-    prefix = f"pair:{pair.group}:{pair.date.isoformat()}:"
-    seqs = {int(k[len(prefix):]) for k in hidden if k.startswith(prefix) and k[len(prefix):].isdigit()}
-    return bool(seqs & {*pair.question_seqs, *pair.answer_seqs})
+def _lines(pair) -> set[tuple[str, str, int]]:
+    date = pair.date.isoformat()
+    return {(pair.group, date, seq) for seq in (*pair.question_seqs, *pair.answer_seqs)}
+
+
+def _hidden_anchors(hidden: frozenset[str]) -> set[tuple[str, str, int]]:
+    """(group, date, line) where each hidden archived unit or message starts."""
+    refs = [parse_unit_id(key) for key in hidden]
+    return {(ref.group, ref.date, ref.seq) for ref in refs if ref is not None}
+
+
+def _shows_hidden(pair, hidden: frozenset[str], anchors: set[tuple[str, str, int]]) -> bool:
+    """Whether a unit is hidden or quotes the first line of a hidden unit or message (a reply chain
+    or a conversation window over the same lines must not bring a hidden answer back)."""
+    return pair.unit_id in hidden or bool(_lines(pair) & anchors)
 
 
 def message_unit(group: str, date: str, seq: int) -> str:
@@ -108,13 +116,13 @@ def apply(result, question: str, taught: Lessons, config: FeedbackSection, answe
     if not taught.verdicts and not taught.hidden:
         return result
     kept = []
+    anchors = _hidden_anchors(taught.hidden)
     # Lines of hidden units among the candidates: a chain or window over them is hidden too.
-    hidden_lines = {(m.pair.group, m.pair.date, seq) for m in result.candidates if unit_key(m.pair) in taught.hidden
-                    for seq in (*m.pair.question_seqs, *m.pair.answer_seqs)}
+    hidden_lines = {line for m in result.candidates if m.pair.unit_id in taught.hidden for line in _lines(m.pair)}
     for match in result.candidates:
-        unit = unit_key(match.pair)
-        lines = {(match.pair.group, match.pair.date, seq) for seq in (*match.pair.question_seqs, *match.pair.answer_seqs)}
-        if _shows_hidden(match.pair, taught.hidden) or lines & hidden_lines or (not prompted and blocked(question, unit, taught, config)):
+        unit = match.pair.unit_id
+        if (_shows_hidden(match.pair, taught.hidden, anchors) or _lines(match.pair) & hidden_lines
+                or (not prompted and blocked(question, unit, taught, config))):
             continue
         kept.append(dataclasses.replace(match, score=_score(question, unit, match.score, taught, config)))
     kept.sort(key=lambda m: m.score, reverse=True)

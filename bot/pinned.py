@@ -1,17 +1,18 @@
 """A pinned unit turned back into what the bot posts: who said it and when, with a link.
 
-Pins name units by key (bot/learning.py): an archived exchange, one archived message, or a live
-message. The archived ones are read from the answer engine and the store; a unit that is gone
-(erased, or its day removed) resolves to None and the bot answers as if it had no pin.
+Pins name units by key (bot/learning.py): an archived unit of any kind (exchange, reply chain, talk
+passage, conversation window), one archived message, or a live message. The archived ones are read
+from the answer engine and the store; a unit that is gone (erased, or its day removed) resolves to
+None and the bot answers as if it had no pin.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from bot.learning import unit_key
 from bot.qa.engine import Match
 from bot.qa.reply import answer_text, shorten
+from bot.qa.units import UNIT_KINDS
 from bot.services import Services
 from bot.store import live, queries
 
@@ -32,11 +33,9 @@ def pinned_text(services: Services, unit: str) -> str | None:
 
     kind, _, rest = unit.partition(":")
     base = services.config.bot.public_base_url
-    if kind == "pair" and services.answers is not None:
-        for pair in services.answers.pairs():
-            if unit_key(pair) == unit:
-                return PINNED + "\n" + answer_text(Match(pair, 1.0), base)
-        return None
+    if kind in UNIT_KINDS:
+        found = services.answers.unit(unit) if services.answers is not None else None
+        return PINNED + "\n" + answer_text(Match(found, 1.0), base) if found is not None else None
     if kind == "msg":
         group, date, seq = rest.rsplit(":", 2)
         day = queries.load_day(services.db, group, date, services.zone)

@@ -160,7 +160,7 @@ async def test_digest_reports_the_days_answers_and_their_feedback(env, telegram_
                                     ("answer", day_ts - 86_400)]):  # the day before: not counted
         answer_id = answers.record(services.db, platform="telegram", chat_id=CHAT_ID, group=GROUP, kind=kind,
                                    prompted=False, question_message_id=f"q{n}", asker_id="7", question="问题",
-                                   unit=f"pair:{GROUP}:2023-06-01:{n}", score=0.8, ts=ts, message_ids=[f"b{n}"])
+                                   unit=f"exchange:{GROUP}:2023-06-01:{n}", score=0.8, ts=ts, message_ids=[f"b{n}"])
         answers.give(services.db, answer_id, "11", answers.WRONG if n == 1 else answers.RIGHT, "reaction", ts)
     answers.give(services.db, 1, "12", answers.RIGHT, "reply", day_ts)
     await JobScheduler(services).trampoline("digest")

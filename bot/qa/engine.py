@@ -134,6 +134,7 @@ class _Snapshot:
     message_groups: np.ndarray | None = None
     message_index: TextIndex | None = None  # built on first search (`_message_index`)
     exchange_index: TextIndex | None = None  # the mined exchanges' questions, built on first `ranked`
+    by_id: dict[str, QAPair] | None = None  # units by `unit_id`, built on first `unit`
 
 
 class AnswerEngine:
@@ -298,6 +299,13 @@ class AnswerEngine:
 
     def pairs(self) -> list[QAPair]:
         return list(self._snap.pairs)
+
+    def unit(self, unit_id: str) -> QAPair | None:
+        """The indexed unit with this id (`QAPair.unit_id`: what pins and feedback name), or None."""
+        snap = self._snap
+        if snap.by_id is None:
+            snap.by_id = {unit.unit_id: unit for unit in (snap.units.units if snap.units else ())}
+        return snap.by_id.get(unit_id)
 
     def stats(self) -> dict:
         snap = self._snap

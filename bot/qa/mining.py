@@ -75,10 +75,19 @@ class QAPair:
     context: tuple[Message, ...] = ()  # lines before a question that leans on them
     kind: str = "exchange"  # exchange | chain | passage | window (bot.qa.units)
     excerpt: str = ""  # the matched text when it is not the question's lines (a quote, a talk's piece)
+    piece: int = 0  # numbers the units of one kind that share an anchor line (bot.qa.units.day_units)
 
     @property
     def first(self) -> Message:
         return self.question[0]
+
+    @property
+    def unit_id(self) -> str:
+        """The unit's stable id, `kind:group:date:anchor[:piece]` (anchor: the position of its first
+        line in the day; piece: when several units of a kind start there). The same for the same day
+        however often it is re-read or re-mined, so feedback, pins and hides keep naming it."""
+        anchor = f"{self.kind}:{self.group}:{self.date.isoformat()}:{self.question_seqs[0]}"
+        return f"{anchor}:{self.piece}" if self.piece else anchor
 
     @property
     def asker(self) -> str:

@@ -7,12 +7,16 @@ line; a platform reply link answers the line it points to) and in conversations 
 so the answer, /thread and link code treat them alike: `first` is the anchor for the deep link,
 `question_text` is what is matched as the question, `answers` are the lines to quote, and
 `covers()` lists every archived message it stands for (the evaluation's notion of right).
+Each unit's `unit_id` (`kind:group:date:anchor[:piece]`) names it in the answer log, feedback,
+pins and hides; `parse_unit_id` takes such an id (or an older `pair:` key) apart.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 from bot.archive.model import Day, Message, MessageKind
 from bot.qa.mining import QAPair, _content, _substantive, context_seqs, quote_reply, said
@@ -26,6 +30,30 @@ CHAIN_ROOT_CHARS = 8  # a replied-to line shorter than this says too little to b
 WINDOW_LINES = 6
 WINDOW_STRIDE = 3
 SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
+UNIT_KINDS = ("exchange", "chain", "passage", "window")  # most structured first: the one shown per anchor
+# Ids of archived places: the units, one archived message ("msg", pinned by its time) and the
+# exchange keys written before units had ids ("pair:group:date:seq").
+_UNIT_ID = re.compile(r"^(exchange|chain|passage|window|msg|pair):(.+):(\d{4}-\d{2}-\d{2}):(\d+)(?::(\d+))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRef:
+    """An archived unit id taken apart: which day and line it starts at, without finding it."""
+
+    kind: str
+    group: str
+    date: str
+    seq: int
+    piece: int = 0
+
+
+def parse_unit_id(text: str) -> UnitRef | None:
+    """The parts of an archived unit id (`QAPair.unit_id`, a "msg" or an old "pair" key), else None."""
+    found = _UNIT_ID.match(text)
+    if found is None:
+        return None
+    kind, group, date, seq, piece = found.groups()
+    return UnitRef(kind, group, date, int(seq), int(piece or 0))
 
 
 def _unit(day: Day, kind: str, question: list[int], answers: list[int], excerpt: str = "",
@@ -172,5 +200,18 @@ def windows(day: Day) -> list[QAPair]:
 
 
 def day_units(day: Day, exchanges: list[QAPair]) -> list[QAPair]:
-    """Every retrieval unit of a day: its mined exchanges, then reply chains, passages and windows."""
-    return [*exchanges, *reply_chains(day), *passages(day), *windows(day)]
+    """Every retrieval unit of a day: its mined exchanges, then reply chains, passages and windows,
+    each with an id of its own (`_numbered`)."""
+    return _numbered([*exchanges, *reply_chains(day), *passages(day), *windows(day)])
+
+
+def _numbered(units: list[QAPair]) -> list[QAPair]:
+    """Units of one kind that start at the same line (a long talk's pieces, a lost quote's chain
+    beside the chain of replies to it) get pieces 0, 1, 2… in the day's order, so ids never clash."""
+    seen: dict[tuple[str, int], int] = {}
+    out = []
+    for unit in units:
+        key = (unit.kind, unit.question_seqs[0])
+        piece = seen[key] = seen.get(key, -1) + 1
+        out.append(unit if unit.piece == piece else dataclasses.replace(unit, piece=piece))
+    return out

@@ -52,7 +52,7 @@ async def test_telegram_answer_logged_with_its_message_id_and_reactions_counted_
     [logged] = rows(tg_bot, answers)
     assert logged["kind"] == "answer" and logged["question"] == QUESTION and not logged["prompted"]
     assert logged["question_message_id"] == str(question["message"]["message_id"])
-    assert logged["unit"].startswith(f"pair:{GROUP}:2018-02-28:") and 0 < logged["score"] <= 1
+    assert logged["unit"] == f"exchange:{GROUP}:2018-02-28:4" and 0 < logged["score"] <= 1
     [bot_message] = rows(tg_bot, answer_messages)
     assert bot_message["message_id"] == "1001"  # the id the fake Bot API gave the reply
 
