@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/erasure_check.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

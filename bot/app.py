@@ -118,6 +118,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await app[DISPATCHER].drain(config.server.shutdown_timeout)
+        app[DISPATCHER].close()
         for adapter in services.adapters.values():
             close = getattr(adapter, "close", None)
             if close is not None:
@@ -147,10 +148,12 @@ async def _answers_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         app[READY].set()
     resume = loop.create_task(_resume_pending(app))
+    services = app[SERVICES]
+    watch = loop.create_task(services.erasures.poll(services))  # erasures made by other processes
     try:
         yield
     finally:
-        for task in (state["task"], resume):
+        for task in (state["task"], resume, watch):
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -206,6 +209,7 @@ async def _load_answers(app: web.Application) -> None:
     services = app[SERVICES]
     try:
         await asyncio.to_thread(ingest_archive, services.db, services.config)
+        await asyncio.to_thread(services.erasures.before_loading, services.db)
         services.answers = await asyncio.to_thread(build_answer_engine, services.db, services.config)
     except asyncio.CancelledError:
         raise

@@ -109,7 +109,8 @@ class Context:
         return [self.only_chat] if self.only_chat is not None else list(self.config.chats)
 
     async def db(self, fn: Callable, /, *args, **kwargs):
-        """Run a sync store call off the event loop."""
+        """Run a sync store call off the event loop (a write may wait for SQLite's lock, held by
+        the inbox writer or another process, and must not stall the webhooks meanwhile)."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     def now_ts(self) -> float:
@@ -145,14 +146,14 @@ class Context:
     def router(self) -> Router:
         return self.dispatcher.router
 
-    def remember_answer(self, pair: Any) -> None:
+    async def remember_answer(self, pair: Any) -> None:
         """Keep the archived exchange behind the last answer in this chat, for /thread (in the
         store, so the next message may reach another web process)."""
         self.services.last_answers[self.chat_key] = pair
-        shared.set_state(self.services.db, self.chat_key, "last_answer", pair.unit_id)
+        await self.db(shared.set_state, self.services.db, self.chat_key, "last_answer", pair.unit_id)
 
-    def last_answer(self) -> Any:
-        wanted = shared.get_state(self.services.db, self.chat_key, "last_answer")
+    async def last_answer(self) -> Any:
+        wanted = await self.db(shared.get_state, self.services.db, self.chat_key, "last_answer")
         if wanted is None:
             return None
         known = self.services.last_answers.get(self.chat_key)
@@ -188,12 +189,12 @@ class Context:
                 timing[0] = 0.9 * timing[0] + 0.1 * (time.perf_counter() - started)
 
         if timing[0] > INLINE_ENGINE_SECONDS or getattr(self.services.answers, "encoder", None) is not None:
-            return await asyncio.to_thread(timed)
+            return await asyncio.get_running_loop().run_in_executor(self.dispatcher.engine_pool, timed)
         return timed()
 
-    def first_time(self, question: str) -> bool:
+    async def first_time(self, question: str) -> bool:
         """False when the same question was answered in this chat within the cool-down."""
-        return self.dispatcher.limits.first_time(self.chat_key, question_key(question), self.now_ts())
+        return await self.db(self.dispatcher.limits.first_time, self.chat_key, question_key(question), self.now_ts())
 
     async def reply(self, text: str, mentions: Iterable[Member] = (), markdown: bool = False,
                     image_png: bytes | None = None, image_caption: str = "") -> Sent | None:
@@ -219,11 +220,11 @@ class Context:
             m = self.message
             reply_key = f"{m.platform}:{m.chat_id}:{m.message_id}:{self.replies_made}"
             self.replies_made += 1
-            if self.resumed and limits.already_sent(reply_key):
+            if self.resumed and await self.db(limits.already_sent, reply_key):
                 log.info("resumed %s:%s message %s: reply %d went out before; skipped", m.platform, m.chat_id,
                          m.message_id, self.replies_made - 1)
                 return None
-        slot = limits.reserve_reply((self.chat.platform, target), self.now_ts())
+        slot = await self.db(limits.reserve_reply, (self.chat.platform, target), self.now_ts())
         if slot is None:
             log.info("reply rate limit reached in %s:%s; reply dropped", self.chat.platform, target)
             return None
@@ -233,7 +234,7 @@ class Context:
         self.sent.append(outgoing)
         sent = await deliver(adapter, outgoing)
         if reply_key is not None:
-            limits.mark_sent(slot, reply_key)
+            await self.db(limits.mark_sent, slot, reply_key)
         return sent
 
     # -- a job's posts --------------------------------------------------------------------------------

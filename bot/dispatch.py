@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from bot import metrics
 from bot.chat import Incoming, MemberUpdate, Outgoing, Reaction
@@ -36,6 +37,11 @@ class Dispatcher:
         self.on_handled: Callable[[tuple[str, str, str]], None] | None = None  # the inbox's `finished`
         self.tasks: set[asyncio.Task] = set()
         self.engine_timing = [0.0]  # moving average of engine call seconds (see Context.engine)
+        # The answer engine's own threads (see Context.engine): its calls are mostly Python under the
+        # GIL, so a few threads answer as fast as many, and the event loop (acknowledging webhooks)
+        # competes with fewer threads for the GIL; store calls keep the default pool, never queued
+        # behind engine work.
+        self.engine_pool = ThreadPoolExecutor(config.server.engine_threads, thread_name_prefix="answer-engine")
         self._chats = {(chat.platform, chat.chat_id): chat for chat in config.chats}
         self._self_ids = {value for value in (config.platforms.slack.bot_user_id,
                                               config.platforms.telegram.bot_username) if value}
@@ -66,6 +72,10 @@ class Dispatcher:
             await asyncio.gather(*still, return_exceptions=True)
             log.warning("shutdown: %d dispatch task(s) cancelled after %.1fs", len(still), timeout)
         return len(still)
+
+    def close(self) -> None:
+        """Let the engine threads go (an engine call still running finishes on its own)."""
+        self.engine_pool.shutdown(wait=False, cancel_futures=True)
 
     # -- routing --------------------------------------------------------------------------------
     def chat_for(self, platform: str, chat_id: str) -> ChatSection | None:
@@ -109,6 +119,8 @@ class Dispatcher:
         chat = self.chat_for(message.platform, message.chat_id)
         if chat is None or self.is_from_bot(message) or message.edited:
             return []
+        # Nothing below may quote words another process erased since the engine last looked.
+        await self.services.erasures.catch_up_async(self.services)
         ctx = self.context(chat, message)
         ctx.resumed = resumed
         for route in self.router.of_kind("observe"):

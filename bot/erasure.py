@@ -5,8 +5,9 @@ kept as a marker line without their name or words, so the conversation around st
 each affected day is stored again (members, pairs and web pages follow from the store) and, when
 the nightly publication wrote it, its day file is rewritten by the archive writer. Their live
 messages, member rows and reminders go too, with the answers to questions they asked and any pin
-of an affected day, and the stored words and vectors of every text that quoted them. The answer
-engine re-indexes the affected days. An audit row records who asked, when, the scope and how many
+of a unit that started at an erased line (the others' keys follow their lines, `_follow_lines`),
+and the stored words and vectors of every text that quoted them. The audit row lists the days
+rewritten, and every running process re-reads them (bot/erasure_watch.py). An audit row records who asked, when, the scope and how many
 messages: never a name or a word of what was erased. The operator's own source day files are
 left as they are: the erased day keeps their content hash, so re-reading an unchanged file does
 not bring the words back (`archive-bot export` writes the erased day when the source must change).
@@ -26,10 +27,10 @@ from bot.archive.reader import ReadOptions
 from bot.archive.writer import day_file_name, write_day
 from bot.config import Config
 from bot.qa.retrieval import body_text, question_text
-from bot.qa.units import UNIT_KINDS, day_units
+from bot.qa.units import UNIT_KINDS, day_units, parse_unit_id
 from bot.qa.mining import mine_day
 from bot.store import answers as answer_log
-from bot.store import curation, erase as sql, queries
+from bot.store import curation, erase as sql, queries, unit_keys
 from bot.store.ingest import ingest_day
 from bot.store.vectors import text_hash
 
@@ -46,18 +47,36 @@ class Erased:
     files: list[Path] = field(default_factory=list)  # published day files rewritten
 
 
-def _without(day: Day, names: set[str], marker: str | None) -> tuple[Day, list[str]]:
-    """The day without the speakers' messages (or with marker lines); also their texts."""
-    kept, gone = [], []
-    for message in day.messages:
+def _without(day: Day, names: set[str], marker: str | None) -> tuple[Day, list[str], dict[int, int | None]]:
+    """The day without the speakers' messages (or with marker lines); also their texts, and where
+    each line went (None for theirs)."""
+    kept, gone, moved = [], [], {}
+    for seq, message in enumerate(day.messages):
         if message.speaker not in names:
+            moved[seq] = len(kept)
             kept.append(message)
             continue
+        moved[seq] = None
         gone.append(message.text)
         if marker is not None:
             kept.append(dataclasses.replace(message, speaker=MARKER_SPEAKER, text=marker, mentions=(),
                                             image_url=None, kind=type(message.kind).TEXT))
-    return dataclasses.replace(day, messages=kept), gone
+    return dataclasses.replace(day, messages=kept), gone, moved
+
+
+def _follow_lines(conn, group: str, date: str, moved: dict[int, int | None]) -> None:
+    """Feedback, pins and hides name a unit by its first line: after an erasure they follow that
+    line to its new place, and those of a unit whose first line was erased name nothing any more.
+    Renamed from the first line on, so no new name meets one not yet renamed."""
+    prefixes = [f"{kind}:{group}:{date}:" for kind in (*UNIT_KINDS, "msg", "pair")]
+    refs = [(ref, key) for key in unit_keys.starting_with(conn, *prefixes)
+            if (ref := parse_unit_id(key)) is not None and (ref.group, ref.date) == (group, date)]
+    renamed: dict[str, str | None] = {}
+    for ref, key in sorted(refs, key=lambda pair: pair[0].seq):
+        seq = moved.get(ref.seq)
+        if seq != ref.seq:
+            renamed[key] = None if seq is None else ref.at(seq)
+    unit_keys.rename(conn, renamed)
 
 
 def _derived_texts(day: Day) -> list[str]:
@@ -85,12 +104,12 @@ def erase(db: Engine, config: Config, speakers: set[str], *, group: str | None =
     stale_texts: list[str] = []
     for day_group, date, content_hash in affected:
         day = queries.load_day(db, day_group, date, zone)
-        cleaned, gone = _without(day, speakers, marker)
+        cleaned, gone, moved = _without(day, speakers, marker)
         stale_texts += _derived_texts(day)
         with db.begin() as conn:
             ingest_day(conn, cleaned, options=options)
             sql.keep_hash(conn, day_group, date, content_hash)
-            curation.forget_units(conn, [f"{kind}:{day_group}:{date}:" for kind in (*UNIT_KINDS, "msg", "pair")])
+            _follow_lines(conn, day_group, date, moved)
         done.archived += len(gone)
         done.days.append((day_group, date))
         if publish_dir is not None and (publish_dir / day_group / day_file_name(cleaned)).exists():
@@ -103,5 +122,5 @@ def erase(db: Engine, config: Config, speakers: set[str], *, group: str | None =
             answer_log.forget_asker(conn, [user_id], platform)
         sql.forget_texts(conn, [text_hash(t) for t in stale_texts])
         sql.audit(conn, requested_by=requested_by, scope=group or "*", mode=config.erasure.mode,
-                  archived=done.archived, live=done.live, ts=int(now.timestamp()))
+                  archived=done.archived, live=done.live, ts=int(now.timestamp()), days_rewritten=done.days)
     return done

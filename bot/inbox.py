@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, bindparam, func, select, update
 
 from bot.chat import Incoming, Member, MemberUpdate
+from bot.store.db import write_lock
 from bot.store.schema import groups, live_messages, members, pending_work
 from bot.store.shared import finish_pending, pending_row
 
@@ -210,7 +211,7 @@ class Inbox:
 
     def _delete_pending(self, keys: list[tuple[str, str, str]]) -> None:
         try:
-            with self._conn.begin():
+            with write_lock(self.db), self._conn.begin():
                 if self._fast:
                     cursor = self._conn.connection.driver_connection.cursor()
                     try:
@@ -246,7 +247,7 @@ class Inbox:
         results = [False] * len(items)
         fresh: dict[str, int] = {}
         conn = self._conn if self._conn is not None else self.db.connect()
-        with conn.begin():
+        with write_lock(self.db), conn.begin():
             group_ids = {name: self._group_id(conn, name, fresh) for name in {item.group for item in items}}
             messages = [(i, item) for i, item in enumerate(items) if type(item) is Item]
             renames = [item for item in items if type(item) is MemberItem] if len(messages) < len(items) else []

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from bot.config import FeedbackSection
 from bot.context import question_key
+from bot.qa.mining import format_unit_id
 from bot.qa.units import parse_unit_id
 from bot.store import answers as answer_log
 from bot.store import curation
@@ -45,7 +46,7 @@ def _shows_hidden(pair, hidden: frozenset[str], anchors: set[tuple[str, str, int
 
 
 def message_unit(group: str, date: str, seq: int) -> str:
-    return f"msg:{group}:{date}:{seq}"
+    return format_unit_id("msg", group, date, seq)
 
 
 def live_unit(platform: str, chat_id: str, message_id: str) -> str:

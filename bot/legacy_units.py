@@ -15,6 +15,7 @@ import logging
 from sqlalchemy import Engine
 
 from bot.learning import message_unit
+from bot.qa.mining import format_unit_id
 from bot.qa.units import UNIT_KINDS, parse_unit_id
 from bot.store import unit_keys
 
@@ -28,7 +29,7 @@ def current_key(engine, legacy: str, days: set[tuple[str, str]]) -> str | None:
     if ref is None or ref.kind != "pair" or (ref.group, ref.date) not in days:
         return None
     for kind in UNIT_KINDS:
-        unit_id = f"{kind}:{ref.group}:{ref.date}:{ref.seq}"
+        unit_id = format_unit_id(kind, ref.group, ref.date, ref.seq)
         if engine.unit(unit_id) is not None:
             return unit_id
     return message_unit(ref.group, ref.date, ref.seq)
@@ -36,7 +37,8 @@ def current_key(engine, legacy: str, days: set[tuple[str, str]]) -> str | None:
 
 def migrate(db: Engine, engine) -> int:
     """Rename the stored `pair:` keys the loaded engine can place; returns how many keys changed."""
-    legacy = unit_keys.starting_with(db, LEGACY)
+    with db.connect() as conn:
+        legacy = unit_keys.starting_with(conn, LEGACY)
     if not legacy:
         return 0
     days = {(day.group, day.date.isoformat()) for day in engine.days}

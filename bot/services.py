@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.config import Config
+from bot.erasure_watch import ErasureWatch
 
 if TYPE_CHECKING:  # imported lazily at run time: the engine pulls in jieba and numpy
     import aiohttp
@@ -47,6 +48,7 @@ class Services:
     nickname_rule: tuple[Any, Any] | None = None  # (config section, its NicknameRule), built once
     reminded: dict[ChatKey, tuple[float, set[str]]] = field(default_factory=dict)  # (read at, reminded ids)
     published_seen: int | None = None  # the last publication (ledger id) the answer index loaded
+    erasures: ErasureWatch = field(default_factory=ErasureWatch)  # erasures made elsewhere, caught up with
 
     @property
     def zone(self) -> ZoneInfo:

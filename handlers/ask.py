@@ -73,7 +73,7 @@ async def ask(ctx: Context) -> None:
     question = await ctx.words_for_engine(USAGE)
     if question is None:
         return
-    if not ctx.first_time(question):
+    if not await ctx.first_time(question):
         await ctx.reply(REPEATED)
         return
     from bot.learning import unit_key
@@ -85,7 +85,7 @@ async def ask(ctx: Context) -> None:
         sent = await ctx.reply(pin[1])
         await log_answer(ctx, sent, kind="answer", question=question, unit=pin[0], score=1.0, prompted=True)
     elif result.answered and result.match is not None:
-        ctx.remember_answer(result.match.pair)
+        await ctx.remember_answer(result.match.pair)
         sent = await ctx.reply(answer_reply(ctx, result.match, markdown), markdown=markdown)
         await log_answer(ctx, sent, kind="answer", question=question, unit=unit_key(result.match.pair),
                          score=result.match.score, prompted=True)

@@ -57,7 +57,7 @@ async def auto_answer(ctx: Context) -> None:
     pin, result = await consult(ctx, text, prompted=message.addressed)
     if pin is not None:
         outcome = "silent"
-        if ctx.first_time(text):
+        if await ctx.first_time(text):
             sent = await ctx.reply(pin[1], mentions=(message.sender,))
             await log_answer(ctx, sent, kind="answer", question=text, unit=pin[0], score=1.0,
                              prompted=message.addressed)
@@ -77,18 +77,18 @@ async def _answer(ctx: Context, message: Incoming, text: str, result, mode: str)
     if mode == "on" and result.answered and result.match is not None:
         if not (message.addressed or archived_question_stands_alone(result.match.pair)):
             return "silent"
-        if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.match.pair))):
+        if not (await ctx.first_time(text) and await ctx.first_time(_pair_key(result.match.pair))):
             return "silent"
-        ctx.remember_answer(result.match.pair)
+        await ctx.remember_answer(result.match.pair)
         sent = await ctx.reply(answer_reply(ctx, result.match, markdown), mentions=(message.sender,),
                                markdown=markdown)
         await log_answer(ctx, sent, kind="answer", question=text, unit=unit_key(result.match.pair),
                          score=result.match.score, prompted=message.addressed)
         return "given"
     if mode == "suggest" and (result.answered or result.suggest) and result.candidates:
-        if not (ctx.first_time(text) and ctx.first_time(_pair_key(result.candidates[0].pair))):
+        if not (await ctx.first_time(text) and await ctx.first_time(_pair_key(result.candidates[0].pair))):
             return "silent"
-        ctx.remember_answer(result.candidates[0].pair)
+        await ctx.remember_answer(result.candidates[0].pair)
         sent = await ctx.reply(related_text(list(result.candidates), base_url, markdown), mentions=(message.sender,),
                                markdown=markdown)
         await log_answer(ctx, sent, kind="suggestion", question=text, unit=unit_key(result.candidates[0].pair),

@@ -6,7 +6,9 @@ arguments (`/pin 2018-02-28 09:15:06 问题`). /pin's question is its remaining 
 question the answer answered, else the message the pinned one replied to. Pinned answers come
 first for that question and its close paraphrases, cited with who said it and when
 (bot/pinned.py); hidden units are never answered from. Only the chat's configured admins, and the
-platform's own chat admins where the adapter can tell (`chat_admins`), may curate.
+platform's own admins where the adapter can tell (`is_chat_admin`: Telegram's group
+administrators, Slack's workspace admins and owners), may curate. A reply to a question the bot
+answered names that answer (on Slack a reply is a message in the question's thread).
 """
 
 from __future__ import annotations
@@ -30,15 +32,15 @@ _ARCHIVED = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2})?)\s
 
 
 async def may_curate(ctx: Context) -> bool:
-    """A configured admin of the chat, or (with `platform_admins`) one of the platform's chat admins."""
+    """A configured admin of the chat, or (with `platform_admins`) one the platform calls an admin."""
     sender = ctx.message.sender.id
     if sender in ctx.chat.admins:
         return True
-    lookup = getattr(ctx.services.adapters.get(ctx.chat.platform), "chat_admins", None)
+    lookup = getattr(ctx.services.adapters.get(ctx.chat.platform), "is_chat_admin", None)
     if not ctx.chat.platform_admins or lookup is None:
         return False
     try:
-        return sender in await lookup(ctx.chat.chat_id)
+        return await lookup(ctx.chat.chat_id, sender)
     except Exception as exc:  # noqa: BLE001 - the platform could not tell: only configured admins
         log.info("chat admins of %s:%s unavailable: %s", ctx.chat.platform, ctx.chat.chat_id, type(exc).__name__)
         return False
@@ -65,7 +67,7 @@ async def _target(ctx: Context) -> tuple[str, str] | None:
     message, db = ctx.message, ctx.services.db
     platform, chat_id = ctx.chat.platform, ctx.chat.chat_id
     if message.reply_to is not None:
-        logged = await ctx.db(answers.find, db, platform, chat_id, message.reply_to, questions=False)
+        logged = await ctx.db(answers.find, db, platform, chat_id, message.reply_to)
         if logged is not None:
             return logged.unit, ctx.args or logged.question
         replied = await ctx.db(live.message, db, platform, chat_id, message.reply_to)

@@ -33,9 +33,5 @@ async def forget_me(ctx: Context) -> None:
     done = await asyncio.to_thread(
         erase, services.db, services.config, {sender.name}, group=ctx.group,
         live_member=(ctx.chat.platform, sender.id), requested_by=f"{ctx.chat.platform}:{sender.id}", now=ctx.now)
-    if services.answers is not None and done.days:
-        await asyncio.to_thread(services.answers.refresh_from_store, services.db, done.days,
-                                zone=services.config.bot.timezone)
-    services.answer_texts.clear()  # rendered answers may quote what was erased
-    services.last_answers.clear()
+    await services.erasures.catch_up_async(services)  # the engine reloads the days, rendered answers go
     await ctx.reply(f"已删除：存档中 {done.archived} 条、本群新消息 {done.live} 条。机器人不会再引用它们。")

@@ -14,7 +14,7 @@ async def thread(ctx: Context) -> None:
     """— 显示上一个回答背后的完整讨论"""
     from bot.qa.reply import thread_text
 
-    pair = ctx.last_answer()
+    pair = await ctx.last_answer()
     if pair is None:
         await ctx.reply(NONE_YET)
         return

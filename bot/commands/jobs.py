@@ -180,6 +180,7 @@ async def _clock(config: Config, dry_run: bool, run_job: str | None) -> int:
             return 0
         try:  # the digest's suggestions and the publication's refresh need the answer engine
             await asyncio.to_thread(ingest_archive, db, config)
+            await asyncio.to_thread(services.erasures.before_loading, db)
             services.answers = await asyncio.to_thread(build_answer_engine, db, config)
         except Exception as exc:  # noqa: BLE001 - the jobs still run without suggestions
             log.warning("answer engine not available to the clock: %s", type(exc).__name__)
@@ -192,8 +193,10 @@ async def _clock(config: Config, dry_run: bool, run_job: str | None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         scheduler.start()
+        watch = loop.create_task(services.erasures.poll(services))  # the digests' suggestions stay clean
         log.info("clock running; %s", ", ".join(f"{k} at {v}" for k, v in scheduler.next_runs(services.now()).items()))
         await stop.wait()
+        watch.cancel()
         scheduler.shutdown()
     db.dispose()
     return 0

@@ -29,6 +29,7 @@ import aiohttp
 
 from bot.chat import Incoming, Member, Outgoing, Reaction, Sent
 from bot.config import SlackSection
+from bot.platforms.admins import AdminCache
 from bot.platforms.base import Parsed, Rejected, Request, json_object
 from bot.platforms.pacing import Answer, Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, post
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text
@@ -87,6 +88,7 @@ class SlackAdapter:
         # chat.postMessage allows about one message a second per channel
         self._pacer = pacer or Pacer([(1, 1.0)], clock=pacer_clock(clock), sleep=sleep)
         self._attempts = attempts
+        self._admins: AdminCache[bool] = AdminCache(clock)  # members' workspace roles, kept briefly
 
     def __repr__(self) -> str:
         return f"<SlackAdapter bot={self._config.bot_user_id or '?'}>"
@@ -235,6 +237,22 @@ class SlackAdapter:
         if out.image_png:
             ids.append(await self._upload(out, thread))
         return Sent(tuple(ids))
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        """Whether Slack says the member is a workspace admin or owner (users.info, `users:read`
+        scope). Slack has no channel admins: the workspace's admins and owners run its channels."""
+        return await self._admins.get(user_id, lambda: self._workspace_admin(user_id))
+
+    async def _workspace_admin(self, user_id: str) -> bool:
+        try:
+            answer = await self._api("users.info", user_id, form={"user": user_id}, pace=False)
+        except SendFailed as exc:
+            if exc.reason.endswith(": user_not_found"):
+                return False  # not a member Slack knows: certainly no admin
+            raise
+        user = answer.get("user")
+        return isinstance(user, dict) and any(user.get(role) is True for role in ("is_admin", "is_owner",
+                                                                                  "is_primary_owner"))
 
     async def _upload(self, out: Outgoing, thread: str | None) -> str:
         """files.getUploadURLExternal → POST the bytes → files.completeUploadExternal."""

@@ -32,6 +32,7 @@ import aiohttp
 
 from bot.chat import Incoming, Member, Outgoing, Reaction, Sent
 from bot.config import TelegramSection
+from bot.platforms.admins import AdminCache
 from bot.platforms.base import Parsed, Rejected, Request, json_object
 from bot.platforms.pacing import Answer, Clock, Pacer, RetryLater, SendFailed, Sleep, pacer_clock, post
 from bot.platforms.text import convert_markdown, pack_mentions, parse_command, split_text, utf16_units
@@ -94,6 +95,7 @@ class TelegramAdapter:
         self._bot_id = config.bot_token.partition(":")[0]
         self._pacer = pacer or Pacer([(1, 1.0), (20, 60.0)], clock=pacer_clock(clock), sleep=sleep)
         self._attempts = attempts
+        self._admins: AdminCache[set[str]] = AdminCache(clock)  # each chat's administrators, kept briefly
 
     def __repr__(self) -> str:  # the config holds the token: keep it out of reprs
         return f"<TelegramAdapter @{self._username}>"
@@ -243,6 +245,10 @@ class TelegramAdapter:
         if out.image_png:
             ids.append(await self._send_photo(out))
         return Sent(tuple(ids))
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        """Whether Telegram lists the member among the group's administrators (kept a few minutes)."""
+        return user_id in await self._admins.get(chat_id, lambda: self.chat_admins(chat_id))
 
     async def chat_admins(self, chat_id: str) -> set[str]:
         """User ids of the group's administrators (getChatAdministrators): they may curate answers."""

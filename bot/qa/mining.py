@@ -62,6 +62,12 @@ LEANS_ON_CONTEXT = re.compile(r"你说的|您说的|楼上|刚才|刚刚|是吧|
 POINTS_BACK = re.compile(r"这样|那样|这种|那种|这个|那个|这些|那些")
 
 
+def format_unit_id(kind: str, group: str, date: str, seq: int, piece: int = 0) -> str:
+    """`kind:group:date:line[:piece]`: how units (and single archived messages, kind "msg") are named
+    wherever they are stored (bot.qa.units.parse_unit_id takes it apart)."""
+    return f"{kind}:{group}:{date}:{seq}:{piece}" if piece else f"{kind}:{group}:{date}:{seq}"
+
+
 @dataclass(frozen=True, slots=True)
 class QAPair:
     """A question (one or more lines of the asker) and the exchange that answered it."""
@@ -86,8 +92,7 @@ class QAPair:
         """The unit's stable id, `kind:group:date:anchor[:piece]` (anchor: the position of its first
         line in the day; piece: when several units of a kind start there). The same for the same day
         however often it is re-read or re-mined, so feedback, pins and hides keep naming it."""
-        anchor = f"{self.kind}:{self.group}:{self.date.isoformat()}:{self.question_seqs[0]}"
-        return f"{anchor}:{self.piece}" if self.piece else anchor
+        return format_unit_id(self.kind, self.group, self.date.isoformat(), self.question_seqs[0], self.piece)
 
     @property
     def asker(self) -> str:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from bot.archive.model import Day, Message, MessageKind
-from bot.qa.mining import QAPair, _content, _substantive, context_seqs, quote_reply, said
+from bot.qa.mining import QAPair, _content, _substantive, context_seqs, format_unit_id, quote_reply, said
 
 TALK_BLOCK_GAP = dt.timedelta(minutes=2)  # a speaker's lines this close form one talk
 PASSAGE_MIN_CHARS = 150  # a talk shorter than this is left to exchanges and windows
@@ -45,6 +45,10 @@ class UnitRef:
     date: str
     seq: int
     piece: int = 0
+
+    def at(self, seq: int) -> str:
+        """The id of the same unit starting at another line (its day's lines moved)."""
+        return format_unit_id(self.kind, self.group, self.date, seq, self.piece)
 
 
 def parse_unit_id(text: str) -> UnitRef | None:

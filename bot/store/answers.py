@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 
+from bot.store.db import writing
 from bot.store.schema import answer_feedback, answer_messages, answers
 
 RIGHT, WRONG = 1, -1
@@ -44,7 +45,7 @@ def record(db: Engine, *, platform: str, chat_id: str, group: str, kind: str, pr
            question_message_id: str | None, asker_id: str | None, question: str, unit: str, score: float,
            ts: int, message_ids: Iterable[str]) -> int:
     """Log one posted answer with the bot's message ids; returns its id."""
-    with db.begin() as conn:
+    with writing(db) as conn:
         answer_id = conn.execute(insert(answers).values(
             platform=platform, chat_id=chat_id, group_name=group, kind=kind, prompted=prompted,
             question_message_id=question_message_id, asker_id=asker_id, question=question, unit=unit,

@@ -6,9 +6,13 @@ Engines are synchronous; async code calls the store through `asyncio.to_thread`.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from bot.store.schema import metadata
 
@@ -55,3 +59,31 @@ def connect(url: str | Path, create: bool = True) -> Engine:
     if create:
         metadata.create_all(engine)
     return engine
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock(db: Engine) -> contextlib.AbstractContextManager:
+    """One SQLite write transaction at a time within this process.
+
+    Two connections writing at once make SQLite's busy handler put the second to sleep in growing
+    steps (up to 100 ms each), which showed as webhook acknowledgements taking seconds while
+    answers were being sent; a thread waiting for this lock instead wakes the moment the other
+    write commits. Other processes still meet SQLite's busy timeout. PostgreSQL locks rows itself.
+    """
+    if db.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(db)
+        if lock is None:
+            lock = _WRITE_LOCKS[db] = threading.Lock()
+    return lock
+
+
+@contextlib.contextmanager
+def writing(db: Engine) -> Iterator[Connection]:
+    """`db.begin()` under the process's write lock: for writes on the webhook's hot path."""
+    with write_lock(db), db.begin() as conn:
+        yield conn

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from bot.store.schema import (
-    days, erasures, groups, live_messages, members, messages, nickname_reminders, pending_work, qa_mined, qa_pairs,
+    days, erased_days, erasures, groups, live_messages, members, messages, nickname_reminders, pending_work, qa_mined, qa_pairs,
     text_tokens, text_vectors,
 )
 
@@ -97,6 +97,29 @@ def forget_texts(conn: Connection, hashes: Iterable[str]) -> None:
         conn.execute(delete(text_vectors).where(text_vectors.c.text_hash.in_(chunk)))
 
 
-def audit(conn: Connection, *, requested_by: str, scope: str, mode: str, archived: int, live: int, ts: int) -> None:
-    conn.execute(insert(erasures).values(requested_by=requested_by, scope=scope, mode=mode, archived=archived,
-                                         live=live, ts=ts))
+def audit(conn: Connection, *, requested_by: str, scope: str, mode: str, archived: int, live: int, ts: int,
+          days_rewritten: Iterable[tuple[str, str]] = ()) -> int:
+    """The audit row (counts, never content) with the (group, ISO date) days rewritten; returns its id."""
+    erasure_id = conn.execute(insert(erasures).values(requested_by=requested_by, scope=scope, mode=mode,
+                                                      archived=archived, live=live, ts=ts)).inserted_primary_key[0]
+    rows = [{"erasure_id": erasure_id, "group_name": g, "date": d} for g, d in dict.fromkeys(days_rewritten)]
+    if rows:
+        conn.execute(insert(erased_days), rows)
+    return int(erasure_id)
+
+
+def latest_erasure(db: Engine) -> int:
+    """The id of the newest erasure (0 before the first): what a running process compares before
+    every message. Plain SQL that both SQLite and PostgreSQL take, because it runs that often and
+    skips half the cost of a Core statement (bench/erasure_check.py)."""
+    with db.connect() as conn:
+        return int(conn.exec_driver_sql(f"SELECT max(id) FROM {erasures.name}").scalar() or 0)
+
+
+def erased_days_since(db: Engine, after: int) -> tuple[int, list[tuple[str, str]]]:
+    """(newest erasure id, the (group, ISO date) days erasures after `after` rewrote, up to it)."""
+    with db.connect() as conn:
+        newest = int(conn.execute(select(func.max(erasures.c.id))).scalar() or 0)
+        rows = conn.execute(select(erased_days.c.group_name, erased_days.c.date).distinct()
+                            .where(erased_days.c.erasure_id > after, erased_days.c.erasure_id <= newest))
+        return newest, sorted(tuple(row) for row in rows)

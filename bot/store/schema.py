@@ -278,6 +278,15 @@ erasures = Table(
     Column("ts", BigInteger, nullable=False),
 )
 
+# The days each erasure rewrote (group and date, never content), so running processes reload just
+# those (bot/erasure_watch.py).
+erased_days = Table(
+    "erased_days", metadata,
+    Column("erasure_id", ForeignKey("erasures.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_name", String(200), primary_key=True),
+    Column("date", String(10), primary_key=True),  # ISO date
+)
+
 # Refits of the answer ranker on feedback and the eval sets' dev split (bot/refit.py):
 # every attempt with its held-out figures before and after; only adopted ones are used.
 ranker_models = Table(

@@ -11,7 +11,8 @@
 - Reply keys (message + reply position) mark replies that went out, so a handling resumed
   after a crash skips what was already sent: every acknowledged message is answered once.
 
-Calls are synchronous and short (one statement or two); async code may call them directly.
+Calls are synchronous and short (one statement or two); async code runs them in a thread
+(`Context.db`): a write may wait for the lock another writer holds.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, s
 from sqlalchemy.exc import IntegrityError
 
 from bot.chat import Incoming, Member
+from bot.store.db import writing
 from bot.store.schema import answered_questions, chat_replies, chat_state, pending_work
 
 ChatKey = tuple[str, str]
@@ -62,7 +64,7 @@ class Limits:
         """A slot for one reply in `chat` (its row id), or None when the chat had
         `replies_per_minute` replies in the last 60 s."""
         ms = int(now * 1000)
-        with self.db.begin() as conn:
+        with writing(self.db) as conn:
             # Write the chat's lock row first: concurrent reservations for one chat (in any process)
             # wait here for each other, so the count below is never stale.
             conn.execute(self._lock, {"platform": chat[0], "chat_id": chat[1][:256], "name": "reply_budget",
@@ -81,7 +83,7 @@ class Limits:
     def mark_sent(self, slot: int, reply_key: str) -> None:
         """The reply in `slot` went out as `reply_key` (a resumed handling will skip it)."""
         try:
-            with self.db.begin() as conn:
+            with writing(self.db) as conn:
                 conn.execute(update(chat_replies).where(chat_replies.c.id == slot).values(reply_key=reply_key))
         except IntegrityError:  # the same reply was recorded by another handling of the message
             log.warning("reply %s recorded twice", reply_key)
@@ -95,7 +97,7 @@ class Limits:
         if not key:
             return True
         digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:64]
-        with self.db.begin() as conn:
+        with writing(self.db) as conn:
             row = conn.execute(self._cool, {"platform": chat[0], "chat_id": chat[1][:256], "key": digest,
                                             "ts": int(now * 1000), "cooldown_ms": int(self.cooldown_seconds * 1000)}
                                ).first()
@@ -103,7 +105,7 @@ class Limits:
 
     def forget_before(self, now: float) -> None:
         """Drop reply rows older than a minute (they no longer count) that carry no reply key."""
-        with self.db.begin() as conn:
+        with writing(self.db) as conn:
             conn.execute(delete(chat_replies).where(chat_replies.c.ts < int(now * 1000) - 60_000,
                                                     chat_replies.c.reply_key.is_(None)))
 
@@ -120,7 +122,7 @@ def get_state(db: Engine, chat: ChatKey, name: str):
 def set_state(db: Engine, chat: ChatKey, name: str, value) -> None:
     insert = _insert(db)(chat_state).values(platform=chat[0], chat_id=chat[1][:256], name=name,
                                             value=json.dumps(value, ensure_ascii=False))
-    with db.begin() as conn:
+    with writing(db) as conn:
         conn.execute(insert.on_conflict_do_update(index_elements=["platform", "chat_id", "name"],
                                                   set_={"value": insert.excluded.value}))
 

@@ -8,27 +8,30 @@ pointing at the same unit.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, delete, select, union, update
+from sqlalchemy import Connection, delete, select, union, update
 
 from bot.store.schema import answers, curation
 
 
-def starting_with(db: Engine, prefix: str) -> list[str]:
-    """The distinct unit keys of both tables that start with `prefix`."""
-    query = union(select(answers.c.unit).where(answers.c.unit.startswith(prefix, autoescape=True)),
-                  select(curation.c.unit).where(curation.c.unit.startswith(prefix, autoescape=True)))
-    with db.connect() as conn:
-        return sorted(row[0] for row in conn.execute(query))
+GONE = ""  # what an answer's unit becomes when the unit is gone (its first line was erased)
+
+
+def starting_with(conn: Connection, *prefixes: str) -> list[str]:
+    """The distinct unit keys of both tables that start with any of the prefixes."""
+    query = union(*(select(table.c.unit).where(table.c.unit.startswith(prefix, autoescape=True))
+                    for table in (answers, curation) for prefix in prefixes))
+    return sorted(row[0] for row in conn.execute(query))
 
 
 def rename(conn: Connection, renamed: dict[str, str | None]) -> int:
-    """Give units new keys in both tables (inside the caller's transaction); a key mapped to None
-    loses its curation (the unit is gone) while its answers keep the old key. Returns rows changed."""
+    """Give units new keys in both tables (inside the caller's transaction). A key mapped to None
+    names a unit that is gone: its pins and hides go, and its answers keep their verdicts for
+    /stats but name no unit (so they teach nothing about whatever starts there now)."""
     changed = 0
     for old, new in renamed.items():
         if new is None:
             changed += conn.execute(delete(curation).where(curation.c.unit == old)).rowcount
-            continue
-        changed += conn.execute(update(answers).where(answers.c.unit == old).values(unit=new)).rowcount
-        changed += conn.execute(update(curation).where(curation.c.unit == old).values(unit=new)).rowcount
+        changed += conn.execute(update(answers).where(answers.c.unit == old).values(unit=new or GONE)).rowcount
+        if new is not None:
+            changed += conn.execute(update(curation).where(curation.c.unit == old).values(unit=new)).rowcount
     return changed

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from bot.archive.reader import MENTION
 from bot.config import WebSection
+from bot.erasure_watch import caught_up_first
 from bot.links import day_path, parse_qa_id
 from bot.services import SERVICES, Services
 from bot.store import queries
@@ -176,6 +177,7 @@ def setup_web(app: web.Application, settings: WebSection) -> None:
     app[THROTTLE] = LoginThrottle(settings.login_attempts, settings.login_window_seconds)
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    app.middlewares.append(caught_up_first)  # never a page from days erased by another process
     app.router.add_get("/archive", index)
     app.router.add_get("/archive/", index)
     app.router.add_get("/archive/search", search_page)

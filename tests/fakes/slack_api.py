@@ -1,4 +1,4 @@
-"""A fake Slack Web API: chat.postMessage and the two-step external file upload.
+"""A fake Slack Web API: chat.postMessage, the two-step external file upload and users.info.
 
 Checks the Bearer token like Slack ("not_authed" / "invalid_auth" with HTTP 200 and ok=false),
 refuses texts over Slack's 40,000-character truncation point ("msg_too_long"), and answers 429
@@ -24,10 +24,12 @@ class SlackAPI(FakeAPI):
         self._ts = itertools.count(1)
         self._files = itertools.count(1)
         self.uploads: dict[str, bytes] = {}  # file id -> bytes received at the upload URL
+        self.users: dict[str, dict] = {}  # user id -> users.info fields (is_admin, is_owner, ...)
         self.app.router.add_post("/api/chat.postMessage", self._post_message)
         self.app.router.add_post("/api/files.getUploadURLExternal", self._get_upload_url)
         self.app.router.add_post("/upload/{file_id}", self._upload)
         self.app.router.add_post("/api/files.completeUploadExternal", self._complete_upload)
+        self.app.router.add_post("/api/users.info", self._users_info)
 
     @property
     def api_base(self) -> str:
@@ -93,3 +95,14 @@ class SlackAPI(FakeAPI):
             return web.json_response({"ok": False, "error": "file_not_found"})
         return web.json_response({"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")}
                                                         for f in files]})
+
+    async def _users_info(self, request: web.Request) -> web.Response:
+        """users.info as Slack answers it: the user object with its role flags, or user_not_found."""
+        if (error := self._auth_error(request)) is not None:
+            return error
+        user_id = (request[RECORDED].form or {}).get("user", "")
+        if user_id not in self.users:
+            return web.json_response({"ok": False, "error": "user_not_found"})
+        user = {"id": user_id, "name": user_id.lower(), "deleted": False, "is_bot": False, "is_admin": False,
+                "is_owner": False, "is_primary_owner": False, **self.users[user_id]}
+        return web.json_response({"ok": True, "user": user})
