@@ -95,7 +95,7 @@ def folds(n: int, k: int, seed: int = 7) -> list[np.ndarray]:
 L2_CHOICES = (0.3, 1.0, 3.0, 10.0, 30.0)
 FOLDS = 5
 ANSWER_PRECISION = 0.9  # a margin over the 85% the bot promises
-SUGGEST_PRECISION = 0.4
+SUGGEST_PRECISION = 0.4  # related discussions: one of the three shown is right this often
 MIN_ANSWERS = 3  # a threshold resting on fewer dev answers than this is no threshold
 
 
@@ -133,6 +133,18 @@ def decisions(questions: Sequence[Question], probabilities: Sequence[np.ndarray]
             continue
         top = int(np.argmax(p))
         out.append((float(p[top]), bool(q.right[top]), q.says_enough and bool(q.alone[top]), q.answerable))
+    return out
+
+
+def related_decisions(questions: Sequence[Question], probabilities: Sequence[np.ndarray],
+                      shown: int = 3) -> list[tuple[float, bool, bool, bool]]:
+    """Like `decisions`, for a suggestion: (probability of the first place, a right unit among the
+    `shown` most probable, the question says enough, answerable) per question."""
+    out = []
+    for q, p in zip(questions, probabilities):
+        top = np.argsort(-p, kind="stable")[:shown]
+        out.append((float(p[top[0]]) if len(p) else 0.0, bool(q.right[top].any()) if len(p) else False,
+                    q.says_enough, q.answerable))
     return out
 
 
@@ -193,7 +205,7 @@ def fit_model(questions: Sequence[Question], features: tuple[str, ...], info_col
                for q, s in zip(questions, oof)]
     decided = decisions(questions, verdict)
     answer_at = threshold_for(decided, ANSWER_PRECISION)
-    suggest_at = min(answer_at, threshold_for(decided, SUGGEST_PRECISION))
+    suggest_at = min(answer_at, threshold_for(related_decisions(questions, verdict), SUGGEST_PRECISION))
     model = model.with_thresholds(answer_at, suggest_at)
     curve = {f"{t:.1f}": (f["answered"], round(f["answered_right"] * f["answerable"]))
              for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9) for f in [answer_figures(decided, t)]}

@@ -63,17 +63,17 @@ def features(query: Query, cand: Candidate, units: UnitIndex) -> np.ndarray:
     b_doc = bi.docs[bi.item_doc[cand.item]]
     idf = bi.word_idf
     q_words, d_words, b_words = set(query.words), set(q_doc.words), set(b_doc.words)
-    q_mass = sum(idf(w) for w in q_words) or 1.0
+    q_mass = math.fsum(idf(w) for w in q_words) or 1.0  # fsum: the same whatever order a set iterates in
     shared = q_words & d_words
-    shared_mass = sum(idf(w) for w in shared)
-    d_mass = sum(idf(w) for w in d_words) or 1.0
+    shared_mass = math.fsum(idf(w) for w in shared)
+    d_mass = math.fsum(idf(w) for w in d_words) or 1.0
     rare_agree = sum(w in b_words for w in query.rare) / len(query.rare) if query.rare else 0.0
     content = q_doc.content
     answer_chars = sum(len(m.text) for m in unit.answers if m.speaker != unit.asker)
     answers = sum(1 for m in unit.answers if m.speaker != unit.asker)
     values = [
         cand.dense_q, cand.dense_b, cand.dense_q_gap, cand.dense_b_gap, cand.bm25_q, cand.bm25_b, cand.rrf * 60,
-        shared_mass / q_mass, shared_mass / d_mass, sum(idf(w) for w in q_words & b_words) / q_mass, rare_agree,
+        shared_mass / q_mass, shared_mass / d_mass, math.fsum(idf(w) for w in q_words & b_words) / q_mass, rare_agree,
         fuzz.token_set_ratio(query.segmented, q_doc.segmented) / 100.0,
         fuzz.partial_ratio(query.content, content) / 100.0 if len(query.content) > 1 else 0.0,
         min(q_mass / bi.max_idf, INFO_FULL) / INFO_FULL,

@@ -59,9 +59,9 @@ def features(query: Query, doc: Doc, index: TextIndex, rank: int) -> tuple[float
     d_words = set(doc.words)
     shared = q_words & d_words
     idf = index.word_idf
-    q_mass = sum(idf(w) for w in q_words) or 1.0
-    d_mass = sum(idf(w) for w in d_words) or 1.0
-    shared_mass = sum(idf(w) for w in shared)
+    q_mass = math.fsum(idf(w) for w in q_words) or 1.0
+    d_mass = math.fsum(idf(w) for w in d_words) or 1.0
+    shared_mass = math.fsum(idf(w) for w in shared)
     content = doc.content
     return (
         shared_mass / q_mass,
@@ -88,8 +88,8 @@ def search_score(query: Query, doc: Doc, index: TextIndex) -> float:
     """Relevance of a message for /search in [0, 1]: word coverage, with exact phrases first."""
     q_words = set(query.words)
     idf = index.word_idf
-    q_mass = sum(idf(w) for w in q_words) or 1.0
-    cover = sum(idf(w) for w in q_words & set(doc.words)) / q_mass
+    q_mass = math.fsum(idf(w) for w in q_words) or 1.0
+    cover = math.fsum(idf(w) for w in q_words & set(doc.words)) / q_mass
     content = doc.content
     exact = 1.0 if query.content and query.content in content else 0.0
     if cover < MIN_SEARCH_COVER and not exact:
