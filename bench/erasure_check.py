@@ -1,7 +1,7 @@
-"""What catching up with erasures costs a message when there is nothing to catch up with.
+"""What catching up with erasures costs an answer when there is nothing to catch up with.
 
-Before each incoming message, web page and API call, a running process asks the store for the
-newest erasure id (bot/erasure_watch.py). Measured side by side in one run on a SQLite file with
+Before a handler reads the answer engine, and before each web page and API call, a running
+process asks the store for the newest erasure id (bot/erasure_watch.py). Measured side by side in one run on a SQLite file with
 the bundled sample day: (a) a bare thread hop (what any store call from the event loop costs),
 (b) the check with nothing new, (c) one `ask` on the answer engine, the work it guards.
 

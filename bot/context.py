@@ -153,6 +153,7 @@ class Context:
         await self.db(shared.set_state, self.services.db, self.chat_key, "last_answer", pair.unit_id)
 
     async def last_answer(self) -> Any:
+        await self.services.erasures.catch_up_async(self.services)  # see `engine`
         wanted = await self.db(shared.get_state, self.services.db, self.chat_key, "last_answer")
         if wanted is None:
             return None
@@ -178,6 +179,10 @@ class Context:
         hop costs more than a millisecond of work under the GIL; in a worker thread while the
         calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive) or when the engine
         encodes questions with a sentence encoder (milliseconds of C that must not hold the loop)."""
+        # Nothing the engine says may quote words another process erased since it last looked
+        # (bot/erasure_watch.py). Checked here, where the engine is read, and not per message: a
+        # store round trip for every line of chatter would cost the webhook more than the rest.
+        await self.services.erasures.catch_up_async(self.services)
         call = getattr(self.services.answers, method)
         timing = self.dispatcher.engine_timing
 

@@ -113,14 +113,12 @@ class Dispatcher:
         try:
             return await self._dispatch(message, resumed)
         finally:
-            metrics.HANDLING.labels(message.platform).observe(time.perf_counter() - started)
+            metrics.labelled(metrics.HANDLING, message.platform).observe(time.perf_counter() - started)
 
     async def _dispatch(self, message: Incoming, resumed: bool) -> list[Outgoing]:
         chat = self.chat_for(message.platform, message.chat_id)
         if chat is None or self.is_from_bot(message) or message.edited:
             return []
-        # Nothing below may quote words another process erased since the engine last looked.
-        await self.services.erasures.catch_up_async(self.services)
         ctx = self.context(chat, message)
         ctx.resumed = resumed
         for route in self.router.of_kind("observe"):

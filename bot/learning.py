@@ -1,8 +1,8 @@
 """What a chat taught the bot, applied to the engine's verdict before anything is posted.
 
-Units have stable keys (`unit_key`): an archived unit by its id (`QAPair.unit_id`: kind, group,
-date, first line), a single archived message by its place, a live message by its platform id. A unit members
-marked wrong for a question is never posted unprompted again in that chat for that question or a
+Units have stable keys (`unit_key`): an archived unit of any kind by its id (`QAPair.unit_id`:
+kind, group, date, first line, piece), a single archived message by its place, a live message by
+its platform id. A unit members marked wrong for a question is never posted unprompted again in that chat for that question or a
 close paraphrase (`paraphrase_similarity`), and is demoted (`wrong_factor`) for similar questions
 (`similar_similarity`); one marked right gains `right_bonus` for similar questions. Hidden units
 are dropped everywhere; pinned ones come first (handlers/curation.py renders them).
@@ -41,7 +41,8 @@ def _hidden_anchors(hidden: frozenset[str]) -> set[tuple[str, str, int]]:
 
 def _shows_hidden(pair, hidden: frozenset[str], anchors: set[tuple[str, str, int]]) -> bool:
     """Whether a unit is hidden or quotes the first line of a hidden unit or message (a reply chain
-    or a conversation window over the same lines must not bring a hidden answer back)."""
+    or a conversation window over the same lines must not bring a hidden answer back, nor another
+    piece of a hidden talk: it quotes the same message)."""
     return pair.unit_id in hidden or bool(_lines(pair) & anchors)
 
 

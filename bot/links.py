@@ -31,8 +31,9 @@ def qa_id(group: str, date: dt.date | str, seq: int) -> str:
 
 
 def qa_path(pair) -> str:
-    """`/archive/qa/<id>` of a `QAPair` (bot.qa.mining)."""
-    return f"/archive/qa/{quote(qa_id(pair.group, pair.date, pair.question_seqs[0]), safe=':')}"
+    """`/archive/qa/<unit id>` of a retrieval unit of any kind (`QAPair.unit_id`, bot.qa.mining);
+    the page still takes the older `<group>:<date>:<n>` exchange ids (`qa_id`)."""
+    return f"/archive/qa/{quote(pair.unit_id, safe=':')}"
 
 
 def parse_qa_id(text: str) -> tuple[str, dt.date, int] | None:

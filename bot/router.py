@@ -92,6 +92,7 @@ class Router:
         self.order = order
         self.routes: list[Route] = []
         self.jobs: list[Job] = []
+        self._kinds: dict[str, tuple[int, list[Route]]] = {}  # of_kind's answers by route count
 
     # -- registration -------------------------------------------------------------------------
     def command(self, *names: str, hidden: bool = False) -> Callable[[Handler], Handler]:
@@ -154,7 +155,12 @@ class Router:
         return None
 
     def of_kind(self, kind: str) -> list[Route]:
-        return [route for route in self.routes if route.kind == kind]
+        """The routes of one kind, in order; kept per kind (every message asks twice) until a
+        route is added."""
+        kept = self._kinds.get(kind)
+        if kept is None or kept[0] != len(self.routes):
+            kept = self._kinds[kind] = (len(self.routes), [route for route in self.routes if route.kind == kind])
+        return kept[1]
 
     def find_job(self, job_id: str) -> Job | None:
         return next((job for job in self.jobs if job.id == job_id), None)

@@ -36,7 +36,7 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
     response = await _handle(request)
     platform = request.match_info["platform"]
     known = platform if platform in request.app[SERVICES].adapters else "unknown"  # bounded label values
-    metrics.REQUESTS.labels(known, str(response.status)).inc()
+    metrics.labelled(metrics.REQUESTS, known, str(response.status)).inc()
     return response
 
 
@@ -96,7 +96,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         for item, is_new in zip(items, new):
             if not is_new:
                 continue
-            metrics.STORED.labels(platform).inc()
+            metrics.labelled(metrics.STORED, platform).inc()
             if app[INLINE_DISPATCH]:
                 await dispatcher.handle(item.message)
             else:

@@ -41,6 +41,7 @@ async def consult(ctx: Context, question: str, *, prompted: bool):
     taught = await ctx.db(learning.lessons, services.db, ctx.chat.platform, ctx.chat.chat_id)
     pin = learning.pinned(question, taught, services.config.feedback)
     if pin is not None:
+        await services.erasures.catch_up_async(services)  # the pinned unit as it is now, erasures included
         text = await ctx.db(pinned_text, services, pin.unit)
         if text is not None:
             return (pin.unit, text), None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 import re
 
 from bot.chat import MAX_NAME, Incoming, Member, MemberUpdate, Reaction, shorten
@@ -156,6 +157,9 @@ def bounded(parsed: Parsed) -> Parsed:
     """The adapter's `Parsed` with every message, member update and reaction bounded; `Rejected(400)` else."""
     if not parsed.messages and not parsed.member_updates and not parsed.reactions:
         return parsed
-    return dataclasses.replace(parsed, messages=tuple(map(bounded_message, parsed.messages)),
+    messages = tuple(map(bounded_message, parsed.messages))
+    if not parsed.member_updates and not parsed.reactions and all(map(operator.is_, messages, parsed.messages)):
+        return parsed  # the common case (plain messages, nothing cut): no copy
+    return dataclasses.replace(parsed, messages=messages,
                                member_updates=tuple(map(bounded_update, parsed.member_updates)),
                                reactions=tuple(map(bounded_reaction, parsed.reactions)))

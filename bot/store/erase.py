@@ -110,7 +110,7 @@ def audit(conn: Connection, *, requested_by: str, scope: str, mode: str, archive
 
 def latest_erasure(db: Engine) -> int:
     """The id of the newest erasure (0 before the first): what a running process compares before
-    every message. Plain SQL that both SQLite and PostgreSQL take, because it runs that often and
+    every read of its answer engine. Plain SQL that both SQLite and PostgreSQL take, because it runs that often and
     skips half the cost of a Core statement (bench/erasure_check.py)."""
     with db.connect() as conn:
         return int(conn.exec_driver_sql(f"SELECT max(id) FROM {erasures.name}").scalar() or 0)

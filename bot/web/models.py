@@ -96,7 +96,7 @@ class AskMatch(BaseModel):
     question: str
     answers: list[AnswerLine]
     score: float
-    qa: str = Field(description="the exchange's page: /archive/qa/<group>:<date>:<n>")
+    qa: str = Field(description="the unit's page: /archive/qa/<kind>:<group>:<date>:<n>[:<piece>]")
 
 
 class AskResponse(BaseModel):

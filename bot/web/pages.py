@@ -22,6 +22,7 @@ from bot.archive.reader import MENTION
 from bot.config import WebSection
 from bot.erasure_watch import caught_up_first
 from bot.links import day_path, parse_qa_id
+from bot.qa.units import UNIT_KINDS, parse_unit_id
 from bot.services import SERVICES, Services
 from bot.store import queries
 from bot.web import charts
@@ -158,14 +159,33 @@ def _pair_view(services: Services, group: str, date: dt.date, seq: int):
     return None
 
 
+def _unit_view(services: Services, unit_id: str, group: str, date: dt.date, seq: int, kind: str):
+    """A unit by its id from the loaded engine (an exchange from the store while it loads)."""
+    if services.answers is not None:
+        return services.answers.unit(unit_id)
+    return _pair_view(services, group, date, seq) if kind == "exchange" else None
+
+
+def _page_unit(services: Services, text: str):
+    """The unit a /archive/qa/ id names: a unit id (any kind) or an older exchange id; raises 400."""
+    ref = parse_unit_id(text)
+    if ref is not None and ref.kind in UNIT_KINDS:
+        try:
+            date = dt.date.fromisoformat(ref.date)
+        except ValueError:
+            raise web.HTTPBadRequest(text="No such date.\n") from None
+        return ref.group, date, _unit_view(services, text, ref.group, date, ref.seq, ref.kind)
+    parsed = parse_qa_id(text)
+    if parsed is None:
+        raise web.HTTPBadRequest(text="An answer's id looks like <kind>:<group>:<YYYY-MM-DD>:<number>.\n")
+    group, date, seq = parsed
+    return group, date, _pair_view(services, group, date, seq)
+
+
 async def qa_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     check_access(request, services.config.web)
-    parsed = parse_qa_id(request.match_info["id"])
-    if parsed is None:
-        raise web.HTTPBadRequest(text="An exchange id looks like <group>:<YYYY-MM-DD>:<number>.\n")
-    group, date, seq = parsed
-    pair = await asyncio.to_thread(_pair_view, services, group, date, seq)
+    group, date, pair = await asyncio.to_thread(_page_unit, services, request.match_info["id"])
     if pair is None:
         raise web.HTTPNotFound(text="No such exchange: the day may have changed since the link was made.\n")
     return _render(request, "qa.html", group=group, date=date, question=_rows(pair.question),

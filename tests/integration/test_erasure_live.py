@@ -1,12 +1,13 @@
 """Erasure reaches a running server: `archive-bot erase` in another process against the same
-SQLite file, and the running `serve` (never restarted) quotes the speaker's words nowhere — not
-in /search, /ask or an auto-answer on Telegram, nor the web search, ask API or day page. Every
-name and line here is invented."""
+store (a SQLite file, or PostgreSQL), and the running `serve` (never restarted) quotes the
+speaker's words nowhere — not in /search, /ask or an auto-answer on Telegram, nor the web search,
+ask API or day page, nor a pinned answer. Every name and line here is invented."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import html
 import json
 import re
@@ -16,7 +17,11 @@ import aiohttp
 import pytest
 
 from bot.archive.writer import write_day
+from bot.erasure import erase
+from bot.store import curation
 from tests.fakes import four_platforms as fp
+from tests.integration.conftest import TELEGRAM_CHAT, base_config, post_telegram, telegram_section, tg_update
+from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
 from tests.integration.test_erasure import GROUP, LEAVER, SECRET_WORDS, THEIR_LINES, invented_day
 from tests.serve_process import REPO, ServeProcess, free_port, write_config
 
@@ -70,11 +75,19 @@ async def erase_in_another_process(config) -> None:
     assert "erased 2 archived" in output.decode()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    request.getfixturevalue("postgres_db")  # a clean schema on the throwaway server
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture
-async def serving(tmp_path, telegram_api):
+async def serving(tmp_path, telegram_api, store_url):
     write_day(invented_day(), tmp_path / "archive")
     config = write_config(tmp_path / "bot.toml", {
-        "store": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+        "store": {"url": store_url},
         "archive": {"paths": [str(tmp_path / "archive")]},
         "server": {"run_scheduler": False},
         "web": {"password": PASSWORD},
@@ -116,3 +129,23 @@ async def test_words_erased_by_another_process_are_gone_from_the_running_server(
         assert SECRET_WORDS not in text
     assert '"total": 0' in pages[1] and f"<mark>{SECRET_WORDS}</mark>" not in pages[0]  # no result marks it
     assert process.process.pid == pid and process.process.returncode is None  # the same server all along
+
+
+async def test_a_pinned_answer_is_read_after_an_erasure_made_elsewhere(make_bot, telegram_api, tmp_path):
+    """A pin is answered from the engine's copy of the unit: that copy must be caught up too."""
+    write_day(invented_day(), tmp_path / "archive")
+    bot = await make_bot(base_config(tmp_path, answer={"cooldown_seconds": 0}, archive={"paths": [str(tmp_path / "archive")]},
+                                     platforms={"telegram": telegram_section(telegram_api)},
+                                     chats=[{"platform": "telegram", "chat_id": TELEGRAM_CHAT, "group": GROUP}]))
+    db = bot.services.db
+    curation.add(db, platform="telegram", chat_id=TELEGRAM_CHAT, action="pin", unit=f"exchange:{GROUP}:2018-03-01:0",
+                 question=QUESTION, admin_id="1", ts=1)  # the stayer's question, answered by the leaver
+    await post_telegram(bot.client, tg_update(f"/ask {QUESTION}", user_id=5))
+    pinned = plain(telegram_api.sent()[-1]["text"])
+    assert "管理员置顶" in pinned and SECRET_WORDS in pinned
+    # As another process does it: straight on the store, this app is not told.
+    await asyncio.to_thread(erase, db, bot.config, {LEAVER}, requested_by="operator",
+                            now=dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+    await post_telegram(bot.client, tg_update(f"/ask {QUESTION}", user_id=6))
+    asked = plain(telegram_api.sent()[-1]["text"])
+    assert LEAVER not in asked and SECRET_WORDS not in asked and not any(line in asked for line in THEIR_LINES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import threading
 from zoneinfo import ZoneInfo
 
@@ -17,8 +18,11 @@ from bot.store.answers import record
 from bot.store.db import write_lock
 from bot.store.schema import answers, chat_replies, live_messages, pending_work
 from bot.store.shared import Limits, get_state, set_state
+from bot.services import SERVICES
 from bot.webhook import DISPATCHER
-from tests.integration.conftest import post_telegram, tg_update
+from tests.integration.conftest import (
+    GROUP, TELEGRAM_CHAT, base_config, post_telegram, telegram_section, tg_update,
+)
 
 T0 = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.timezone.utc)
 PARAPHRASE = "财付通的哪些业务算发卡行的功能？"  # answered from the bundled sample day
@@ -98,3 +102,12 @@ async def test_engine_calls_run_in_the_engine_threads_and_answer(tg_bot, telegra
     assert "这个问题群里讨论过" in sent["text"]
     names = [thread.name for thread in dispatcher.engine_pool._threads]  # the pool starts them on first use
     assert len(names) == tg_bot.config.server.engine_threads == 1 and names[0].startswith("answer-engine")
+
+
+async def test_the_loaded_archive_is_kept_out_of_the_garbage_collectors_walks(make_bot, telegram_api, tmp_path):
+    gc.unfreeze()  # what earlier apps in this test process froze
+    raw = base_config(tmp_path, platforms={"telegram": telegram_section(telegram_api)},
+                      chats=[{"platform": "telegram", "chat_id": TELEGRAM_CHAT, "group": GROUP}])
+    bot = await make_bot(raw)  # ready: the archive ingested, the indexes built and warmed
+    assert gc.get_freeze_count() > 0
+    assert bot.app[SERVICES].answers is not None

@@ -95,3 +95,27 @@ async def test_old_keys_are_renamed_and_a_pinned_passage_wins_across_a_restart(m
     await say(restarted, ASK_EXCHANGE, MEMBER)
     text = plain(telegram_api.sent()[-1]["text"])
     assert "管理员置顶" in text and TALK_TAIL in text and EXCHANGE_ANSWER not in text
+
+
+async def test_every_kind_of_answer_has_its_page_under_its_id(make_bot, raw, tmp_path):
+    import base64
+    import json
+
+    raw["web"] = {"password": "pw for tests"}
+    auth = {"Authorization": "Basic " + base64.b64encode(b"archive:pw for tests").decode()}
+    bot = await make_bot(raw)
+
+    async def get(path: str, status: int = 200, **params) -> str:
+        response = await bot.client.get(path, params=params, headers=auth)
+        assert response.status == status, path
+        return await response.text()
+
+    asked = json.loads(await get("/api/ask", q=ASK_TALK, group=GROUP))
+    assert asked["match"]["kind"] == "passage"
+    assert asked["match"]["qa"] == f"/archive/qa/passage:{GROUP}:{DATE}:3:1"
+    assert TALK_TAIL in plain(await get(asked["match"]["qa"]))
+    chain = json.loads(await get("/api/ask", q=ASK_ENGINE, group=GROUP))["match"]
+    assert chain["kind"] == "chain" and ENGINE_LINE in plain(await get(chain["qa"]))
+    assert EXCHANGE_ANSWER in plain(await get(f"/archive/qa/{GROUP}:{DATE}:0"))  # an older exchange link
+    await get(f"/archive/qa/passage:{GROUP}:{DATE}:3:7", 404)
+    await get(f"/archive/qa/chain:{GROUP}:2021-02-30:7", 400)

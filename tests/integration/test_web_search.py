@@ -73,7 +73,7 @@ async def test_hit_shows_its_exchange_and_links_to_the_message(client):
     texts = [c["text"] for c in top["context"]]
     assert "请问星河通道怎么接入？需要什么资质？" in texts  # the question it answered
     assert [c["hit"] for c in top["context"]].count(True) == 1
-    assert top["qa"] is not None and top["qa"].startswith("/archive/qa/webclub:2030-04-01:")
+    assert top["qa"] is not None and top["qa"].startswith("/archive/qa/exchange:webclub:2030-04-01:")
 
 
 async def test_hit_outside_an_exchange_shows_its_conversation(client):
