@@ -179,22 +179,28 @@ class Context:
         hop costs more than a millisecond of work under the GIL; in a worker thread while the
         calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive) or when the engine
         encodes questions with a sentence encoder (milliseconds of C that must not hold the loop)."""
-        # Nothing the engine says may quote words another process erased since it last looked
-        # (bot/erasure_watch.py). Checked here, where the engine is read, and not per message: a
-        # store round trip for every line of chatter would cost the webhook more than the rest.
-        await self.services.erasures.catch_up_async(self.services)
-        call = getattr(self.services.answers, method)
+        services = self.services
         timing = self.dispatcher.engine_timing
 
         def timed() -> Any:
+            call = getattr(services.answers, method)
             started = time.perf_counter()
             try:
                 return call(*args)
             finally:
                 timing[0] = 0.9 * timing[0] + 0.1 * (time.perf_counter() - started)
 
-        if timing[0] > INLINE_ENGINE_SECONDS or getattr(self.services.answers, "encoder", None) is not None:
-            return await asyncio.get_running_loop().run_in_executor(self.dispatcher.engine_pool, timed)
+        def caught_up() -> Any:
+            # Nothing the engine says may quote words another process erased since it last looked
+            # (bot/erasure_watch.py). Checked where the engine is read, not per message (a store
+            # round trip for every line of chatter would cost the webhook more than the rest), and
+            # in the engine's thread: one hop for both.
+            services.erasures.catch_up(services)
+            return timed()
+
+        if timing[0] > INLINE_ENGINE_SECONDS or getattr(services.answers, "encoder", None) is not None:
+            return await asyncio.get_running_loop().run_in_executor(self.dispatcher.engine_pool, caught_up)
+        await services.erasures.catch_up_async(services)
         return timed()
 
     async def first_time(self, question: str) -> bool:
