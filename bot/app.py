@@ -198,10 +198,10 @@ def build_answer_engine(db, config: Config):
     from bot.qa.encoder import build_encoder
     from bot import legacy_units
     from bot.qa.engine import AnswerEngine
-    from bot.store import score_models
+    from bot.store import ranker_models
 
     engine = AnswerEngine.from_store(db, config.answer, zone=config.bot.timezone, encoder=build_encoder(config.encoder))
-    engine.confidence_model = score_models.adopted(db) or engine.confidence_model  # a refit adopted earlier
+    engine.ranker = ranker_models.adopted(db, engine.ranker_kind) or engine.ranker  # a refit adopted earlier
     legacy_units.migrate(db, engine)  # feedback and pins stored by earlier versions name units by their ids
     return engine
 

@@ -247,7 +247,7 @@ class ScheduleSection(Section):
     digest_chart: bool = True  # attach the activity-by-hour PNG where the platform takes images
     weekly_digest_time: str = "21:00"  # "" = no weekly digest
     weekly_digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
-    refit_time: str = "04:30"  # refit the answer confidence on feedback (bot/refit.py); "" = off
+    refit_time: str = "04:30"  # refit the answer ranker on feedback (bot/refit.py); "" = off
 
     @field_validator("digest_time", "nickname_time", "publish_time", "rules_post_time", "inactivity_time",
                      "weekly_digest_time", "refit_time")

@@ -174,7 +174,7 @@ class _Splitter:
         return None
 
     def by_vocabulary(self, message: Message, words: frozenset[str]) -> int | None:
-        weight = sum(self.rarity.get(b, 0.0) for b in words)
+        weight = math.fsum(self.rarity.get(b, 0.0) for b in words)
         if not weight:
             return None
         best, best_share = None, MIN_SHARED
@@ -182,7 +182,7 @@ class _Splitter:
             conversation = self.conversations[index]
             if message.time - conversation.end > GAP:
                 continue
-            shared = sum(self.rarity.get(b, 0.0) for b in words if conversation.vocabulary[b] > 0)
+            shared = math.fsum(self.rarity.get(b, 0.0) for b in words if conversation.vocabulary[b] > 0)
             if shared / weight > best_share:
                 best, best_share = index, shared / weight
         return best
@@ -246,10 +246,10 @@ class _Splitter:
         kept: list[Conversation] = []
         for conversation in self.conversations:
             words = set(conversation.all_words)
-            weight = sum(self.rarity.get(b, 0.0) for b in words)
+            weight = math.fsum(self.rarity.get(b, 0.0) for b in words)
             target = None
             for earlier in reversed(kept[-8:]):
-                if weight and conversation.start <= earlier.end and sum(
+                if weight and conversation.start <= earlier.end and math.fsum(
                         self.rarity.get(b, 0.0) for b in words & earlier.all_words) / weight >= MERGE_SHARED:
                     target = earlier
                     break

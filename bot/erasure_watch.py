@@ -3,8 +3,8 @@
 `archive-bot erase` (another process) and /forgetme in another web process rewrite days in the
 store, but this process's answer engine still holds the old days in memory. Each erasure's audit
 row comes with the days it rewrote (bot/store/erase.py); the process remembers the last erasure
-its engine has seen and, before it answers or searches (a handler's engine call, the web search,
-the digests) and on a short timer, compares that with the newest one: a single indexed
+its engine has seen and, before it answers or searches (a handler's engine call, a pinned
+answer, the web pages and API, the digests' suggestions) and on a short timer, compares that with the newest one: a single indexed
 `max(id)`. When they differ it reloads just those days (`refresh_from_store`) and forgets the
 answers it rendered or remembered from the old ones.
 """

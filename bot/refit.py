@@ -1,13 +1,14 @@
-"""Refitting the answer confidence on what the group said, never shipping a worse model silently.
+"""Refitting the answer ranker on what the group said, never shipping a worse model silently.
 
-Feedback becomes labelled data: each answered (question, unit) with members' verdicts is a row
-"the winner was right" (verdicts summing above zero) or "wrong". Together with the development
-split of the eval sets (their questions and labelled answers), the confidence model is Platt-
-scaled again with i8rank's fitter (`bot.qa.scoring.fit_confidence`). The new model is adopted
-only if it decides the held-out questions (the eval sets' test split) at least as well as the one
-in use: the share of held-out questions where "confidence >= answer_threshold" agrees with "the
-top candidate is the labelled answer". Both figures are logged and every attempt is recorded
-(bot/store/score_models.py); an adopted model is loaded at the next start too.
+Feedback becomes labelled data: each answered question with members' verdicts is a labelled
+question for the ranker (bot.qa.ranker): the unit the bot posted is the right candidate when the
+verdicts sum above zero, and a wrong first place when below. Together with the development split
+of the eval sets (their questions and labelled answers), the ranker is fitted again with the same
+code that fitted the shipped one (bot.qa.fit). The new model is adopted only if, on the held-out
+questions (the eval sets' test split), it ranks at least as well (MRR) and decides at least as
+well (the share of questions where "answer" agrees with "the first place is right") as the model
+in use. Both figures are logged and every attempt is recorded (bot/store/ranker_models.py); an
+adopted model is loaded at the next start too.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Engine
 
 from bot.learning import unit_key
-from bot.qa.scoring import confidence, fit_confidence
-from bot.store import answers, score_models
+from bot.qa.fit import Question, decisions, fit_model, ranking_figures
+from bot.qa.ranker import FEATURES, Model
+from bot.store import answers, ranker_models
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +32,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Refit:
     rows: int
-    before: float  # held-out decisions right with the model in use
-    after: float  # with the refitted one
+    before: dict  # held-out figures of the model in use: mrr, decided (share decided right)
+    after: dict  # of the refitted one
     adopted: bool
 
 
@@ -48,57 +51,77 @@ def load_eval(paths) -> tuple[list[dict], list[dict]]:
     return dev, held
 
 
-def _is_target(pair, row: dict) -> bool:
-    return (row.get("kind") == "answer" and pair.group == row.get("group") and pair.date.isoformat() == row.get("date")
-            and any(m.time.strftime("%H:%M:%S") == row.get("time") for m in pair.question))
+def _anchors(row: dict) -> set[tuple[str, str, str]]:
+    """The archived messages an eval row's answer is in (none for a question that must stay silent)."""
+    if row.get("kind") != "answer":
+        return set()
+    return {(a.get("group"), a.get("date"), a.get("time")) for a in [row, *row.get("answers", [])]}
 
 
-def _winners(engine, rows: list[dict]) -> list[tuple[tuple[float, ...], float]]:
-    """(features of the top candidate, 1.0 if it is the labelled answer) per eval row."""
+def _covers(unit, anchors: set) -> bool:
+    date = unit.date.isoformat()
+    return any((unit.group, date, m.time.strftime("%H:%M:%S")) in anchors for m in unit.messages())
+
+
+def _question(engine, text: str, group, right_of) -> Question | None:
+    units, rows = engine.candidate_rows(text, group)
+    if not units:
+        return None
+    right = np.array([right_of(u) for u in units], dtype=bool)
+    return Question(rows, right, np.array([u.stands_alone for u in units], dtype=bool), True, bool(right.any()))
+
+
+def eval_questions(engine, rows: list[dict]) -> list[Question]:
     out = []
     for row in rows:
-        ranked = engine.ranked(row["query"], row.get("group") if row.get("kind") == "answer" else None)
-        if ranked:
-            pair, values = ranked[0]
-            out.append((values, float(_is_target(pair, row))))
+        anchors = _anchors(row)
+        q = _question(engine, row["query"], None, lambda u, a=anchors: _covers(u, a))
+        if q is not None:
+            out.append(Question(q.rows, q.right, q.alone, q.says_enough, bool(anchors)))
     return out
 
 
-def _feedback(engine, db: Engine) -> list[tuple[tuple[float, ...], float]]:
-    """(features of the answered unit for its question, 1.0 if members said right) per answer."""
+def feedback_questions(engine, db: Engine) -> list[Question]:
+    """One labelled question per answered question with verdicts: the posted unit right or wrong."""
     out = []
     for group, question, unit, verdict in answers.labelled(db):
-        for pair, values in engine.ranked(question, group):
-            if unit_key(pair) == unit:
-                out.append((values, 1.0 if verdict > 0 else 0.0))
-                break
+        units, rows = engine.candidate_rows(question, group)
+        posted = np.array([unit_key(u) == unit for u in units], dtype=bool)
+        if not posted.any():
+            continue  # the unit is gone from the archive (erased, re-mined)
+        alone = np.array([u.stands_alone for u in units], dtype=bool)
+        if verdict > 0:
+            out.append(Question(rows, posted, alone, True, True))
+        else:  # only the posted unit is known to be wrong: it teaches the verdict, not the order
+            out.append(Question(rows, np.zeros(len(units), dtype=bool), alone, True, False))
     return out
 
 
-def decided_right(rows: list[tuple[tuple[float, ...], float]], model, threshold: float) -> float:
-    """Share of rows where answering (confidence >= threshold) agrees with the top being right."""
-    if not rows:
-        return 0.0
-    weights, bias = model
-    return sum((confidence(values, weights, bias) >= threshold) == bool(label) for values, label in rows) / len(rows)
+def held_out(model: Model, questions: list[Question]) -> dict:
+    """MRR of the order, and the share of questions where answering agrees with the first place being right."""
+    decided = decisions(questions, [model.probability(q.rows) for q in questions])
+    agree = sum((p >= model.answer_threshold and gate) == right for p, right, gate, _ in decided)
+    return {"mrr": round(ranking_figures(questions, [model.order(q.rows) for q in questions])["mrr"], 4),
+            "decided": round(agree / max(len(decided), 1), 4)}
 
 
-def refit(db: Engine, engine, eval_paths, threshold: float, now_ts: int) -> Refit | None:
+def refit(db: Engine, engine, eval_paths, now_ts: int) -> Refit | None:
     """Fit on feedback plus the dev split; adopt into `engine` only if held-out is at least as good."""
     dev, held = load_eval(eval_paths)
-    heldout = _winners(engine, held)
-    labelled = _feedback(engine, db) + _winners(engine, dev)
-    if not heldout or len({label for _, label in labelled}) < 2:
-        log.info("refit skipped: %d held-out rows, %d labelled rows (both answers needed)", len(heldout), len(labelled))
+    heldout = eval_questions(engine, held)
+    labelled = feedback_questions(engine, db) + eval_questions(engine, dev)
+    if not heldout or not any(q.right.any() for q in labelled):
+        log.info("refit skipped: %d held-out questions, %d labelled questions (a right answer is needed)",
+                 len(heldout), len(labelled))
         return None
-    fitted = fit_confidence([v for v, _ in labelled], [y for _, y in labelled])
-    before = decided_right(heldout, engine.confidence_model, threshold)
-    after = decided_right(heldout, fitted, threshold)
-    adopted = after >= before
-    log.info("refit on %d rows: held-out decided right %.3f with the model in use, %.3f refitted: %s",
-             len(labelled), before, after, "adopted" if adopted else "kept the model in use")
-    score_models.record(db, weights=fitted[0], bias=fitted[1], rows=len(labelled), before=before, after=after,
-                        adopted=adopted, ts=now_ts)
+    fitted, _ = fit_model(labelled, FEATURES, FEATURES.index("query_info"))
+    before, after = held_out(engine.ranker, heldout), held_out(fitted, heldout)
+    adopted = after["mrr"] >= before["mrr"] and after["decided"] >= before["decided"]
+    log.info("refit on %d questions: held-out MRR %.3f and decided right %.3f with the model in use, "
+             "%.3f and %.3f refitted: %s", len(labelled), before["mrr"], before["decided"], after["mrr"],
+             after["decided"], "adopted" if adopted else "kept the model in use")
+    ranker_models.record(db, kind=engine.ranker_kind, model=fitted.to_json(), rows=len(labelled), before=before,
+                         after=after, adopted=adopted, ts=now_ts)
     if adopted:
-        engine.confidence_model = fitted
+        engine.ranker = fitted
     return Refit(len(labelled), before, after, adopted)

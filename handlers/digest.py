@@ -37,6 +37,7 @@ def suggestions_for(services: Services, day: Day, background: Background) -> dic
     engine = services.answers
     if engine is None:
         return {}
+    services.erasures.catch_up(services)  # never suggest words erased since the engine last looked
     found: dict[int, Suggestion] = {}
     for question in open_questions(day, background)[:MAX_QUESTIONS]:
         try:

@@ -1,4 +1,4 @@
-"""The nightly refit of the answer confidence on the group's feedback (bot/refit.py).
+"""The nightly refit of the answer ranker on the group's feedback (bot/refit.py).
 
 Runs where the scheduled jobs run and the answer engine is loaded (`archive-bot serve` with its
 scheduler); an adopted model is recorded in the store, and every process loads it at its next start.
@@ -23,5 +23,5 @@ async def refit_job(ctx: Context) -> None:
         return
     config = services.config
     result = await asyncio.to_thread(refit, services.db, services.answers, config.feedback.eval_paths,
-                                     ctx.services.answers.answer_threshold if ctx.services.answers else 0.5, int(ctx.now.timestamp()))
+                                     int(ctx.now.timestamp()))
     ctx.results[("refit", "")] = result

@@ -66,6 +66,7 @@ def gather_week(services: Services, group: str, end: dt.date, until: dt.datetime
     base = services.config.bot.public_base_url
     suggestions: dict[tuple[dt.date, int], Suggestion] = {}
     if services.answers is not None:
+        services.erasures.catch_up(services)  # never suggest words erased since the engine last looked
         for day, question in open_questions_of(days, background)[:MAX_QUESTIONS]:
             try:
                 result = services.answers.ask(question.message.text, group)

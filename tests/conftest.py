@@ -43,12 +43,12 @@ def shared_archive() -> Path:
 # The shipped lexical model never answers (held-out data never reached 85% without an encoder);
 # tests of the answer path over invented days and the sample day open it with these thresholds
 # (answer quality itself: tests/test_qa_quality.py).
-PATH_OPEN_ANSWER = {"answer_threshold": 0.04, "suggest_threshold": 0.02}
+PATH_OPEN_ANSWER = {"answer_threshold": 0.02, "suggest_threshold": 0.01}
 
 
 def path_open_config(tmp_path) -> str:
     """A config file for CLI tests: lexical answers with the answer path open."""
     path = tmp_path / "path-open.toml"
-    path.write_text('[encoder]\nkind = "none"\n[answer]\nanswer_threshold = 0.04\nsuggest_threshold = 0.02\n',
+    path.write_text('[encoder]\nkind = "none"\n[answer]\nanswer_threshold = 0.02\nsuggest_threshold = 0.01\n',
                     encoding="utf-8")
     return str(path)

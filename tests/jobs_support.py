@@ -45,7 +45,7 @@ def make_config(tmp_path: Path, api_base: str, chats: list[dict] | None = None, 
         "store": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
         "archive": {"paths": [], "publish_dir": str(tmp_path / "published")},
         "encoder": {"kind": "none"},  # the encoder has its own tests (tests/test_qa_persisted.py)
-        "answer": {"answer_threshold": 0.04, "suggest_threshold": 0.02},  # see tests/integration/conftest.py
+        "answer": {"answer_threshold": 0.02, "suggest_threshold": 0.01},  # see tests/integration/conftest.py
         "platforms": {"telegram": {"bot_token": TOKEN, "api_base": api_base, "bot_username": "ArchiveTestBot"}},
         "chats": chats or [{"platform": "telegram", "chat_id": CHAT_ID, "group": GROUP, "admins": [ADMIN.id]}],
     }

@@ -42,7 +42,7 @@ def replayed(flag: bool) -> Day:
 async def replay(tmp_path, flag: bool) -> str:
     earlier(tmp_path / "archive")
     config = Config.model_validate({"encoder": {"kind": "none"},  # the answer path open: tests/conftest.py
-                                    "answer": {"cooldown_seconds": 0, "answer_threshold": 0.04, "suggest_threshold": 0.02}})
+                                    "answer": {"cooldown_seconds": 0, "answer_threshold": 0.02, "suggest_threshold": 0.01}})
     out = io.StringIO()
     await replay_day(config, replayed(flag), archive=tmp_path / "archive", out=out)
     return out.getvalue()

@@ -30,17 +30,18 @@ def small():
     return AnswerEngine.from_days([read_day(p) for p in QA_DAYS] + [read_day(SAMPLE_DAY)])
 
 
-@pytest.mark.parametrize("question, group, time", [
-    ("Ⅱ类账户最多可以绑定多少张银行卡？", "qa", "10:00:00"),  # 二类户 written as 账户 with a Roman numeral
-    ("网络支付清算平台能让保险公司直接对接吗？", "qa", "10:00:30"),  # 网联 by its full name
-    ("垫资向银行申请的授信一般给多大额度？", "qa", "09:05:00"),  # asked in a quote-reply to a talk
-    ("原路退款的话，钱几天能退回来？", "qa", "10:00:00"),
+@pytest.mark.parametrize("question, group, time, places", [
+    ("Ⅱ类账户最多可以绑定多少张银行卡？", "qa", "10:00:00", 1),  # 二类户 written as 账户 with a Roman numeral
+    ("网络支付清算平台能让保险公司直接对接吗？", "qa", "10:00:30", 1),  # 网联 by its full name
+    # asked in a quote-reply to a talk; the talk's own passage on 授信 comes first, the reply chain next
+    ("垫资向银行申请的授信一般给多大额度？", "qa", "09:05:00", 2),
+    ("原路退款的话，钱几天能退回来？", "qa", "10:00:00", 1),
 ])
-def test_paraphrases_find_the_unit_that_answers_them(small, question, group, time):
+def test_paraphrases_find_the_unit_that_answers_them(small, question, group, time, places):
     result = small.ask(question)
-    first = result.candidates[0].pair
-    assert first.group == group
-    assert time in [m.time.strftime("%H:%M:%S") for m in first.messages()], first.question_text
+    found = [m.pair for m in result.candidates[:places]]
+    assert all(pair.group == group for pair in found)
+    assert any(time in [m.time.strftime("%H:%M:%S") for m in pair.messages()] for pair in found), found[0].question_text
 
 
 @pytest.mark.parametrize("chat", ["感谢分享！", "北京哪家火锅好吃？", "周末去爬山的有吗？", "哈哈哈"])
@@ -108,7 +109,8 @@ def test_live_test_split_floors(measured):
     assert ours["recall@5"] >= measured("today", "live")["recall@5"]
 
 
-# Measured (lexical engine, TEST splits, 2026-12-07): reworded recall@1 0.146, recall@5 0.415 (today's
-# engine 0.098 / 0.341, naive 0.024 / 0.049); live recall@1 0.197, recall@5 0.408 (today 0.099 / 0.254,
-# naive 0.042 / 0.099). The lexical model answers nothing on either (held-out precision never 85%).
-FLOORS = {"reworded_r1": 0.12, "reworded_r5": 0.37, "live_precision": 0.85, "live_r5": 0.36}
+# Measured (lexical engine, TEST splits, 2026-12-07, listwise ranker fitted on 549 dev questions):
+# reworded recall@1 0.268, recall@5 0.463 (today's engine 0.098 / 0.341, naive 0.024 / 0.049); live
+# recall@1 0.239, recall@5 0.451 (today 0.099 / 0.254, naive 0.042 / 0.099). The lexical model
+# answers nothing on either (no dev threshold reached 90% precision over three answers).
+FLOORS = {"reworded_r1": 0.22, "reworded_r5": 0.42, "live_precision": 0.85, "live_r5": 0.41}

@@ -29,14 +29,15 @@ from bot.archive.model import DEFAULT_ZONE, Day, Message, MessageKind
 from bot.config import AnswerSection
 from bot.qa.index import TextCache, TextIndex
 from bot.qa.mining import LEANS_ON_CONTEXT, QAPair, is_greeting, mine_day
+from bot.qa.ranker import FEATURES as RANK_FEATURES
 from bot.qa.ranker import Model, model
 from bot.qa.ranker import features as rank_features
 from bot.qa.ranker import prepare as prepare_query
 from bot.qa.encoder import Encoder, clean
 from bot.qa.retrieval import UnitIndex, unit_texts, unit_vectors
-from bot.qa.scoring import CONF_BIAS, CONF_WEIGHTS, features, prepare, rank_score, search_score
+from bot.qa.scoring import prepare, search_score
 from bot.qa.units import day_units
-from bot.text import Segmenter, normalise, segmenter
+from bot.text import Segmenter, normalise, segmenter, strip_noise
 
 DayAt = tuple[str, dt.date]  # (group, date) of a day held in memory; the store keys days by ISO string (DayKey)
 RERANK = 80  # fused candidates scored by the ranker per question
@@ -133,7 +134,6 @@ class _Snapshot:
     messages: list[Message] = field(default_factory=list)
     message_groups: np.ndarray | None = None
     message_index: TextIndex | None = None  # built on first search (`_message_index`)
-    exchange_index: TextIndex | None = None  # the mined exchanges' questions, built on first `ranked`
     by_id: dict[str, QAPair] | None = None  # units by `unit_id`, built on first `unit`
 
 
@@ -147,7 +147,7 @@ class AnswerEngine:
         self.config = config
         self.segmenter = text or segmenter(tuple(config.extra_terms))
         self.encoder = encoder
-        self.ranker = ranker or model("hybrid" if encoder is not None else "lexical")
+        self.ranker = ranker or model(self.ranker_kind)
         self._cache = TextCache(self.segmenter)
         self.vector_db = None  # with a store, words and vectors computed once are kept there
         self._memory_vectors: dict[str, np.ndarray] = {}  # without one: kept for this process
@@ -155,8 +155,6 @@ class AnswerEngine:
         self._pairs: dict[DayAt, list[QAPair]] = {}
         self._lock = threading.Lock()
         self._snap = _Snapshot()
-        # The old confidence model over bot/qa/scoring's features (refit nightly by bot/refit.py).
-        self.confidence_model: tuple[tuple[float, ...], float] = (CONF_WEIGHTS, CONF_BIAS)
         if vector_db is not None:
             self.attach_store(vector_db)
 
@@ -322,6 +320,11 @@ class AnswerEngine:
         return tuple(self.segmenter.words(normalise(text[:MAX_QUERY_CHARS]), normalised=True))
 
     @property
+    def ranker_kind(self) -> str:
+        """Which shipped model this engine's features are for: "hybrid" (with an encoder) or "lexical"."""
+        return "hybrid" if self.encoder is not None else "lexical"
+
+    @property
     def answer_threshold(self) -> float:
         """The configured answer threshold, else the one fitted with the ranker."""
         configured = self.config.answer_threshold
@@ -339,37 +342,54 @@ class AnswerEngine:
         names = [group] if isinstance(group, str) else list(group)
         return [self._snap.group_codes[n] for n in names if n in self._snap.group_codes]
 
+    def candidate_rows(self, question: str, group: str | Iterable[str] | None = None,
+                       before: dt.date | None = None) -> tuple[list[QAPair], np.ndarray]:
+        """Every fused candidate unit with its ranker features (one row each), in retrieval order:
+        what the ranker scores, and what it is fitted on (bench/fit_ranker.py, bot/refit.py)."""
+        snap = self._snap
+        codes = self._codes(group)
+        nothing: tuple[list[QAPair], np.ndarray] = ([], np.zeros((0, len(RANK_FEATURES))))
+        if snap.units is None or not len(snap.units) or codes == [] or is_greeting(question):
+            return nothing
+        words = self._query(question)
+        vector = self._query_vector(question)
+        if not words and vector is None:
+            return nothing
+        cands = snap.units.candidates(words, vector, codes, before)[:RERANK]
+        if not cands:
+            return nothing
+        query = prepare_query(words, snap.units.bodies)
+        rows = np.stack([rank_features(query, c, snap.units) for c in cands])
+        return [snap.units.units[c.item] for c in cands], rows
+
+    def _query_vector(self, question: str) -> np.ndarray | None:
+        """The question's vector, without @mentions, emoji codes and links (a member's name and
+        company in a mention are not what is asked)."""
+        if self.encoder is None:
+            return None
+        text = " ".join(strip_noise(question[:MAX_QUERY_CHARS]).split()) or question
+        return self.encoder.encode_queries([clean(text, MAX_QUERY_CHARS)])[0]
+
     def scored(self, question: str, group: str | Iterable[str] | None = None,
                before: dt.date | None = None) -> list[tuple[QAPair, float, np.ndarray]]:
         """Every fused candidate with its probability and features, most probable first, one per
         anchor message. `before` keeps only days strictly before it (held-out evaluation)."""
-        snap = self._snap
-        codes = self._codes(group)
-        if snap.units is None or not len(snap.units) or codes == [] or is_greeting(question):
+        units, rows = self.candidate_rows(question, group, before)
+        if not units:
             return []
-        words = self._query(question)
-        vector = self.encoder.encode_queries([clean(question, MAX_QUERY_CHARS)])[0] if self.encoder is not None else None
-        if not words and vector is None:
-            return []
-        cands = snap.units.candidates(words, vector, codes, before)[:RERANK]
-        if not cands:
-            return []
-        query = prepare_query(words, snap.units.bodies)
-        rows = np.stack([rank_features(query, c, snap.units) for c in cands])
         probs = self.ranker.probability(rows)
         # Units that start at the same message are one discussion: it takes the best probability
         # and is shown as its most structured unit (an exchange before a chain, a talk, a window).
         best: dict[tuple, int] = {}
         shown: dict[tuple, int] = {}
-        for i, cand in enumerate(cands):
-            unit = snap.units.units[cand.item]
+        for i, unit in enumerate(units):
             anchor = (unit.group, unit.date, unit.first.time)
             if anchor not in best or probs[i] > probs[best[anchor]]:
                 best[anchor] = i
-            if anchor not in shown or KIND_ORDER[unit.kind] < KIND_ORDER[snap.units.units[cands[shown[anchor]].item].kind]:
+            if anchor not in shown or KIND_ORDER[unit.kind] < KIND_ORDER[units[shown[anchor]].kind]:
                 shown[anchor] = i
         order = sorted(best, key=lambda a: -probs[best[a]])
-        return [(snap.units.units[cands[shown[a]].item], float(probs[best[a]]), rows[best[a]]) for a in order]
+        return [(units[shown[a]], float(probs[best[a]]), rows[best[a]]) for a in order]
 
     def ask(self, question: str, group: str | Iterable[str] | None = None, before: dt.date | None = None) -> AskResult:
         """The best archived unit for the question, with its calibrated probability and the verdict.
@@ -407,8 +427,7 @@ class AnswerEngine:
         codes = self._codes(group)
         if self.encoder is None or units is None or units.b_vectors is None or not len(units) or k <= 0 or codes == []:
             return []
-        query = self.encoder.encode_queries([clean(question, MAX_QUERY_CHARS)])[0]
-        scores = units.b_vectors @ query
+        scores = units.b_vectors @ self._query_vector(question)
         mask = units.mask(codes, None)
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
@@ -417,27 +436,6 @@ class AnswerEngine:
         best = best[np.isfinite(scores[best])]
         best = best[np.argsort(-scores[best], kind="stable")]
         return [Match(units.units[int(i)], float(scores[i])) for i in best]
-
-    def ranked(self, question: str, group: str | None = None) -> list[tuple[QAPair, tuple[float, ...]]]:
-        """Mined exchanges re-ranked by bot/qa/scoring with its features, best first: what the
-        nightly refit of the old confidence model learns from (bot/refit.py)."""
-        snap = self._snap
-        words = self._query(question)
-        code = snap.group_codes.get(group) if group is not None else None
-        if not snap.pairs or not words or (group is not None and code is None):
-            return []
-        if snap.exchange_index is None:
-            with self._lock:
-                if snap.exchange_index is None:
-                    groups = np.fromiter((snap.group_codes[p.group] for p in snap.pairs), np.int16, len(snap.pairs))
-                    snap.exchange_index = TextIndex([p.question_text for p in snap.pairs], groups, self._cache)
-        index = snap.exchange_index
-        doc_ids, _ = index.top(words, 40, code)
-        query = prepare(words)
-        scored = [(rank_score(values), -rank, int(d), values)
-                  for rank, d in enumerate(doc_ids) for values in [features(query, index.docs[d], index, rank)]]
-        scored.sort(reverse=True, key=lambda t: (t[0], t[1]))
-        return [(snap.pairs[int(index.items(d, code)[-1])], values) for _, _, d, values in scored[:MAX_CANDIDATES]]
 
     def search(self, query: str, group: str | None = None, limit: int = 10) -> list[Hit]:
         """Messages matching the query, best first; one hit per distinct text (its latest copy)."""

@@ -52,6 +52,7 @@ class Candidate:
     dense_b: float = 0.0
     dense_q_gap: float = 1.0  # how far below this query's best dense_q (0 = the best)
     dense_b_gap: float = 1.0
+    ranks: tuple[int, int, int, int] = (PER_LIST,) * 4  # place in each list (bm25_q, bm25_b, dense_q, dense_b)
 
 
 class UnitIndex:
@@ -119,13 +120,16 @@ class UnitIndex:
             for rank, item in enumerate(ranked):
                 rrf[item] = rrf.get(item, 0.0) + 1.0 / (RRF_K + rank)
         best = [float(s.max()) if s is not None and len(s) else 0.0 for s in dense]
+        places = [{item: rank for rank, item in enumerate(ranked)} for ranked in lists]
+        places += [{}] * (4 - len(places))
         out = []
         for item, score in rrf.items():
             dq = float(dense[0][item]) if dense[0] is not None else 0.0
             db = float(dense[1][item]) if dense[1] is not None else 0.0
             out.append(Candidate(item, score, bm25_q.get(item, 0.0), bm25_b.get(item, 0.0), dq, db,
                                  best[0] - dq if dense[0] is not None else 1.0,
-                                 best[1] - db if dense[1] is not None else 1.0))
+                                 best[1] - db if dense[1] is not None else 1.0,
+                                 tuple(p.get(item, PER_LIST) for p in places)))
         out.sort(key=lambda c: -c.rrf)
         return out
 

@@ -1,13 +1,12 @@
-"""Re-ranking BM25 candidates and turning the result into a calibrated confidence.
+"""/search relevance, and the answer scoring the engine used before bot.qa.ranker.
 
 BM25 finds candidates over the whole archive cheaply but its scores are not comparable between
-queries. The re-rank looks at each candidate the way a reader would: how much of the question's
+queries. These scores look at each candidate the way a reader would: how much of the question's
 meaning (IDF-weighted words, and character pairs, which survive a different segmentation) the
-archived question contains, plus rapidfuzz's token-set and partial scores over segmented text.
-A linear score ranks the candidates; a logistic model over the winner's features gives the
-confidence in [0, 1]. The ranking weights are set by hand (a logistic fit ranked worse on both
-halves of the eval set); the confidence is Platt-scaled on the development half of
-tests/data/eval_questions.jsonl (`bench/quality.py --fit`) and checked on the other half.
+archived text contains, plus rapidfuzz's token-set and partial scores over segmented text.
+`search_score` orders /search hits. `features`, `rank_score` and `confidence` are the old answer
+engine's hand-set ranking and Platt-scaled confidence; bench/quality.py keeps them as the
+"today" baseline that the ranker's figures are printed beside.
 """
 
 from __future__ import annotations
@@ -23,8 +22,7 @@ FEATURES = ("cover_query", "cover_doc", "bigrams", "token_set", "partial", "quer
 # Ranking: a linear score over all features, set by hand (coverage of the question matters most).
 RANK_WEIGHTS = (6.0, 1.5, 3.0, 1.0, 1.0, 0.0, -0.5)
 # Confidence: a logistic model of "the top-ranked exchange is right" over its features; its
-# direction is set by hand, its scale and offset fitted by `bench/quality.py --fit` (dev split).
-CONF_DIRECTION = (5.0, 0.0, 3.0, 0.0, 2.0, 4.0, 0.0)  # set by hand; Platt-scaled into CONF_WEIGHTS
+# direction was set by hand, its scale and offset fitted on the old eval set's dev half.
 CONF_WEIGHTS = (6.211, 0.0, 3.727, 0.0, 2.484, 4.969, 0.0)
 CONF_BIAS = -9.583
 MIN_SEARCH_COVER = 0.5  # share of the query's IDF mass a search hit must contain
@@ -61,9 +59,9 @@ def features(query: Query, doc: Doc, index: TextIndex, rank: int) -> tuple[float
     d_words = set(doc.words)
     shared = q_words & d_words
     idf = index.word_idf
-    q_mass = sum(idf(w) for w in q_words) or 1.0
-    d_mass = sum(idf(w) for w in d_words) or 1.0
-    shared_mass = sum(idf(w) for w in shared)
+    q_mass = math.fsum(idf(w) for w in q_words) or 1.0
+    d_mass = math.fsum(idf(w) for w in d_words) or 1.0
+    shared_mass = math.fsum(idf(w) for w in shared)
     content = doc.content
     return (
         shared_mass / q_mass,
@@ -86,30 +84,12 @@ def confidence(values: tuple[float, ...], weights=CONF_WEIGHTS, bias=CONF_BIAS) 
     return 1.0 / (1.0 + math.exp(-max(-LOGIT_CLAMP, min(LOGIT_CLAMP, z))))
 
 
-def fit_confidence(top_values, labels) -> tuple[tuple[float, ...], float]:
-    """Platt scaling of CONF_DIRECTION: the scale and offset that make `confidence` match whether
-    each winner was right (`labels` 1/0), on (winner's features) rows. Used by `bench/quality.py
-    --fit` on the eval set's dev split and by the feedback refit (bot/refit.py)."""
-    import numpy as np
-    from scipy.optimize import minimize
-
-    z = np.array([sum(w * x for w, x in zip(CONF_DIRECTION, values)) for values in top_values], dtype=float)
-    y = np.array(labels, dtype=float)
-
-    def loss(theta):
-        p = 1 / (1 + np.exp(-np.clip(theta[0] * z + theta[1], -60, 60)))
-        return -np.mean(y * np.log(p + 1e-9) + (1 - y) * np.log(1 - p + 1e-9))
-
-    scale, bias = minimize(loss, np.zeros(2), method="L-BFGS-B").x
-    return tuple(float(scale * w) for w in CONF_DIRECTION), float(bias)
-
-
 def search_score(query: Query, doc: Doc, index: TextIndex) -> float:
     """Relevance of a message for /search in [0, 1]: word coverage, with exact phrases first."""
     q_words = set(query.words)
     idf = index.word_idf
-    q_mass = sum(idf(w) for w in q_words) or 1.0
-    cover = sum(idf(w) for w in q_words & set(doc.words)) / q_mass
+    q_mass = math.fsum(idf(w) for w in q_words) or 1.0
+    cover = math.fsum(idf(w) for w in q_words & set(doc.words)) / q_mass
     content = doc.content
     exact = 1.0 if query.content and query.content in content else 0.0
     if cover < MIN_SEARCH_COVER and not exact:

@@ -287,16 +287,16 @@ erased_days = Table(
     Column("date", String(10), primary_key=True),  # ISO date
 )
 
-# Refits of the answer confidence model on feedback and the eval sets' dev split (bot/refit.py):
+# Refits of the answer ranker on feedback and the eval sets' dev split (bot/refit.py):
 # every attempt with its held-out figures before and after; only adopted ones are used.
-score_models = Table(
-    "score_models", metadata,
+ranker_models = Table(
+    "ranker_models", metadata,
     Column("id", Integer, primary_key=True),
-    Column("weights", JSON, nullable=False),
-    Column("bias", Float, nullable=False),
-    Column("rows", Integer, nullable=False),  # labelled rows fitted on (feedback + dev)
-    Column("heldout_before", Float, nullable=False),  # share of held-out questions decided right
-    Column("heldout_after", Float, nullable=False),
+    Column("kind", String(16), nullable=False),  # "hybrid" or "lexical": the engine it was fitted for
+    Column("model", JSON, nullable=False),  # bot.qa.ranker.Model.to_json()
+    Column("rows", Integer, nullable=False),  # labelled questions fitted on (feedback + dev)
+    Column("heldout_before", JSON, nullable=False),  # held-out figures of the model in use
+    Column("heldout_after", JSON, nullable=False),  # and of the refitted one
     Column("adopted", Boolean, nullable=False),
     Column("ts", BigInteger, nullable=False),
 )

@@ -29,7 +29,7 @@ def replying_to(message_id: int, user_id: int = 1, is_bot: bool = True) -> dict:
 
 @pytest.fixture
 async def bot(make_bot, telegram_api, tmp_path):
-    raw = base_config(tmp_path, answer={"cooldown_seconds": 0, "answer_threshold": 0.04, "suggest_threshold": 0.02}, bot={"public_base_url": "https://bot.example.org"},
+    raw = base_config(tmp_path, answer={"cooldown_seconds": 0, "answer_threshold": 0.02, "suggest_threshold": 0.01}, bot={"public_base_url": "https://bot.example.org"},
                       platforms={"telegram": telegram_section(telegram_api)},
                       chats=[{"platform": "telegram", "chat_id": TELEGRAM_CHAT, "group": GROUP,
                               "admins": [str(ADMIN)]}])

@@ -92,7 +92,7 @@ async def serving(tmp_path, telegram_api, store_url):
         "server": {"run_scheduler": False},
         "web": {"password": PASSWORD},
         "encoder": {"kind": "none"},
-        "answer": {"answer_threshold": 0.04, "suggest_threshold": 0.02, "cooldown_seconds": 0},
+        "answer": {"answer_threshold": 0.02, "suggest_threshold": 0.01, "cooldown_seconds": 0},
         "platforms": {"telegram": fp.platforms_section(telegram_api=telegram_api.url)["telegram"]},
         "chats": [{"platform": "telegram", "chat_id": fp.CHATS["telegram"], "group": GROUP}],
     })

@@ -18,7 +18,7 @@ ASKED_AT = "1764000000.000100"
 
 @pytest.fixture
 async def slack_bot(make_bot, slack_api, tmp_path):
-    raw = base_config(tmp_path, answer={"cooldown_seconds": 0, "answer_threshold": 0.04, "suggest_threshold": 0.02},
+    raw = base_config(tmp_path, answer={"cooldown_seconds": 0, "answer_threshold": 0.02, "suggest_threshold": 0.01},
                       platforms={"slack": {"signing_secret": SLACK_SECRET, "bot_token": SLACK_TOKEN,
                                            "bot_user_id": "UARCHBOT1", "api_base": slack_api.api_base}},
                       chats=[{"platform": "slack", "chat_id": SLACK_CHANNEL, "group": GROUP, "admins": ["U0CONF"]}])

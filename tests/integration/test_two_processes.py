@@ -46,7 +46,7 @@ async def two_bots(postgres_db, postgres_url, telegram_api, tmp_path):  # noqa: 
             "server": {"run_scheduler": False, "replies_per_minute": 3, "instance": f"web-{name}"},
             "web": {"enabled": False},
             "encoder": {"kind": "none"},  # lexical, with the answer path open: tests/conftest.py
-            "answer": {"answer_threshold": 0.04, "suggest_threshold": 0.02},
+            "answer": {"answer_threshold": 0.02, "suggest_threshold": 0.01},
             "platforms": {"telegram": fp.platforms_section(telegram_api=telegram_api.url)["telegram"]},
             "chats": [{"platform": "telegram", "chat_id": fp.CHATS["telegram"], "group": "prodarch"}],
         })

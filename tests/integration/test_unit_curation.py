@@ -49,7 +49,7 @@ def old_rows(db) -> None:
 def raw(tmp_path, telegram_api):
     write_day(units_day(), tmp_path / "archive")
     old_rows(connect(tmp_path / "bot.db"))
-    return base_config(tmp_path, answer={"cooldown_seconds": 0, "answer_threshold": 0.04, "suggest_threshold": 0.02},
+    return base_config(tmp_path, answer={"cooldown_seconds": 0, "answer_threshold": 0.02, "suggest_threshold": 0.01},
                        archive={"paths": [str(tmp_path / "archive")]},
                        platforms={"telegram": telegram_section(telegram_api)},
                        chats=[{"platform": "telegram", "chat_id": TELEGRAM_CHAT, "group": GROUP,
