@@ -79,3 +79,12 @@ def postgres_db(postgres_url):
     metadata.create_all(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A store URL for tests that must hold on both stores: a SQLite file, then a clean PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    request.getfixturevalue("postgres_db")  # a clean schema on the throwaway server
+    return request.getfixturevalue("postgres_url")

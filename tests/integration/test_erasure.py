@@ -42,14 +42,6 @@ def invented_day() -> Day:
     ])
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bot.db'}"
-    request.getfixturevalue("postgres_db")  # a clean schema on the throwaway server
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 async def bot(make_bot, telegram_api, tmp_path, store_url):
     archive = tmp_path / "archive"

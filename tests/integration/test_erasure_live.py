@@ -75,14 +75,6 @@ async def erase_in_another_process(config) -> None:
     assert "erased 2 archived" in output.decode()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bot.db'}"
-    request.getfixturevalue("postgres_db")  # a clean schema on the throwaway server
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 async def serving(tmp_path, telegram_api, store_url):
     write_day(invented_day(), tmp_path / "archive")
