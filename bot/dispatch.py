@@ -38,9 +38,9 @@ class Dispatcher:
         self.tasks: set[asyncio.Task] = set()
         self.engine_timing = [0.0]  # moving average of engine call seconds (see Context.engine)
         # The answer engine's own threads (see Context.engine): lexical scoring is Python under the
-        # GIL and question encoding C beside it, so about one thread per core answers as fast as
-        # many, and the event loop (acknowledging webhooks) competes with fewer threads for the
-        # GIL; store calls keep the default pool, never queued behind engine work.
+        # GIL, so one thread answers as fast as many and the event loop (acknowledging webhooks)
+        # competes with fewer threads for the GIL; store calls keep the default pool, never
+        # queued behind engine work.
         self.engine_pool = ThreadPoolExecutor(config.server.engine_threads, thread_name_prefix="answer-engine")
         self._chats = {(chat.platform, chat.chat_id): chat for chat in config.chats}
         self._self_ids = {value for value in (config.platforms.slack.bot_user_id,
