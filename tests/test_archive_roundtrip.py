@@ -63,6 +63,8 @@ def test_every_text_reads_back_as_itself_and_nothing_more(messages, title, autho
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\n\r ()"), max_size=20))
+@example("&gt")  # an entity without its ";" was unescaped on reading: the image line is written escaped
+@example("a&amp;b")
 def test_a_real_image_line_stays_an_image(label):
     url = "http://static.example.org/img/2026_1.png"
     text = f"![{label.replace(']', '')}]({url})"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.archive.links import links_line
 from bot.archive.model import Day, MessageKind
-from bot.archive.reader import IMAGE, OWNER_SPEAKER
+from bot.archive.reader import IMAGE, OWNER_SPEAKER, unescape
 
 SEPARATOR = "   "
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -60,9 +60,12 @@ def text_block(text: str) -> str:
 def image_line(message) -> str | None:
     """An image message's raw line, only when it reads back as that same image; else None."""
     text = message.text
-    if "\n" in text or "\r" in text or not IMAGE.match(text) or text != text.strip():
+    if "\n" in text or "\r" in text or text != text.strip():
         return None
-    return text + " "
+    raw = escape(text)  # "![&gt](…)" written raw would read back as "![>](…)"
+    if not IMAGE.match(raw) or unescape(raw) != text:
+        return None
+    return raw + " "
 
 
 def speaker_field(speaker: str) -> str:
