@@ -47,15 +47,27 @@ class Dispatcher:
                                               config.platforms.telegram.bot_username) if value}
 
     # -- background tasks -----------------------------------------------------------------------
-    def spawn(self, message: Incoming | MemberUpdate | Reaction, resumed: bool = False) -> asyncio.Task:
-        """Dispatch in a tracked task; shutdown waits for it (see `drain`)."""
+    def spawn(self, message: Incoming | MemberUpdate | Reaction, resumed: bool = False) -> asyncio.Task | None:
+        """Dispatch now, up to the first wait; the rest goes on in a tracked task that shutdown
+        waits for (see `drain`). Returns that task, or None when the dispatch already finished.
+
+        Most chatter is handled without waiting for anything (every observer and the fallback
+        return at once), and a task per message (creation, scheduling, its context) cost about
+        as much as the handling itself; as Python 3.12's eager tasks, only what waits gets one."""
         if isinstance(message, MemberUpdate):
             work = self.dispatch_update(message)
         elif isinstance(message, Reaction):
             work = self.dispatch_reaction(message)
         else:
             work = self.handle(message, resumed)
-        task = asyncio.get_running_loop().create_task(work)
+        try:
+            waiting_for = work.send(None)
+        except StopIteration:
+            return None
+        except Exception as exc:  # noqa: BLE001 - as a task's error: logged, never the webhook's 500
+            log.error("dispatch failed: %s: %s", type(exc).__name__, _safe(str(exc)))
+            return None
+        task = asyncio.get_running_loop().create_task(_go_on(work, waiting_for))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -185,6 +197,37 @@ class Dispatcher:
             log.error("handler %s failed on %s:%s message %s: %s: %s", route.label, ctx.chat.platform,
                       ctx.chat.chat_id, message.message_id if message else "-", type(exc).__name__,
                       _safe(str(exc)), exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+class _GoOn:
+    """Awaiting it continues `coro`, which has already run up to yielding `waiting_for` (a future
+    or None, as `await` passes them up to the task): the task waits for it, then the coroutine
+    gets the result, or the exception (a cancellation) thrown in."""
+
+    def __init__(self, coro, waiting_for) -> None:
+        self.coro, self.waiting_for = coro, waiting_for
+
+    def __await__(self):
+        coro, waiting_for = self.coro, self.waiting_for
+        while True:
+            try:
+                sent = yield waiting_for
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # noqa: BLE001 - thrown in by the task (cancellation): passed on
+                step = coro.throw
+                value = exc
+            else:
+                step, value = coro.send, sent
+            try:
+                waiting_for = step(value)
+            except StopIteration as stop:
+                return stop.value
+
+
+async def _go_on(coro, waiting_for):
+    return await _GoOn(coro, waiting_for)
 
 
 _TEXT_COMMAND = re.compile(r"^\s*/([^\s@/]+)(?:@(\S+))?(?:\s+(.*))?$", re.S)

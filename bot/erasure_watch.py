@@ -12,6 +12,7 @@ answers it rendered or remembered from the old ones.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from typing import TYPE_CHECKING
@@ -77,15 +78,24 @@ class ErasureWatch:
                 log.warning("catching up with erasures failed: %s", type(exc).__name__)
 
 
-WEB_PATHS = ("/archive", "/api")  # the pages and the API that read the engine (search, ask, Q&A pages)
-
-
 @web.middleware
 async def caught_up_first(request: web.Request, handler):
-    """Web pages and the API answer from the engine only after it has caught up with erasures."""
+    """The API answers from the engine only after it has caught up with erasures (its middleware;
+    the pages get the same through `caught_up`)."""
     from bot.services import SERVICES
 
-    services = request.app.get(SERVICES) if request.path.startswith(WEB_PATHS) else None
-    if services is not None and not request.path.startswith("/archive/static"):
+    services = request.config_dict.get(SERVICES)
+    if services is not None:
         await services.erasures.catch_up_async(services)
     return await handler(request)
+
+
+def caught_up(handler):
+    """A page handler that answers only after the engine has caught up with erasures. A wrapper
+    on each page, not a middleware of the bot's app: that would run for every webhook too."""
+
+    @functools.wraps(handler)
+    async def page(request: web.Request):
+        return await caught_up_first(request, handler)
+
+    return page

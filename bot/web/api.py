@@ -21,6 +21,7 @@ from aiohttp_pydantic.oas.typing import r200, r400, r401, r403, r404, r429, r503
 from aiohttp_pydantic.oas.view import generate_oas
 from pydantic import ValidationError
 
+from bot.erasure_watch import caught_up_first
 from bot.links import qa_path
 from bot.services import SERVICES, Services
 from bot.store import queries
@@ -175,7 +176,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 def create_api() -> web.Application:
     """The API as a sub-application (mounted at /api by bot.web.setup_web)."""
-    api = web.Application(middlewares=[protected])
+    api = web.Application(middlewares=[caught_up_first, protected])
     api.router.add_get("/search", api_search, allow_head=False)
     api.router.add_get("/ask", api_ask, allow_head=False)
     api.router.add_get("/days/{group}/{date}", api_day, allow_head=False)

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from bot.archive.reader import MENTION
 from bot.config import WebSection
-from bot.erasure_watch import caught_up_first
+from bot.erasure_watch import caught_up
 from bot.links import day_path, parse_qa_id
 from bot.qa.units import UNIT_KINDS, parse_unit_id
 from bot.services import SERVICES, Services
@@ -197,12 +197,12 @@ def setup_web(app: web.Application, settings: WebSection) -> None:
     app[THROTTLE] = LoginThrottle(settings.login_attempts, settings.login_window_seconds)
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    app.middlewares.append(caught_up_first)  # never a page from days erased by another process
-    app.router.add_get("/archive", index)
-    app.router.add_get("/archive/", index)
-    app.router.add_get("/archive/search", search_page)
+    # never a page from days erased by another process (the API: its own middleware)
+    app.router.add_get("/archive", caught_up(index))
+    app.router.add_get("/archive/", caught_up(index))
+    app.router.add_get("/archive/search", caught_up(search_page))
     app.router.add_static("/archive/static", HERE / "static")
-    app.router.add_get("/archive/qa/{id}", qa_page)
-    app.router.add_get("/archive/{group}", group_page)
-    app.router.add_get("/archive/{group}/{date}", day_page)
+    app.router.add_get("/archive/qa/{id}", caught_up(qa_page))
+    app.router.add_get("/archive/{group}", caught_up(group_page))
+    app.router.add_get("/archive/{group}/{date}", caught_up(day_page))
     app.add_subapp("/api", create_api())
