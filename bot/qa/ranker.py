@@ -94,7 +94,7 @@ class Model:
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray  # the order: score = ((row - mean) / scale) @ coef
-    verdict: tuple[float, float, float]  # intercept, weight of the score, weight of query_info (> 0)
+    verdict: tuple[float, float, float]  # intercept, weight of the score (kept > 0), weight of query_info
     answer_threshold: float
     suggest_threshold: float
 
