@@ -17,9 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.quality import unprompted_to_member
-from bot.qa.engine import MIN_ANSWER_WORDS
 from bot.qa.fit import Question, answer_figures, decisions, fit_model, ranking_figures
-from bot.qa.mining import LEANS_ON_CONTEXT
 from bot.qa.ranker import FEATURES, Model
 
 OUT = Path(__file__).resolve().parent.parent / "bot" / "data" / "ranker.json"
@@ -30,8 +28,7 @@ def questions(engine, rows, is_right) -> list[Question]:
     out = []
     for row in rows:
         units, features = engine.candidate_rows(row["query"], before=row["before"])
-        says_enough = (len(set(engine._query(row["query"]))) >= MIN_ANSWER_WORDS
-                       and not LEANS_ON_CONTEXT.search(row["query"]) and not unprompted_to_member(row))
+        says_enough = engine.says_enough(row["query"]) and not unprompted_to_member(row)
         out.append(Question(features, np.array([row["answerable"] and is_right(u, row) for u in units], dtype=bool),
                             np.array([u.stands_alone for u in units], dtype=bool), says_enough, row["answerable"]))
     return out

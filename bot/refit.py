@@ -63,21 +63,15 @@ def _covers(unit, anchors: set) -> bool:
     return any((unit.group, date, m.time.strftime("%H:%M:%S")) in anchors for m in unit.messages())
 
 
-def _question(engine, text: str, group, right_of) -> Question | None:
-    units, rows = engine.candidate_rows(text, group)
-    if not units:
-        return None
-    right = np.array([right_of(u) for u in units], dtype=bool)
-    return Question(rows, right, np.array([u.stands_alone for u in units], dtype=bool), True, bool(right.any()))
-
-
 def eval_questions(engine, rows: list[dict]) -> list[Question]:
     out = []
     for row in rows:
         anchors = _anchors(row)
-        q = _question(engine, row["query"], None, lambda u, a=anchors: _covers(u, a))
-        if q is not None:
-            out.append(Question(q.rows, q.right, q.alone, q.says_enough, bool(anchors)))
+        units, features = engine.candidate_rows(row["query"])
+        if units:
+            out.append(Question(features, np.array([_covers(u, anchors) for u in units], dtype=bool),
+                                np.array([u.stands_alone for u in units], dtype=bool), engine.says_enough(row["query"]),
+                                bool(anchors)))
     return out
 
 
@@ -90,10 +84,11 @@ def feedback_questions(engine, db: Engine) -> list[Question]:
         if not posted.any():
             continue  # the unit is gone from the archive (erased, re-mined)
         alone = np.array([u.stands_alone for u in units], dtype=bool)
+        says_enough = engine.says_enough(question)
         if verdict > 0:
-            out.append(Question(rows, posted, alone, True, True))
+            out.append(Question(rows, posted, alone, says_enough, True))
         else:  # only the posted unit is known to be wrong: it teaches the verdict, not the order
-            out.append(Question(rows, np.zeros(len(units), dtype=bool), alone, True, False))
+            out.append(Question(rows, np.zeros(len(units), dtype=bool), alone, says_enough, False))
     return out
 
 

@@ -391,6 +391,11 @@ class AnswerEngine:
         order = sorted(best, key=lambda a: -probs[best[a]])
         return [(units[shown[a]], float(probs[best[a]]), rows[best[a]]) for a in order]
 
+    def says_enough(self, question: str) -> bool:
+        """Whether the question may be answered at all: enough content words, and it does not point
+        back at the talk around it (such questions get related discussions at most)."""
+        return len(set(self._query(question))) >= MIN_ANSWER_WORDS and not LEANS_ON_CONTEXT.search(question)
+
     def ask(self, question: str, group: str | Iterable[str] | None = None, before: dt.date | None = None) -> AskResult:
         """The best archived unit for the question, with its calibrated probability and the verdict.
 
@@ -403,8 +408,7 @@ class AnswerEngine:
         matches = tuple(Match(unit, prob) for unit, prob, _ in scored[:MAX_CANDIDATES])
         best = matches[0].score
         answer_at, suggest_at = self.answer_threshold, self.suggest_threshold
-        says_enough = len(set(self._query(question))) >= MIN_ANSWER_WORDS and not LEANS_ON_CONTEXT.search(question)
-        answered = best >= answer_at and says_enough
+        answered = best >= answer_at and self.says_enough(question)
         return AskResult(
             answered=answered,
             confidence=best,

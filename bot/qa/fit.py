@@ -201,8 +201,7 @@ def fit_model(questions: Sequence[Question], features: tuple[str, ...], info_col
     y = np.array([bool(q.right[t]) for q, t in zip(questions, tops)], dtype=float)
     (on_score, on_info), intercept = fit_logistic(x, y, 1.0)
     model = Model(features, mean, scale, coef, (intercept, max(on_score, 1e-3), on_info), 0.99, 0.99)
-    verdict = [1.0 / (1.0 + np.exp(-(intercept + model.verdict[1] * s + on_info * q.rows[:, info_column])))
-               for q, s in zip(questions, oof)]
+    verdict = [model.calibrated(s, q.rows[:, info_column]) for q, s in zip(questions, oof)]
     decided = decisions(questions, verdict)
     answer_at = threshold_for(decided, ANSWER_PRECISION)
     suggest_at = min(answer_at, threshold_for(related_decisions(questions, verdict), SUGGEST_PRECISION))

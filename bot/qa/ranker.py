@@ -94,7 +94,7 @@ class Model:
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray  # the order: score = ((row - mean) / scale) @ coef
-    verdict: tuple[float, float, float]  # intercept, weight of the score, weight of query_info (> 0)
+    verdict: tuple[float, float, float]  # intercept, weight of the score (kept > 0), weight of query_info
     answer_threshold: float
     suggest_threshold: float
 
@@ -105,9 +105,12 @@ class Model:
         """How often a first place with these features is the right answer (increasing in order())."""
         if not len(rows):
             return np.zeros(0)
+        return self.calibrated(self.order(rows), rows[:, self.features.index("query_info")])
+
+    def calibrated(self, scores: np.ndarray, query_info: np.ndarray) -> np.ndarray:
+        """The verdict's probability for order scores (and how much the question says)."""
         intercept, on_score, on_info = self.verdict
-        z = intercept + on_score * self.order(rows) + on_info * rows[:, self.features.index("query_info")]
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+        return 1.0 / (1.0 + np.exp(-np.clip(intercept + on_score * scores + on_info * query_info, -60, 60)))
 
     def with_thresholds(self, answer: float, suggest: float) -> Model:
         return Model(self.features, self.mean, self.scale, self.coef, self.verdict, answer, suggest)
