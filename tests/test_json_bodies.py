@@ -48,6 +48,12 @@ def test_bad_bodies_are_a_400(body, reason):
     assert (refused.value.status, refused.value.reason) == (400, reason)
 
 
+@pytest.mark.parametrize("number", [-9223372036854775809, 18446744073709551616, 10**30, -(10**30)])
+def test_integers_past_64_bits_keep_their_value(number):
+    body = json.dumps({"update_id": number, "text": "收到"}).encode()
+    assert json_object(body, "not an object") == {"update_id": number, "text": "收到"}
+
+
 @SETTINGS
 @given(st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=6))
 def test_any_object_reads_as_the_standard_parser_reads_it(value):
