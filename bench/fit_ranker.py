@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.quality import unprompted_to_member
-from bot.qa.fit import Question, answer_figures, decisions, fit_model, ranking_figures
+from bot.qa.fit import Question, evaluate, fit_model
 from bot.qa.ranker import FEATURES, Model
 
 OUT = Path(__file__).resolve().parent.parent / "bot" / "data" / "ranker.json"
@@ -34,12 +34,6 @@ def questions(engine, rows, is_right) -> list[Question]:
     return out
 
 
-def held_out(model: Model, labelled: list[Question]) -> dict:
-    figures = ranking_figures(labelled, [model.order(q.rows) for q in labelled])
-    return {**{k: round(v, 3) for k, v in figures.items()},
-            **answer_figures(decisions(labelled, [model.probability(q.rows) for q in labelled]), model.answer_threshold)}
-
-
 def fit(engines: dict, rows: list[dict], is_right) -> None:
     dev = [r for r in rows if r["split"] == "dev"]
     test = [r for r in rows if r["split"] == "test"]
@@ -47,7 +41,7 @@ def fit(engines: dict, rows: list[dict], is_right) -> None:
     for name, engine in engines.items():
         model, dev_figures = fit_model(questions(engine, dev, is_right), FEATURES, FEATURES.index("query_info"))
         engine.ranker = model
-        test_figures = {kind: held_out(model, questions(engine, [r for r in test if r["set"] == kind], is_right))
+        test_figures = {kind: evaluate(model, questions(engine, [r for r in test if r["set"] == kind], is_right))
                         for kind in sorted({r["set"] for r in test})}
         info = {"fitted": dt.date.today().isoformat(), "dev_questions": len(dev),
                 "dev_out_of_fold": dev_figures, "test": test_figures}

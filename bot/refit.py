@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from bot.learning import unit_key
-from bot.qa.fit import Question, decisions, fit_model, ranking_figures
+from bot.qa.fit import Question, evaluate, fit_model
 from bot.qa.ranker import FEATURES, Model
 from bot.store import answers, ranker_models
 
@@ -92,14 +92,6 @@ def feedback_questions(engine, db: Engine) -> list[Question]:
     return out
 
 
-def held_out(model: Model, questions: list[Question]) -> dict:
-    """MRR of the order, and the share of questions where answering agrees with the first place being right."""
-    decided = decisions(questions, [model.probability(q.rows) for q in questions])
-    agree = sum((p >= model.answer_threshold and gate) == right for p, right, gate, _ in decided)
-    return {"mrr": round(ranking_figures(questions, [model.order(q.rows) for q in questions])["mrr"], 4),
-            "decided": round(agree / max(len(decided), 1), 4)}
-
-
 def refit(db: Engine, engine, eval_paths, now_ts: int) -> Refit | None:
     """Fit on feedback plus the dev split; adopt into `engine` only if held-out is at least as good."""
     dev, held = load_eval(eval_paths)
@@ -110,7 +102,7 @@ def refit(db: Engine, engine, eval_paths, now_ts: int) -> Refit | None:
                  len(heldout), len(labelled))
         return None
     fitted, _ = fit_model(labelled, FEATURES, FEATURES.index("query_info"))
-    before, after = held_out(engine.ranker, heldout), held_out(fitted, heldout)
+    before, after = evaluate(engine.ranker, heldout), evaluate(fitted, heldout)
     adopted = after["mrr"] >= before["mrr"] and after["decided"] >= before["decided"]
     log.info("refit on %d questions: held-out MRR %.3f and decided right %.3f with the model in use, "
              "%.3f and %.3f refitted: %s", len(labelled), before["mrr"], before["decided"], after["mrr"],

@@ -160,6 +160,17 @@ def answer_figures(decided: Sequence[tuple[float, bool, bool, bool]], threshold:
             "false_on_none": round(sum(1 for d in answered if not d[3]) / max(none, 1), 3)}
 
 
+def evaluate(model, questions: Sequence[Question]) -> dict:
+    """A model's figures on labelled questions: recall@1/@5 and MRR of its order, what it would post
+    at its answer threshold, and `decided`: the share of questions where answering agrees with the
+    first place being right."""
+    ranking = ranking_figures(questions, [model.order(q.rows) for q in questions])
+    decided = decisions(questions, [model.probability(q.rows) for q in questions])
+    agree = sum((p >= model.answer_threshold and gate) == right for p, right, gate, _ in decided)
+    return {**{k: round(v, 4) for k, v in ranking.items()}, **answer_figures(decided, model.answer_threshold),
+            "decided": round(agree / max(len(decided), 1), 4)}
+
+
 def threshold_for(decided, precision: float) -> float:
     """The lowest probability at which the posted answers are right at least `precision` of the time
     (over at least MIN_ANSWERS answers); 0.99 (almost never answer) when none is."""
