@@ -106,10 +106,18 @@ class JobScheduler:
             "misfire_grace_time": schedule.misfire_grace_seconds,
         })
         for spec in self.jobs.values():
-            self.scheduler.add_job(self.trampoline, spec.trigger, args=[spec.id], id=spec.id,
+            self.scheduler.add_job(self.scheduled, spec.trigger, args=[spec.id], id=spec.id,
                                    name=spec.id, replace_existing=True)
 
     # -- running ----------------------------------------------------------------------------------
+    async def scheduled(self, job_id: str, retry: bool = False) -> None:
+        """What APScheduler runs: the job, and one quiet line instead of a traceback when the clock
+        stops while it runs (Ctrl-C, shutdown); the job's ledger says what is left for the next run."""
+        try:
+            await self.trampoline(job_id, retry)
+        except asyncio.CancelledError:
+            log.info("job %s stopped: the clock is shutting down", job_id)
+
     async def trampoline(self, job_id: str, retry: bool = False, *, chat: ChatSection | None = None,
                          manual: bool = False) -> Context:
         """The only callable APScheduler knows: build the context, run the job, route errors.
@@ -139,7 +147,7 @@ class JobScheduler:
     def schedule_retry(self, job_id: str) -> None:
         """Run the job once more after `schedule.retry_seconds` (released claims get posted then)."""
         when = self.services.now() + dt.timedelta(seconds=self.services.config.schedule.retry_seconds)
-        self.scheduler.add_job(self.trampoline, DateTrigger(when), args=[job_id, True],
+        self.scheduler.add_job(self.scheduled, DateTrigger(when), args=[job_id, True],
                                id=f"{job_id}:retry", name=f"{job_id} (retry)", replace_existing=True)
 
     async def _log_error(self, ctx: Context, exc: BaseException) -> None:
@@ -158,7 +166,7 @@ class JobScheduler:
         now = self.services.now()
         for job_id in self.due_for_catch_up(now):
             log.info("job %s missed its time during a restart; running it now", job_id)
-            self.scheduler.add_job(self.trampoline, DateTrigger(now), args=[job_id], id=f"{job_id}:catch-up",
+            self.scheduler.add_job(self.scheduled, DateTrigger(now), args=[job_id], id=f"{job_id}:catch-up",
                                    name=f"{job_id} (catch-up)", replace_existing=True)
         for job in self.scheduler.get_jobs():
             log.info("job %s next at %s", job.id, job.next_run_time)

@@ -68,7 +68,7 @@ async def test_apscheduler_gets_coalesce_max_instances_and_grace(config, http, f
     try:
         job = scheduler.scheduler.get_job("digest")
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 900)
-        assert job.args == ("digest",) and job.func == scheduler.trampoline
+        assert job.args == ("digest",) and job.func == scheduler.scheduled
     finally:
         scheduler.shutdown()
 
