@@ -7,7 +7,9 @@ webhook's rate; an acknowledged message is always on disk.
 
 - `live_messages` is unique per (platform, chat_id, message_id): a platform's retry of the same
   delivery is stored once and reported as not new (so it is answered once), also when the retry
-  reaches another web process: INSERT ... ON CONFLICT DO NOTHING RETURNING decides.
+  reaches another web process: on SQLite the batch takes the write lock first and one SELECT finds
+  the keys already stored (bot/store/batch_sql.py: a handful of statements per batch, not a few
+  per row); elsewhere INSERT ... ON CONFLICT DO NOTHING RETURNING decides.
 - Edited messages update the stored text and `edited_ts` (never new).
 - `members` are upserted from every message: display name and is_bot kept current, first seen
   kept, last seen refreshed (to the minute), `joined_ts` set from join events.
@@ -31,9 +33,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, bindparam, func, select, update
 
 from bot.chat import Incoming, Member, MemberUpdate
+from bot.store import batch_sql
 from bot.store.db import write_lock
 from bot.store.schema import groups, live_messages, members, pending_work
-from bot.store.shared import finish_pending, pending_row
+from bot.store.shared import finish_pending, message_json, pending_row
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +109,6 @@ class Inbox:
         self._rename_members = upsert.on_conflict_do_update(  # a rename: name and bot flag only
             index_elements=["group_id", "platform", "user_key"],
             set_={"display_name": upsert.excluded.display_name, "is_bot": upsert.excluded.is_bot})
-        self._insert_new_sql: dict[int, str] = {}  # SQLite: multi-row INSERT ... RETURNING by row count
         self._update_edit = update(live_messages).where(
             live_messages.c.platform == bindparam("k_platform"), live_messages.c.chat_id == bindparam("k_chat"),
             live_messages.c.message_id == bindparam("k_id")).values(text=bindparam("k_text"),
@@ -213,12 +215,7 @@ class Inbox:
         try:
             with write_lock(self.db), self._conn.begin():
                 if self._fast:
-                    cursor = self._conn.connection.driver_connection.cursor()
-                    try:
-                        cursor.executemany("DELETE FROM pending_work WHERE platform = ? AND chat_id = ? "
-                                           "AND message_id = ?", keys)
-                    finally:
-                        cursor.close()
+                    self._raw(self._conn, lambda cursor: batch_sql.delete_keys(cursor, "pending_work", keys))
                 else:
                     finish_pending(self._conn, keys)
         except Exception as exc:  # noqa: BLE001 - the rows stay: handled again after a restart
@@ -248,6 +245,8 @@ class Inbox:
         fresh: dict[str, int] = {}
         conn = self._conn if self._conn is not None else self.db.connect()
         with write_lock(self.db), conn.begin():
+            if self._fast:
+                self._raw(conn, batch_sql.begin_immediate)
             group_ids = {name: self._group_id(conn, name, fresh) for name in {item.group for item in items}}
             messages = [(i, item) for i, item in enumerate(items) if type(item) is Item]
             renames = [item for item in items if type(item) is MemberItem] if len(messages) < len(items) else []
@@ -266,8 +265,7 @@ class Inbox:
                 for key in new_keys:
                     results[first[key]] = True
                 if new_keys:  # handled at least once: a pending row in the message's own transaction
-                    pending = [pending_row(items[first[key]].message, self.owner, now) for key in new_keys]
-                    self._many(conn, self._insert_pending, pending)
+                    self._insert_pending_rows(conn, [items[first[key]].message for key in new_keys], now)
             for _, item in edits:
                 m = item.message
                 changed = conn.execute(self._update_edit, {
@@ -324,16 +322,31 @@ class Inbox:
             stmt = (self._insert(live_messages).values(rows).on_conflict_do_nothing(index_elements=_KEY)
                     .returning(live_messages.c.platform, live_messages.c.chat_id, live_messages.c.message_id))
             return set(map(tuple, conn.execute(stmt).all()))
-        sql = self._insert_new_sql.get(len(rows))
-        if sql is None:
-            one = "(" + ", ".join("?" * len(_LIVE_COLUMNS)) + ")"
-            sql = (f"INSERT INTO live_messages ({', '.join(_LIVE_COLUMNS)}) VALUES {', '.join([one] * len(rows))}"
-                   f" ON CONFLICT ({', '.join(_KEY)}) DO NOTHING RETURNING {', '.join(_KEY)}")
-            self._insert_new_sql[len(rows)] = sql
-        params = [_driver_value(row[key]) for row in rows for key in _LIVE_COLUMNS]
+        # SQLite: the write lock is held since BEGIN IMMEDIATE, so what is absent now is new.
+        keys = [(row["platform"], row["chat_id"], row["message_id"]) for row in rows]
+
+        def insert(cursor) -> set[tuple]:
+            stored = batch_sql.existing_keys(cursor, "live_messages", keys)
+            new = [[_driver_value(row[column]) for column in _LIVE_COLUMNS]
+                   for row, key in zip(rows, keys) if key not in stored]
+            batch_sql.insert_rows(cursor, "live_messages", _LIVE_COLUMNS, new)
+            return {key for key in keys if key not in stored}
+
+        return self._raw(conn, insert)
+
+    def _insert_pending_rows(self, conn, messages: list[Incoming], now: int) -> None:
+        if not self._fast:
+            conn.execute(self._insert_pending, [pending_row(m, self.owner, now) for m in messages])
+            return
+        rows = [(m.platform, m.chat_id, m.message_id, message_json(m), self.owner, now) for m in messages]
+        self._raw(conn, lambda cursor: batch_sql.insert_rows(cursor, "pending_work", _PENDING_COLUMNS, rows))
+
+    @staticmethod
+    def _raw(conn, work):
+        """`work(cursor)` on the driver's own cursor (SQLite's fast path), inside `conn`'s transaction."""
         cursor = conn.connection.driver_connection.cursor()
         try:
-            return set(cursor.execute(sql, params).fetchall())
+            return work(cursor)
         finally:
             cursor.close()
 
@@ -344,8 +357,7 @@ class Inbox:
         processing, which costs more than SQLite's own work; other databases use the Core path.
         """
         fast = {}
-        for stmt, columns in ((self._insert_live, _LIVE_COLUMNS), (self._upsert_members, _MEMBER_COLUMNS),
-                              (self._insert_pending, _PENDING_COLUMNS)):
+        for stmt, columns in ((self._insert_live, _LIVE_COLUMNS), (self._upsert_members, _MEMBER_COLUMNS)):
             compiled = stmt.compile(dialect=self.db.dialect, column_keys=list(columns))
             fast[id(stmt)] = (str(compiled), tuple(compiled.positiontup))
         return fast

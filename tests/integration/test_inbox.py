@@ -103,3 +103,42 @@ async def test_two_processes_racing_on_one_retry_store_and_report_it_once(inbox,
         await other.close()
         other.db.dispose()
     assert len(rows(inbox, live_messages)) == 20
+
+
+async def test_each_request_resolves_only_after_its_rows_are_committed(inbox, tmp_path):
+    """What another process would read the moment a request is acknowledged: the message and its
+    pending row, committed (group commit shares the transaction, never the acknowledgement)."""
+    import sqlite3
+
+    reader = sqlite3.connect(tmp_path / "inbox.db")
+
+    async def post(n: int) -> tuple[int, int]:
+        assert await inbox.store([msg(f"a{n}", user=f"u{n % 5}")]) == [True]
+        key = ("telegram", "-100", f"a{n}")
+        live = reader.execute("SELECT count(*) FROM live_messages WHERE platform=? AND chat_id=? AND message_id=?",
+                              key).fetchone()[0]
+        pending = reader.execute("SELECT count(*) FROM pending_work WHERE platform=? AND chat_id=? AND message_id=?",
+                                 key).fetchone()[0]
+        return live, pending
+
+    try:
+        assert await asyncio.gather(*(post(n) for n in range(200))) == [(1, 1)] * 200
+    finally:
+        reader.close()
+    assert inbox.batches < 200
+
+
+async def test_a_batch_past_one_statement_is_stored_once_and_its_pending_rows_go(inbox):
+    """More rows than one multi-row statement takes (`batch_sql.CHUNK`), some of them already stored."""
+    from bot.store import batch_sql
+    from bot.store.schema import pending_work
+
+    size = 2 * batch_sql.CHUNK + 37
+    assert await inbox.store([msg(f"b{n}") for n in range(0, size, 3)]) == [True] * len(range(0, size, 3))
+    outcome = await inbox.store([msg(f"b{n}") for n in range(size)])
+    assert outcome == [n % 3 != 0 for n in range(size)]
+    assert len(rows(inbox, live_messages)) == size and len(rows(inbox, pending_work)) == size
+    for n in range(0, size, 2):
+        inbox.finished(("telegram", "-100", f"b{n}"))
+    await inbox.close()  # flushes the handled keys
+    assert sorted(r["message_id"] for r in rows(inbox, pending_work)) == sorted(f"b{n}" for n in range(1, size, 2))
