@@ -125,7 +125,7 @@ class Dispatcher:
         try:
             return await self._dispatch(message, resumed)
         finally:
-            metrics.labelled(metrics.HANDLING, message.platform).observe(time.perf_counter() - started)
+            metrics.HANDLING.observe(time.perf_counter() - started, message.platform)
 
     async def _dispatch(self, message: Incoming, resumed: bool) -> list[Outgoing]:
         chat = self.chat_for(message.platform, message.chat_id)

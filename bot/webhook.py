@@ -36,7 +36,7 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
     response = await _handle(request)
     platform = request.match_info["platform"]
     known = platform if platform in request.app[SERVICES].adapters else "unknown"  # bounded label values
-    metrics.labelled(metrics.REQUESTS, known, str(response.status)).inc()
+    metrics.REQUESTS.inc(known, str(response.status))
     return response
 
 
@@ -96,7 +96,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         for item, is_new in zip(items, new):
             if not is_new:
                 continue
-            metrics.labelled(metrics.STORED, platform).inc()
+            metrics.STORED.inc(platform)
             if app[INLINE_DISPATCH]:
                 await dispatcher.handle(item.message)
             else:
