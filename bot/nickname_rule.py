@@ -39,6 +39,8 @@ class NicknameRule:
     text: str = DEFAULT_RULE_TEXT
     # Compiled once: `check` runs on every chat message (the rename observer).
     _split: re.Pattern = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+    # Verdicts by name: members keep their names, so the observer mostly asks again about a known one.
+    _verdicts: dict[str, Verdict] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_split", self._splitter())
@@ -66,6 +68,15 @@ class NicknameRule:
         return [part.strip() for part in self._split.split(name.strip())]
 
     def check(self, name: str) -> Verdict:
+        """Does `name` follow the rule? (remembered for the last 10,000 names asked about)"""
+        verdict = self._verdicts.get(name)
+        if verdict is None:
+            if len(self._verdicts) >= 10_000:
+                self._verdicts.clear()
+            verdict = self._verdicts[name] = self._judge(name)
+        return verdict
+
+    def _judge(self, name: str) -> Verdict:
         parts = self.parts(name)
         if not name.strip():
             return Verdict(name, False, "昵称为空")

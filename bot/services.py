@@ -27,10 +27,6 @@ if TYPE_CHECKING:  # imported lazily at run time: the engine pulls in jieba and 
 ChatKey = tuple[str, str]  # (platform, chat_id)
 
 
-def system_clock(zone: ZoneInfo) -> Callable[[], dt.datetime]:
-    return lambda: dt.datetime.now(zone)
-
-
 @dataclass
 class Services:
     config: Config
@@ -55,7 +51,8 @@ class Services:
         return ZoneInfo(self.config.bot.timezone)
 
     def now(self) -> dt.datetime:
-        return (self.clock or system_clock(self.zone))()
+        clock = self.clock  # every message's context asks: no closure built per call
+        return clock() if clock is not None else dt.datetime.now(self.zone)
 
 
 SERVICES = web.AppKey("services", Services)

@@ -17,7 +17,7 @@ import re
 from bot import metrics
 from bot.chat import Incoming
 from bot.context import Context
-from bot.qa.mining import LEANS_ON_CONTEXT
+from bot.qa.mining import LEANS_ON_CONTEXT, asks
 from bot.router import Router
 from handlers.ask import answer_reply, consult, log_answer
 
@@ -44,8 +44,6 @@ def _pair_key(pair) -> str:
 @router.fallback()
 async def auto_answer(ctx: Context) -> None:
     """Answers questions in the group that were asked and answered before"""
-    from bot.qa.mining import asks
-
     mode = ctx.chat.auto_answer
     engine = ctx.services.answers
     message = ctx.message
