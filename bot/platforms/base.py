@@ -7,7 +7,6 @@ Verification runs on the raw bytes, in constant time, before any parsing.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -25,7 +24,10 @@ class Rejected(Exception):
         self.status, self.reason = status, reason
 
 
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# A run of 19 digits, found as a run of 19 zeros once every digit reads as "0": two C passes over
+# the body, a tenth of the time the regular expression [0-9]{19} took.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
 _UNREAD = object()
 
 
@@ -40,7 +42,7 @@ def json_object(body: bytes, not_object: str) -> dict:
     bits as a float (a different value), so a body with a run of 19 digits goes to the standard
     parser at once (platform ids are shorter)."""
     value = _UNREAD
-    if not _LONG_DIGITS.search(body):
+    if _LONG_RUN not in body.translate(_DIGITS_AS_ZERO):
         try:
             value = orjson.loads(body)
         except orjson.JSONDecodeError:
