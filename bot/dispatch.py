@@ -179,6 +179,8 @@ class Dispatcher:
 
     def _command_in_text(self, text: str) -> tuple[str | None, str | None]:
         """`/搜索 词`: platforms only mark ASCII commands, so known names are also found in text."""
+        if "/" not in text:  # most chatter: no regular expression to run
+            return None, None
         match = _TEXT_COMMAND.match(text)
         if not match or self.router.find_command(match.group(1)) is None:
             return None, None

@@ -49,7 +49,8 @@ def utf16_slice(text: str, offset: int, length: int) -> str:
 
 
 def _member(user: dict) -> Member:
-    name = " ".join(part for part in (user.get("first_name"), user.get("last_name")) if part)
+    first, last = user.get("first_name"), user.get("last_name")
+    name = first + " " + last if first and last else first or last  # a non-text part: TypeError, a 400
     return Member(str(user["id"]), name or user.get("username") or str(user["id"]),
                   bool(user.get("is_bot")))
 
@@ -139,7 +140,8 @@ class TelegramAdapter:
             return None
         sender = _member(message["from"]) if "from" in message else Member("0", "unknown")
         text = message.get("text") or message.get("caption") or ""
-        joined = tuple(_member(user) for user in message.get("new_chat_members") or ())
+        new_members = message.get("new_chat_members")
+        joined = tuple(map(_member, new_members)) if new_members else ()
         if not text and not joined:
             return None  # stickers, service messages (title changes, pins, departures)
         entities = message.get("entities") or message.get("caption_entities") or []
