@@ -3,7 +3,7 @@
     .venv/bin/python bench/quality.py [--archive ../shared/archive] [--fit] [--no-dense] [--show-failures]
 
 Sets (tests/data/eval/): reworded.jsonl (paraphrases that change the vocabulary; kinds answer and
-silent) and live_*.jsonl (questions members really asked on prodarch 2018-02, each with the
+silent, and found: written to go unanswered, yet pooled judging found an archived answer) and live_*.jsonl (questions members really asked on prodarch 2018-02, each with the
 earlier messages that answer it, [] = none; the index for a live question holds only the days
 strictly before its date). Until reworded.jsonl exists, tests/data/eval_questions.jsonl is used.
 Both are split dev/test: the ranker is fitted on dev only (`--fit` writes bot/data/ranker.json),
@@ -60,7 +60,8 @@ def load_reworded() -> list[dict]:
     path = EVAL / "reworded.jsonl"
     out = []
     for r in _rows(path if path.exists() else OLD_EVAL):
-        anchors = [_anchor(r)] + [_anchor(a) for a in r.get("answers", [])] if r["kind"] == "answer" else []
+        anchors = [_anchor(r)] if r["kind"] == "answer" else []  # "found": written silent, answered after all
+        anchors += [_anchor(a) for a in r.get("answers", [])]
         out.append({"query": r["query"], "anchors": set(anchors), "answerable": bool(anchors),
                     "split": r["split"], "before": None, "id": r.get("id", r["query"][:20]), "set": "reworded"})
     return out

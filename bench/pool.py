@@ -1,0 +1,204 @@
+"""Pooled judging of the eval sets: each engine's first place is read by a person and its verdict kept.
+
+    .venv/bin/python bench/pool.py pool [--out .cache/pool.jsonl] [--no-dense] [--skip OTHER_POOL.jsonl]
+    .venv/bin/python bench/pool.py merge JUDGMENTS.jsonl [--pool .cache/pool.jsonl]
+
+The labels in tests/data/eval/ were written by reading the archive around each question; they are
+partial (a talk that restates a labelled answer, or the same question answered again in another
+group, counts as wrong). That understates every engine and teaches the ranker noise. As in TREC
+pooling, the first place of every engine (hybrid, lexical, today's, the naive baseline) on every
+question (the baselines' on test only, where their figures count) that is neither labelled right nor judged before goes into a pool. `pool`
+writes it with the texts a judge needs (the question, the lines before a live question, the
+labelled answers, the candidate's lines) to .cache/, which git ignores: archive text never
+enters the repo. A judge answers each entry with {"pid", "verdict": "yes" | "partial" | "no",
+"time": the answering line's HH:MM:SS (yes/partial), "gloss": one English line}; `merge` adds
+"yes"/"partial" places to the row's answers (marked "source": "pool") and "no" places to its
+"rejected" list, so the next pool skips them. Judges never see which engine proposed an entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.quality import EVAL, Naive, Today, build, is_right, load_live, load_reworded, run_engine  # noqa: E402
+from bot.archive import read_folder  # noqa: E402
+from bot.qa.engine import AnswerEngine  # noqa: E402
+from bot.qa.mining import QAPair  # noqa: E402
+
+POOL = ROOT / ".cache" / "pool.jsonl"
+LINE_CHARS = 240  # a long line is cut for the judge; the place is what is kept
+BASELINES = ("today", "naive")
+CONTEXT_LINES = 4  # lines before a live question, for the judge to read it as the group did
+
+
+def _line(m) -> str:
+    text = m.text if len(m.text) <= LINE_CHARS else m.text[:LINE_CHARS] + "…"
+    return f"{m.time.strftime('%H:%M:%S')} {m.speaker}: {text}"
+
+
+def place(unit: QAPair) -> dict:
+    return {"group": unit.group, "date": unit.date.isoformat(), "time": unit.first.time.strftime("%H:%M:%S")}
+
+
+def candidate_lines(unit: QAPair) -> list[str]:
+    """The candidate as a judge reads it: the lines it leans on, what it asks (or the talk's piece),
+    then the answers."""
+    lines = [f"(before) {_line(m)}" for m in unit.context]
+    if unit.kind in ("passage", "window") and unit.excerpt:
+        lines.append(f"{unit.first.time.strftime('%H:%M:%S')} {unit.first.speaker}: {unit.excerpt[:LINE_CHARS * 3]}")
+    else:
+        lines += [_line(m) for m in unit.question]
+    lines += [_line(m) for m in unit.answers]
+    return lines
+
+
+def _rejected(source: dict) -> set[tuple]:
+    return {(a["group"], a["date"], a["time"]) for a in source.get("rejected", [])}
+
+
+def _sources() -> list[tuple[Path, str, dict]]:
+    """Every eval file's rows in file order, each with the id bench/quality gives it."""
+    out = []
+    for path in sorted(EVAL.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                out.append((path, row.get("id") or row["query"][:20], row))
+    ids = [i for _, i, _ in out]
+    if len(ids) != len(set(ids)):
+        raise SystemExit("eval rows share an id: pooled judgments could not be placed")
+    return out
+
+
+def build_pool(args) -> None:
+    days, _ = read_folder([args.archive])
+    by_day = {(d.group, d.date.isoformat()): d for d in days}
+    rows = load_reworded() + load_live(days)
+    lexical = AnswerEngine.from_days(days)
+    engines = {"lexical": run_engine(lexical, rows)}
+    if not args.no_dense:
+        engines["hybrid"] = run_engine(build(days, True), rows)
+    today, naive = Today(lexical), Naive(lexical.pairs())
+    for name, baseline in (("today", today), ("naive", naive)):
+        engines[name] = [(r, units, answered) for r in rows for units, answered in [baseline.ask(r)]]
+    sources = {i: row for _, i, row in _sources()}
+    pending = set()  # places already in a pool that is still being judged
+    for path in args.skip:
+        pending |= {(e["row"], *(e["candidate"][k] for k in ("group", "date", "time")))
+                    for e in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+    out, counts = [], {}
+    for i, row in enumerate(rows):
+        rejected = _rejected(sources[row["id"]])
+        seen: set[tuple] = set()
+        for name, results in engines.items():
+            units = results[i][1]
+            if name in BASELINES and row["split"] != "test":
+                continue  # the baselines' figures count on the test splits only
+            if not units or is_right(units[0], row):
+                continue
+            key = tuple(place(units[0]).values())
+            if key in seen or key in rejected or (row["id"], *key) in pending:
+                continue
+            seen.add(key)
+            counts[name] = counts.get(name, 0) + 1
+            out.append(_entry(row, sources[row["id"]], units[0], by_day))
+    for n, entry in enumerate(out):
+        entry["pid"] = n
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in out), encoding="utf-8")
+    print(f"{len(out)} entries for {len({e['row'] for e in out})} questions -> {args.out}; new first places by "
+          + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def _entry(row: dict, source: dict, unit: QAPair, by_day: dict) -> dict:
+    context = []
+    if row["set"] == "live":
+        day = by_day.get((source["group"], source["date"]))
+        if day is not None:
+            at = next((k for k, m in enumerate(day.messages)
+                       if m.time.strftime("%H:%M:%S") == source["time"] and m.text == row["query"]), 0)
+            context = [_line(m) for m in day.messages[max(0, at - CONTEXT_LINES):at]]
+    known = []
+    for group, date, time in sorted(row["anchors"])[:4]:
+        day = by_day.get((group, date))
+        known += [_line(m) for m in (day.messages if day else []) if m.time.strftime("%H:%M:%S") == time][:1]
+    return {"row": row["id"], "set": row["set"], "split": row["split"], "question": row["query"],
+            "question_date": row["before"].isoformat() if row["before"] else None, "before_question": context,
+            "labelled_answers": known, "candidate": {"kind": unit.kind, **place(unit), "lines": candidate_lines(unit),
+                                                     "speakers": speakers(unit)}}
+
+
+def speakers(unit: QAPair) -> dict[str, list[str]]:
+    """Each line time of the candidate with its speakers' short hashes: what a judged place keeps
+    when two lines share a second."""
+    out: dict[str, list[str]] = {}
+    for m in unit.messages():
+        out.setdefault(m.time.strftime("%H:%M:%S"), []).append(hashlib.sha1(m.speaker.encode()).hexdigest()[:10])
+    return out
+
+
+def merge(args) -> None:
+    pool = {e["pid"]: e for e in map(json.loads, args.pool.read_text(encoding="utf-8").splitlines())}
+    judgments = [json.loads(line) for line in Path(args.judgments).read_text(encoding="utf-8").splitlines() if line.strip()]
+    sources = _sources()
+    by_id = {i: (path, row) for path, i, row in sources}
+    changed: set[Path] = set()
+    added = rejected = 0
+    for j in judgments:
+        entry = pool[j["pid"]]
+        path, row = by_id[entry["row"]]
+        cand = entry["candidate"]
+        where = {"group": cand["group"], "date": cand["date"]}
+        if j["verdict"] in ("yes", "partial"):
+            answer = {**where, "time": j["time"], "source": "pool"}
+            if j.get("time") not in cand["speakers"]:  # a slip of the judge: left for the next pool
+                print(f"skipped pid {j['pid']}: {j.get('time')} is not a line of its candidate")
+                continue
+            said = set(cand["speakers"][j["time"]])
+            if len(said) == 1:
+                answer["speaker_sha1"] = said.pop()
+            if any((a["group"], a["date"], a["time"]) == (answer["group"], answer["date"], answer["time"])
+                   for a in row["answers"]):
+                continue
+            row["answers"].append(answer)
+            if row.get("kind") == "silent":
+                row["kind"] = "found"  # written to go unanswered, yet the archive answers it
+            if "gloss" in row and j.get("gloss"):
+                row["gloss"] = (row["gloss"] + f" Pooled judgment ({j['verdict']}): {j['gloss']}")[:700]
+            added += 1
+        elif j["verdict"] == "no":
+            row.setdefault("rejected", []).append({**where, "time": cand["time"]})
+            rejected += 1
+        else:
+            raise SystemExit(f"pid {j['pid']}: verdict must be yes, partial or no, not {j['verdict']!r}")
+        changed.add(path)
+    for path in changed:
+        rows = [row for p, _, row in sources if p == path]
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    print(f"{added} answers added, {rejected} first places rejected, in {', '.join(p.name for p in sorted(changed))}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pool")
+    p.add_argument("--archive", default=str(ROOT.parent / "shared" / "archive"))
+    p.add_argument("--out", type=Path, default=POOL)
+    p.add_argument("--no-dense", action="store_true")
+    p.add_argument("--skip", type=Path, action="append", default=[], help="a pool still being judged")
+    m = sub.add_parser("merge")
+    m.add_argument("judgments")
+    m.add_argument("--pool", type=Path, default=POOL)
+    args = parser.parse_args()
+    (build_pool if args.command == "pool" else merge)(args)
+
+
+if __name__ == "__main__":
+    main()
