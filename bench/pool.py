@@ -1,6 +1,7 @@
 """Pooled judging of the eval sets: each engine's first place is read by a person and its verdict kept.
 
     .venv/bin/python bench/pool.py pool [--out .cache/pool.jsonl] [--no-dense] [--skip OTHER_POOL.jsonl]
+    .venv/bin/python bench/pool.py new --days prodarch:2018-03-10:2018-04-04 [--per-day 8] [--out ...]
     .venv/bin/python bench/pool.py merge JUDGMENTS.jsonl [--pool .cache/pool.jsonl]
 
 The labels in tests/data/eval/ were written by reading the archive around each question; they are
@@ -14,6 +15,14 @@ enters the repo. A judge answers each entry with {"pid", "verdict": "yes" | "par
 "time": the answering line's HH:MM:SS (yes/partial), "gloss": one English line}; `merge` adds
 "yes"/"partial" places to the row's answers (marked "source": "pool") and "no" places to its
 "rejected" list, so the next pool skips them. Judges never see which engine proposed an entry.
+
+`new` labels questions that are in no set yet the same way (more DEV data for the ranker): real
+questions members asked on the given days (what the bot takes for a question, one place each,
+spread over each day), each with the first three places of the hybrid and the lexical engine over
+the days before it. The first entry of each question also asks the judge whether the question
+stands alone and for a one-line English gloss; `merge` writes such questions to live_pooled.jsonl,
+split dev. A question none of whose pooled places answers it is labelled "none": pooled to depth
+three, so such labels can miss a deeper answer (the file's glosses say so).
 """
 
 from __future__ import annotations
@@ -144,17 +153,107 @@ def speakers(unit: QAPair) -> dict[str, list[str]]:
     return out
 
 
+NEW_FILE = "live_pooled.jsonl"
+NEW_DEPTH = 3  # places of each engine pooled for a new question
+
+
+def _asked(day, per_day: int, known: set[tuple]) -> list:
+    """Up to `per_day` questions of a day, spread over it: text messages the bot takes for a
+    question, each place once, none already in a set."""
+    from bot.archive.model import MessageKind
+    from bot.qa.mining import asks
+
+    found = [m for m in day.messages if m.kind is MessageKind.TEXT and 8 <= len(m.text) <= 300 and asks(m.text)
+             and (day.group, day.date.isoformat(), m.time.strftime("%H:%M:%S")) not in known]
+    if len(found) <= per_day:
+        return found
+    step = len(found) / per_day
+    return [found[int(i * step)] for i in range(per_day)]
+
+
+def build_new(args) -> None:
+    days, _ = read_folder([args.archive])
+    known = {(r["group"], r["date"], r["time"]) for _, _, r in _sources() if "group" in r}
+    wanted = []
+    for spec in args.days:
+        group, first, last = spec.split(":")
+        wanted += [d for d in sorted(days, key=lambda d: d.date) if d.group == group
+                   and first <= d.date.isoformat() <= last]
+    rows = []
+    for day in wanted:
+        same_second = {}
+        for m in day.messages:
+            same_second.setdefault(m.time, []).append(m)
+        for m in _asked(day, args.per_day, known):
+            place_ = {"group": day.group, "date": day.date.isoformat(), "time": m.time.strftime("%H:%M:%S")}
+            skeleton = {"id": f"live-p-{day.group}-{day.date.isoformat()}-{place_['time'].replace(':', '')}",
+                        "split": "dev", **place_, "text_sha1": hashlib.sha1(m.text.encode()).hexdigest()[:10]}
+            if len(same_second[m.time]) > 1:
+                skeleton["speaker_sha1"] = hashlib.sha1(m.speaker.encode()).hexdigest()[:10]
+            rows.append({"id": skeleton["id"], "query": m.text, "anchors": set(), "answerable": False,
+                         "split": "dev", "before": day.date, "set": "live", "skeleton": skeleton})
+    by_day = {(d.group, d.date.isoformat()): d for d in days}
+    engines = {"lexical": run_engine(AnswerEngine.from_days(days), rows), "hybrid": run_engine(build(days, True), rows)}
+    out = []
+    for i, row in enumerate(rows):
+        seen: set[tuple] = set()
+        for results in engines.values():
+            for unit in results[i][1][:NEW_DEPTH]:
+                key = tuple(place(unit).values())
+                if key not in seen:
+                    seen.add(key)
+                    entry = _entry(row, row["skeleton"], unit, by_day)
+                    entry["new_row"] = row["skeleton"]
+                    entry["describe_question"] = len(seen) == 1
+                    out.append(entry)
+        if not seen:  # nothing retrieved at all: still a labelled "none" question, described alone
+            out.append({"row": row["id"], "set": "live", "split": "dev", "question": row["query"],
+                        "question_date": row["before"].isoformat(), "before_question": [], "labelled_answers": [],
+                        "candidate": None, "new_row": row["skeleton"], "describe_question": True})
+    for n, entry in enumerate(out):
+        entry["pid"] = n
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in out), encoding="utf-8")
+    print(f"{len(out)} entries for {len(rows)} new questions from {len(wanted)} days -> {args.out}")
+
+
+def _new_rows(pool: dict, judgments: list[dict], sources: list) -> list[tuple[Path, str, dict]]:
+    """The rows of new questions described in these judgments, not yet in any file."""
+    have = {i for _, i, _ in sources}
+    out = []
+    for j in judgments:
+        entry = pool[j["pid"]]
+        skeleton = entry.get("new_row")
+        if not skeleton or skeleton["id"] in have or not entry.get("describe_question"):
+            continue
+        gloss = str(j.get("question_gloss", "")).strip()
+        if not 10 <= len(gloss) <= 400 or not isinstance(j.get("stands_alone"), bool):
+            print(f"skipped new question of pid {j['pid']}: no usable gloss or stands_alone")
+            continue
+        note = " Labelled by pooled judging of the engines' first three places."
+        row = {**skeleton, "stands_alone": j["stands_alone"], "answers": [], "gloss": gloss + note}
+        have.add(row["id"])
+        out.append((EVAL / NEW_FILE, row["id"], row))
+    return out
+
+
 def merge(args) -> None:
     pool = {e["pid"]: e for e in map(json.loads, args.pool.read_text(encoding="utf-8").splitlines())}
     judgments = [json.loads(line) for line in Path(args.judgments).read_text(encoding="utf-8").splitlines() if line.strip()]
     sources = _sources()
+    sources += _new_rows(pool, judgments, sources)
     by_id = {i: (path, row) for path, i, row in sources}
     changed: set[Path] = set()
     added = rejected = 0
     for j in judgments:
         entry = pool[j["pid"]]
+        if entry["row"] not in by_id:
+            continue  # a new question that was not described: left for the next pool
         path, row = by_id[entry["row"]]
         cand = entry["candidate"]
+        if cand is None:  # a new question with nothing retrieved: its row alone
+            changed.add(path)
+            continue
         where = {"group": cand["group"], "date": cand["date"]}
         if j["verdict"] in ("yes", "partial"):
             answer = {**where, "time": j["time"], "source": "pool"}
@@ -170,7 +269,7 @@ def merge(args) -> None:
             row["answers"].append(answer)
             if row.get("kind") == "silent":
                 row["kind"] = "found"  # written to go unanswered, yet the archive answers it
-            if "gloss" in row and j.get("gloss"):
+            if "gloss" in row and j.get("gloss") and not entry.get("new_row"):
                 row["gloss"] = (row["gloss"] + f" Pooled judgment ({j['verdict']}): {j['gloss']}")[:700]
             added += 1
         elif j["verdict"] == "no":
@@ -193,11 +292,16 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=POOL)
     p.add_argument("--no-dense", action="store_true")
     p.add_argument("--skip", type=Path, action="append", default=[], help="a pool still being judged")
+    n = sub.add_parser("new")
+    n.add_argument("--archive", default=str(ROOT.parent / "shared" / "archive"))
+    n.add_argument("--days", action="append", required=True, help="group:first-date:last-date")
+    n.add_argument("--per-day", type=int, default=8)
+    n.add_argument("--out", type=Path, default=ROOT / ".cache" / "pool-new.jsonl")
     m = sub.add_parser("merge")
     m.add_argument("judgments")
     m.add_argument("--pool", type=Path, default=POOL)
     args = parser.parse_args()
-    (build_pool if args.command == "pool" else merge)(args)
+    {"pool": build_pool, "new": build_new, "merge": merge}[args.command](args)
 
 
 if __name__ == "__main__":
