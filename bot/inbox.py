@@ -65,6 +65,7 @@ class MemberItem:
 _KEY = ("platform", "chat_id", "message_id")
 _LIVE_COLUMNS = ("platform", "chat_id", "message_id", "group_id", "ts", "date", "sender_id", "sender_name",
                  "text", "mentions", "reply_to", "edited_ts")
+_MENTIONS_AT = _LIVE_COLUMNS.index("mentions")  # the one JSON column
 _PENDING_COLUMNS = ("platform", "chat_id", "message_id", "payload", "owner", "claimed_ts")
 _MEMBER_COLUMNS = ("group_id", "platform", "user_key", "display_name", "is_bot", "first_seen_ts",
                    "last_seen_ts", "joined_ts")
@@ -327,8 +328,9 @@ class Inbox:
 
         def insert(cursor) -> set[tuple]:
             stored = batch_sql.existing_keys(cursor, "live_messages", keys)
-            new = [[_driver_value(row[column]) for column in _LIVE_COLUMNS]
-                   for row, key in zip(rows, keys) if key not in stored]
+            new = [[row[column] for column in _LIVE_COLUMNS] for row, key in zip(rows, keys) if key not in stored]
+            for values in new:
+                values[_MENTIONS_AT] = _driver_value(values[_MENTIONS_AT])
             batch_sql.insert_rows(cursor, "live_messages", _LIVE_COLUMNS, new)
             return {key for key in keys if key not in stored}
 
