@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from bot import metrics
 from bot.dispatch import Dispatcher
@@ -51,7 +51,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         return _reject(405, f"{' or '.join(adapter.methods)} only")
     if request.method == "POST":
         allowed = adapter.content_types
-        if request.can_read_body and request.content_type not in allowed:
+        exact = request.headers.get(hdrs.CONTENT_TYPE) in allowed  # the usual header: no parsing
+        if not exact and request.can_read_body and request.content_type not in allowed:
             return _reject(415, f"content type must be one of {', '.join(allowed)}")
     try:
         body = await request.read()
