@@ -18,7 +18,7 @@ import numpy as np
 
 from bench.quality import unprompted_to_member
 from bot.qa.fit import Question, evaluate, fit_model
-from bot.qa.ranker import FEATURES, Model
+from bot.qa.ranker import FEATURES, Model, discussion_numbers
 
 OUT = Path(__file__).resolve().parent.parent / "bot" / "data" / "ranker.json"
 
@@ -30,7 +30,8 @@ def questions(engine, rows, is_right) -> list[Question]:
         units, features = engine.candidate_rows(row["query"], before=row["before"])
         says_enough = engine.says_enough(row["query"]) and not unprompted_to_member(row)
         out.append(Question(features, np.array([row["answerable"] and is_right(u, row) for u in units], dtype=bool),
-                            np.array([u.stands_alone for u in units], dtype=bool), says_enough, row["answerable"]))
+                            np.array([u.stands_alone for u in units], dtype=bool), says_enough, row["answerable"],
+                            discussion_numbers(units)))
     return out
 
 
@@ -49,6 +50,6 @@ def fit(engines: dict, rows: list[dict], is_right) -> None:
         print(f"{name}: answer >= {model.answer_threshold}, suggest >= {model.suggest_threshold}")
         print(json.dumps(info, indent=1))
         print("order weights:", ", ".join(f"{f}={w:+.2f}" for f, w in zip(FEATURES, model.coef)))
-        print("verdict (intercept, score, query_info):", model.verdict)
+        print("verdict (intercept, score, lead, query_info):", model.verdict)
     OUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {OUT}")

@@ -3,9 +3,12 @@
     .venv/bin/python bench/quality.py [--archive ../shared/archive] [--fit] [--no-dense] [--show-failures]
 
 Sets (tests/data/eval/): reworded.jsonl (paraphrases that change the vocabulary; kinds answer and
-silent, and found: written to go unanswered, yet pooled judging found an archived answer) and live_*.jsonl (questions members really asked on prodarch 2018-02, each with the
-earlier messages that answer it, [] = none; the index for a live question holds only the days
-strictly before its date). Until reworded.jsonl exists, tests/data/eval_questions.jsonl is used.
+silent, and found: written to go unanswered, yet pooled judging found an archived answer) and
+live_*.jsonl (questions members really asked, each with the earlier messages that answer it,
+[] = none; the index for a live question holds only the days strictly before its date; the TEST
+questions are prodarch 2018-02-10..28). Labels were written by reading the archive, then completed
+by pooled judging of every engine's first place (bench/pool.py); live_pooled.jsonl is DEV data
+labelled by pooled judging alone. Until reworded.jsonl exists, tests/data/eval_questions.jsonl is used.
 Both are split dev/test: the ranker is fitted on dev only (`--fit` writes bot/data/ranker.json),
 and the TEST figures are the ones that count; dev figures are printed separately, labelled.
 

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from bot.learning import unit_key
 from bot.qa.fit import Question, evaluate, fit_model
-from bot.qa.ranker import FEATURES, Model
+from bot.qa.ranker import FEATURES, Model, discussion_numbers
 from bot.store import answers, ranker_models
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,8 @@ def load_eval(paths) -> tuple[list[dict], list[dict]]:
 
 def _anchors(row: dict) -> set[tuple[str, str, str]]:
     """The archived messages an eval row's answer is in (none for a question that must stay silent)."""
-    if row.get("kind") != "answer":
-        return set()
-    return {(a.get("group"), a.get("date"), a.get("time")) for a in [row, *row.get("answers", [])]}
+    own = [row] if row.get("kind") == "answer" else []  # a "found" row has its answers only
+    return {(a.get("group"), a.get("date"), a.get("time")) for a in [*own, *row.get("answers", [])]}
 
 
 def _covers(unit, anchors: set) -> bool:
@@ -71,7 +70,7 @@ def eval_questions(engine, rows: list[dict]) -> list[Question]:
         if units:
             out.append(Question(features, np.array([_covers(u, anchors) for u in units], dtype=bool),
                                 np.array([u.stands_alone for u in units], dtype=bool), engine.says_enough(row["query"]),
-                                bool(anchors)))
+                                bool(anchors), discussion_numbers(units)))
     return out
 
 
@@ -85,10 +84,11 @@ def feedback_questions(engine, db: Engine) -> list[Question]:
             continue  # the unit is gone from the archive (erased, re-mined)
         alone = np.array([u.stands_alone for u in units], dtype=bool)
         says_enough = engine.says_enough(question)
+        discussions = discussion_numbers(units)
         if verdict > 0:
-            out.append(Question(rows, posted, alone, says_enough, True))
+            out.append(Question(rows, posted, alone, says_enough, True, discussions))
         else:  # only the posted unit is known to be wrong: it teaches the verdict, not the order
-            out.append(Question(rows, np.zeros(len(units), dtype=bool), alone, says_enough, False))
+            out.append(Question(rows, np.zeros(len(units), dtype=bool), alone, says_enough, False, discussions))
     return out
 
 

@@ -22,7 +22,8 @@ def answer_reply(ctx: Context, match, markdown: bool = False) -> str:
     from bot.qa.reply import answer_text
 
     pair = match.pair
-    key = (pair.group, pair.date, pair.question_seqs, pair.answer_seqs, markdown)
+    # The unit's id names its kind and piece: two pieces of one talk share their lines but not their text.
+    key = (pair.unit_id, pair.question_seqs, pair.answer_seqs, markdown)
     cache = ctx.services.answer_texts
     text = cache.get(key)
     if text is None:

@@ -110,3 +110,19 @@ def test_old_pair_keys_name_the_unit_shown_for_their_line(engine):
     assert current_key(engine, old(7), days) == f"chain:{GROUP}:{DATE}:7"  # a chain before its window
     assert current_key(engine, old(2), days) == f"msg:{GROUP}:{DATE}:2"  # starts no unit: the message
     assert current_key(engine, f"pair:{GROUP}:2020-01-01:1", days) is None  # a day not loaded: left for later
+
+
+def test_the_two_pieces_of_one_talk_get_their_own_answer_text(engine):
+    """Both pieces start at the talk's line and have no answers: the per-process answer-text cache
+    must tell them apart by unit id, or the first piece's text is posted for the second."""
+    from types import SimpleNamespace
+
+    from bot.config import Config
+    from bot.qa.engine import Match
+    from handlers.ask import answer_reply
+
+    pieces = sorted((u for u in engine._snap.units.units if u.kind == "passage"), key=lambda u: u.piece)
+    assert [u.piece for u in pieces] == [0, 1] and pieces[0].question_seqs == pieces[1].question_seqs
+    ctx = SimpleNamespace(services=SimpleNamespace(answer_texts={}, config=Config()))
+    first, second = (answer_reply(ctx, Match(u, 0.5)) for u in pieces)
+    assert TALK_TAIL in second and TALK_TAIL not in first

@@ -30,7 +30,7 @@ from bot.config import AnswerSection
 from bot.qa.index import TextCache, TextIndex
 from bot.qa.mining import LEANS_ON_CONTEXT, QAPair, is_greeting, mine_day
 from bot.qa.ranker import FEATURES as RANK_FEATURES
-from bot.qa.ranker import Model, model
+from bot.qa.ranker import Model, discussion_numbers, model
 from bot.qa.ranker import features as rank_features
 from bot.qa.ranker import prepare as prepare_query
 from bot.qa.encoder import Encoder, clean
@@ -377,7 +377,7 @@ class AnswerEngine:
         units, rows = self.candidate_rows(question, group, before)
         if not units:
             return []
-        probs = self.ranker.probability(rows)
+        probs = self.ranker.probability(rows, discussion_numbers(units))
         # Units that start at the same message are one discussion: it takes the best probability
         # and is shown as its most structured unit (an exchange before a chain, a talk, a window).
         best: dict[tuple, int] = {}

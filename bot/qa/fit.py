@@ -5,7 +5,8 @@ a softmax over all of that question's candidates (a conditional logit). Only dif
 candidates of one question matter to it, so it learns what puts the right unit above the others,
 not how easy a question was; with a few hundred labelled questions this is far better conditioned
 than a logistic model over every candidate pooled. The verdict model is a small logistic regression
-over how the question's best candidate stands (its order score, its lead over the next discussion):
+over how the question's best candidate stands (its order score, its lead over the next discussion,
+how much the question says):
 it says how often that first place is right, which is what the answer threshold needs.
 Both are maximised by Newton's method with an L2 penalty (the objectives are concave).
 """
@@ -108,6 +109,7 @@ class Question:
     alone: np.ndarray  # bool per candidate: its question stands alone (may be posted unprompted)
     says_enough: bool  # the question itself may be answered unprompted
     answerable: bool  # the question has a labelled answer at all
+    discussions: np.ndarray | None = None  # candidates that are one discussion share a number (ranker.lead)
 
 
 def _place_of_right(scores: np.ndarray, right: np.ndarray) -> int | None:
@@ -165,7 +167,7 @@ def evaluate(model, questions: Sequence[Question]) -> dict:
     at its answer threshold, and `decided`: the share of questions where answering agrees with the
     first place being right."""
     ranking = ranking_figures(questions, [model.order(q.rows) for q in questions])
-    decided = decisions(questions, [model.probability(q.rows) for q in questions])
+    decided = decisions(questions, [model.probability(q.rows, q.discussions) for q in questions])
     agree = sum((p >= model.answer_threshold and gate) == right for p, right, gate, _ in decided)
     return {**{k: round(v, 4) for k, v in ranking.items()}, **answer_figures(decided, model.answer_threshold),
             "decided": round(agree / max(len(decided), 1), 4)}
@@ -185,7 +187,7 @@ def threshold_for(decided, precision: float) -> float:
 def fit_model(questions: Sequence[Question], features: tuple[str, ...], info_column: int):
     """The ranker Model fitted on these questions (order by cross-validated L2, verdict on
     out-of-fold scores, thresholds on out-of-fold verdicts), and its out-of-fold dev figures."""
-    from bot.qa.ranker import Model
+    from bot.qa.ranker import Model, lead
 
     questions = [q for q in questions if len(q.rows)]
     every = np.vstack([q.rows for q in questions])
@@ -208,11 +210,12 @@ def fit_model(questions: Sequence[Question], features: tuple[str, ...], info_col
                   key=lambda pair: ranking_figures(questions, pair[1])["mrr"])
     coef = fit_order(standard, l2)
     tops = [int(np.argmax(s)) for s in oof]
-    x = np.array([[s[t], q.rows[t, info_column]] for q, s, t in zip(questions, oof, tops)])
+    leads = [lead(s, q.discussions) for q, s in zip(questions, oof)]
+    x = np.array([[s[t], d[t], q.rows[t, info_column]] for q, s, d, t in zip(questions, oof, leads, tops)])
     y = np.array([bool(q.right[t]) for q, t in zip(questions, tops)], dtype=float)
-    (on_score, on_info), intercept = fit_logistic(x, y, 1.0)
-    model = Model(features, mean, scale, coef, (intercept, max(on_score, 1e-3), on_info), 0.99, 0.99)
-    verdict = [model.calibrated(s, q.rows[:, info_column]) for q, s in zip(questions, oof)]
+    (on_score, on_lead, on_info), intercept = fit_logistic(x, y, 1.0)
+    model = Model(features, mean, scale, coef, (intercept, max(on_score, 1e-3), max(on_lead, 0.0), on_info), 0.99, 0.99)
+    verdict = [model.calibrated(s, d, q.rows[:, info_column]) for q, s, d in zip(questions, oof, leads)]
     decided = decisions(questions, verdict)
     answer_at = threshold_for(decided, ANSWER_PRECISION)
     suggest_at = min(answer_at, threshold_for(related_decisions(questions, verdict), SUGGEST_PRECISION))

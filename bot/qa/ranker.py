@@ -94,23 +94,28 @@ class Model:
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray  # the order: score = ((row - mean) / scale) @ coef
-    verdict: tuple[float, float, float]  # intercept, weight of the score (kept > 0), weight of query_info
+    # intercept, weights of the order score and of its lead over the next discussion (both kept > 0, so
+    # the probability orders discussions as the score does), weight of query_info
+    verdict: tuple[float, float, float, float]
     answer_threshold: float
     suggest_threshold: float
 
     def order(self, rows: np.ndarray) -> np.ndarray:
         return ((rows - self.mean) / self.scale) @ self.coef if len(rows) else np.zeros(0)
 
-    def probability(self, rows: np.ndarray) -> np.ndarray:
-        """How often a first place with these features is the right answer (increasing in order())."""
+    def probability(self, rows: np.ndarray, discussions: np.ndarray | None = None) -> np.ndarray:
+        """How often a first place with these features is the right answer. `discussions` numbers the
+        candidates that are one discussion (units starting at the same line); by default each is its own."""
         if not len(rows):
             return np.zeros(0)
-        return self.calibrated(self.order(rows), rows[:, self.features.index("query_info")])
+        scores = self.order(rows)
+        return self.calibrated(scores, lead(scores, discussions), rows[:, self.features.index("query_info")])
 
-    def calibrated(self, scores: np.ndarray, query_info: np.ndarray) -> np.ndarray:
-        """The verdict's probability for order scores (and how much the question says)."""
-        intercept, on_score, on_info = self.verdict
-        return 1.0 / (1.0 + np.exp(-np.clip(intercept + on_score * scores + on_info * query_info, -60, 60)))
+    def calibrated(self, scores: np.ndarray, leads: np.ndarray, query_info: np.ndarray) -> np.ndarray:
+        """The verdict's probability for order scores, their leads, and how much the question says."""
+        intercept, on_score, on_lead, on_info = self.verdict
+        z = intercept + on_score * scores + on_lead * leads + on_info * query_info
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
 
     def with_thresholds(self, answer: float, suggest: float) -> Model:
         return Model(self.features, self.mean, self.scale, self.coef, self.verdict, answer, suggest)
@@ -123,12 +128,37 @@ class Model:
 
     @classmethod
     def from_json(cls, data: dict) -> Model:
-        if tuple(data["features"]) != FEATURES or "verdict" not in data:
+        if tuple(data["features"]) != FEATURES or len(data.get("verdict", ())) != 4:
             raise ValueError("ranker.json was fitted on other features: refit with bench/quality.py --fit")
-        intercept, on_score, on_info = (float(v) for v in data["verdict"])
+        intercept, on_score, on_lead, on_info = (float(v) for v in data["verdict"])
         return cls(tuple(data["features"]), np.asarray(data["mean"]), np.asarray(data["scale"]),
-                   np.asarray(data["coef"]), (intercept, on_score, on_info), float(data["answer_threshold"]),
+                   np.asarray(data["coef"]), (intercept, on_score, on_lead, on_info), float(data["answer_threshold"]),
                    float(data["suggest_threshold"]))
+
+
+LEAD_CAP = 4.0  # a lead this large (in order-score units) is as sure as a lead gets; also the lead of a lone discussion
+
+
+def lead(scores: np.ndarray, discussions: np.ndarray | None = None) -> np.ndarray:
+    """Each candidate's order score minus the best score of any other discussion, within +-LEAD_CAP:
+    a first place far ahead of the next discussion is more often right than one in a near tie.
+    Increasing in the candidate's own score, so it keeps the order of discussions."""
+    if discussions is None:
+        discussions = np.arange(len(scores))
+    out = np.full(len(scores), LEAD_CAP)
+    for d in np.unique(discussions):
+        others = scores[discussions != d]
+        if len(others):
+            mine = discussions == d
+            out[mine] = scores[mine] - others.max()
+    return np.clip(out, -LEAD_CAP, LEAD_CAP)
+
+
+def discussion_numbers(units) -> np.ndarray:
+    """The same number for units that start at the same archived line: one discussion."""
+    seen: dict[tuple, int] = {}
+    return np.fromiter((seen.setdefault((u.group, u.date, u.first.time), len(seen)) for u in units),
+                       dtype=np.int64, count=len(units))
 
 
 @functools.lru_cache(maxsize=1)
