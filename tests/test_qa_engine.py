@@ -135,6 +135,13 @@ def test_cli_search_json(capsys, tmp_path):
     assert "发卡行" in hits[0]["text"]
 
 
+def test_cli_nothing_found_points_at_the_search_command(capsys, tmp_path):
+    assert main(["--config", path_open_config(tmp_path), "ask", "火星上的量子区块链怎么挖矿？", "--archive",
+                 str(SAMPLE_DAY.parent)]) == 0
+    out = capsys.readouterr().out
+    assert "没有在群聊记录里找到" in out and "archive-bot search" in out
+
+
 def test_cli_plain_text_and_bad_limit(capsys, tmp_path):
     assert main(["--config", path_open_config(tmp_path), "ask", PARAPHRASE, "--archive", str(SAMPLE_DAY.parent)]) == 0
     assert "2018-02-28" in capsys.readouterr().out
