@@ -5,7 +5,8 @@ import pytest
 from bot.archive import read_day
 from bot.qa.engine import AnswerEngine, AskResult
 from bot.qa.reply import (
-    ANSWER_CHARS, NOTHING_FOUND, answer_text, best_answers, related_text, search_text, shorten, snippet, thread_text,
+    ANSWER_CHARS, NOTHING_FOUND, answer_text, best_answers, nothing_found_text, related_text, search_text, shorten, snippet,
+    thread_text,
 )
 from bot.config import AnswerSection
 from tests.conftest import DATA, PATH_OPEN_ANSWER
@@ -67,6 +68,7 @@ def test_nothing_found(engine):
     silent = engine.ask("早上好")
     assert answer_text(silent) == NOTHING_FOUND
     assert related_text(silent) == NOTHING_FOUND
+    assert nothing_found_text().startswith(NOTHING_FOUND) and "/search" in nothing_found_text()
 
 
 def test_thread_text_has_the_whole_exchange(result):

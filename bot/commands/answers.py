@@ -88,7 +88,7 @@ def run_ask(args: argparse.Namespace) -> int:
         elif result.suggest:
             print(related_text(result, config.bot.public_base_url))
         else:
-            print(nothing_found_text())
+            print(nothing_found_text("archive-bot search"))
     return 0
 
 

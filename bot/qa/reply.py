@@ -112,8 +112,14 @@ def related_text(result: AskResult | list[Match], base_url: str = "", markdown: 
     return "\n".join(lines)
 
 
-def nothing_found_text() -> str:
-    return NOTHING_FOUND
+SEARCH_HINT = "可以用 {search} 关键词 查找原话。"
+
+
+def nothing_found_text(search: str = "/search") -> str:
+    """What an explicit question gets when no discussion is likely enough to show: the words may
+    still be in the archive, and a search (the chat's /search, the CLI's `archive-bot search`)
+    finds them without the ranker's judgement."""
+    return NOTHING_FOUND + SEARCH_HINT.format(search=search)
 
 
 def thread_text(pair: QAPair, base_url: str = "", markdown: bool = False) -> str:

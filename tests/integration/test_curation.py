@@ -29,7 +29,7 @@ def replying_to(message_id: int, user_id: int = 1, is_bot: bool = True) -> dict:
 
 @pytest.fixture
 async def bot(make_bot, telegram_api, tmp_path):
-    # The answer path opens between the question's own discussion (0.15 with the shipped lexical
+    # The answer path opens between the question's own discussion (0.2 with the shipped lexical
     # model) and the next one once that is hidden (at most 0.05), so a hide is seen as silence.
     raw = base_config(tmp_path, answer={"cooldown_seconds": 0, "answer_threshold": 0.1, "suggest_threshold": 0.05}, bot={"public_base_url": "https://bot.example.org"},
                       platforms={"telegram": telegram_section(telegram_api)},
