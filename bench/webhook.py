@@ -370,7 +370,9 @@ def main() -> int:
         print(f"(b) of {args.against}, same rounds: {theirs['rps']:.0f} req/s, p99 {theirs['p99_ms']:.2f} ms, "
               f"{theirs['cpu_us']:.0f} us CPU/req; all rounds req/s: " + ", ".join(f"{r['rps']:.0f}" for r in other_runs))
         print(f"(b)/(a) of {args.against}: "
-              f"{statistics.median(c['rps'] / b['rps'] for b, c in zip(bare_runs, other_runs) if b['rps']):.0%}")
+              f"{statistics.median(c['rps'] / b['rps'] for b, c in zip(bare_runs, other_runs) if b['rps']):.0%}; "
+              f"our (b) against theirs, median of the rounds' paired ratios: "
+              f"{statistics.median(c['rps'] / o['rps'] for c, o in zip(chatter_runs, other_runs) if o['rps']):.2f}x")
     print(f"\n(b)/(a) = {ratio:.0%} of the bare handler's requests/s, median of the rounds' paired ratios "
           f"(target >= 50%); (b) p99 {chatter['p99_ms']:.1f} ms (target < 50 ms)")
     print(f"(c) p99 {questions['p99_ms']:.1f} ms (target < 250 ms), {questions['rps']:.0f} requests/s; answers "
