@@ -1,6 +1,7 @@
 """Pooled judging of the eval sets: each engine's first place is read by a person and its verdict kept.
 
     .venv/bin/python bench/pool.py pool [--out .cache/pool.jsonl] [--no-dense] [--skip OTHER_POOL.jsonl]
+                                        [--depth 5 --split test]
     .venv/bin/python bench/pool.py new --days prodarch:2018-03-10:2018-04-04 [--per-day 8] [--out ...]
     .venv/bin/python bench/pool.py merge JUDGMENTS.jsonl [--pool .cache/pool.jsonl]
 
@@ -106,23 +107,25 @@ def build_pool(args) -> None:
     for i, row in enumerate(rows):
         rejected = _rejected(sources[row["id"]])
         seen: set[tuple] = set()
+        if args.split and row["split"] != args.split:
+            continue
         for name, results in engines.items():
-            units = results[i][1]
             if name in BASELINES and row["split"] != "test":
                 continue  # the baselines' figures count on the test splits only
-            if not units or is_right(units[0], row):
-                continue
-            key = tuple(place(units[0]).values())
-            if key in seen or key in rejected or (row["id"], *key) in pending:
-                continue
-            seen.add(key)
-            counts[name] = counts.get(name, 0) + 1
-            out.append(_entry(row, sources[row["id"]], units[0], by_day))
+            for unit in results[i][1][:args.depth]:
+                if is_right(unit, row):
+                    break  # places after a right one change no figure
+                key = tuple(place(unit).values())
+                if key in seen or key in rejected or (row["id"], *key) in pending:
+                    continue
+                seen.add(key)
+                counts[name] = counts.get(name, 0) + 1
+                out.append(_entry(row, sources[row["id"]], unit, by_day))
     for n, entry in enumerate(out):
         entry["pid"] = n
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in out), encoding="utf-8")
-    print(f"{len(out)} entries for {len({e['row'] for e in out})} questions -> {args.out}; new first places by "
+    print(f"{len(out)} entries for {len({e['row'] for e in out})} questions -> {args.out}; new places by "
           + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -281,7 +284,7 @@ def merge(args) -> None:
     for path in changed:
         rows = [row for p, _, row in sources if p == path]
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    print(f"{added} answers added, {rejected} first places rejected, in {', '.join(p.name for p in sorted(changed))}")
+    print(f"{added} answers added, {rejected} places rejected, in {', '.join(p.name for p in sorted(changed))}")
 
 
 def main() -> None:
@@ -292,6 +295,8 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=POOL)
     p.add_argument("--no-dense", action="store_true")
     p.add_argument("--skip", type=Path, action="append", default=[], help="a pool still being judged")
+    p.add_argument("--depth", type=int, default=1, help="places of each engine's list to judge (1: the first)")
+    p.add_argument("--split", choices=("dev", "test"), help="only this split's questions")
     n = sub.add_parser("new")
     n.add_argument("--archive", default=str(ROOT.parent / "shared" / "archive"))
     n.add_argument("--days", action="append", required=True, help="group:first-date:last-date")
