@@ -1,4 +1,4 @@
-"""Pooled judging of the eval sets: each engine's first place is read by a person and its verdict kept.
+"""Pooled judging of the eval sets: each engine's top places are read by a person and the verdicts kept.
 
     .venv/bin/python bench/pool.py pool [--out .cache/pool.jsonl] [--no-dense] [--skip OTHER_POOL.jsonl]
                                         [--depth 5 --split test]
@@ -8,14 +8,16 @@
 The labels in tests/data/eval/ were written by reading the archive around each question; they are
 partial (a talk that restates a labelled answer, or the same question answered again in another
 group, counts as wrong). That understates every engine and teaches the ranker noise. As in TREC
-pooling, the first place of every engine (hybrid, lexical, today's, the naive baseline) on every
-question (the baselines' on test only, where their figures count) that is neither labelled right nor judged before goes into a pool. `pool`
-writes it with the texts a judge needs (the question, the lines before a live question, the
-labelled answers, the candidate's lines) to .cache/, which git ignores: archive text never
-enters the repo. A judge answers each entry with {"pid", "verdict": "yes" | "partial" | "no",
-"time": the answering line's HH:MM:SS (yes/partial), "gloss": one English line}; `merge` adds
-"yes"/"partial" places to the row's answers (marked "source": "pool") and "no" places to its
-"rejected" list, so the next pool skips them. Judges never see which engine proposed an entry.
+pooling, the places of every engine (hybrid, lexical, today's, the naive baseline; the baselines
+on test only, where their figures count) that are neither labelled right nor judged before go
+into a pool: each engine's first place, or its first N with --depth N (stopping at a right one:
+later places change no figure). `pool` writes them with the texts a judge needs (the question,
+the lines before a live question, the labelled answers, the candidate's lines) to .cache/, which
+git ignores: archive text never enters the repo. A judge answers each entry with {"pid",
+"verdict": "yes" | "partial" | "no", "time": the answering line's HH:MM:SS (yes/partial), "gloss":
+one English line}; `merge` adds "yes"/"partial" places to the row's answers (marked "source":
+"pool") and "no" places to its "rejected" list, so the next pool skips them. Judges never see
+which engine proposed an entry.
 
 `new` labels questions that are in no set yet the same way (more DEV data for the ranker): real
 questions members asked on the given days (what the bot takes for a question, one place each,
