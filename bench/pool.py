@@ -17,7 +17,7 @@ git ignores: archive text never enters the repo. A judge answers each entry with
 "verdict": "yes" | "partial" | "no", "time": the answering line's HH:MM:SS (yes/partial), "gloss":
 one English line}; `merge` adds "yes"/"partial" places to the row's answers (marked "source":
 "pool") and "no" places to its "rejected" list, so the next pool skips them. Judges never see
-which engine proposed an entry.
+which engine proposed an entry; the brief they judge by is docs/pool-judging.md.
 
 `new` labels questions that are in no set yet the same way (more DEV data for the ranker): real
 questions members asked on the given days (what the bot takes for a question, one place each,
