@@ -27,14 +27,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, func, select, update
 
-from bot.chat import Incoming, Member, MemberUpdate
+from bot.chat import Incoming
 from bot.store import batch_sql
 from bot.store.db import write_lock
+from bot.store.inbox_rows import Item, MemberItem, live_row, member_rename_rows, member_rows
 from bot.store.schema import groups, live_messages, members, pending_work
 from bot.store.shared import finish_pending, message_json, pending_row
 
@@ -44,22 +44,6 @@ _STOP = object()
 _FINISH = object()  # a writer job: delete the pending rows of handled messages
 FLUSH_SECONDS = 0.5  # handled messages' pending rows are deleted in batches this often
 LAST_SEEN_RESOLUTION = 60  # seconds: members.last_seen_ts is refreshed at most this often
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One message to store, with the archive group its chat belongs to."""
-
-    message: Incoming
-    group: str
-
-
-@dataclass(frozen=True, slots=True)
-class MemberItem:
-    """One member update (rename) to store, with the archive group its chat belongs to."""
-
-    update: MemberUpdate
-    group: str
 
 
 _KEY = ("platform", "chat_id", "message_id")
@@ -261,7 +245,7 @@ class Inbox:
                     key = (m.platform, m.chat_id, m.message_id)
                     if key not in first:
                         first[key] = i
-                        rows.append(self._row(m, group_ids[item.group]))
+                        rows.append(live_row(m, group_ids[item.group], self.zone))
                 new_keys = self._insert_new(conn, rows)
                 for key in new_keys:
                     results[first[key]] = True
@@ -273,12 +257,12 @@ class Inbox:
                     "k_platform": m.platform, "k_chat": m.chat_id, "k_id": m.message_id,
                     "k_text": m.text, "k_ts": now})
                 if changed.rowcount == 0:  # the edit arrived for a message we never saw
-                    self._many(conn, self._insert_live, [self._row(m, group_ids[item.group]) | {"edited_ts": now}])
-            member_rows = [row for row in self._member_rows([item for _, item in messages], group_ids)
+                    self._many(conn, self._insert_live, [live_row(m, group_ids[item.group], self.zone) | {"edited_ts": now}])
+            changed_members = [row for row in member_rows([item for _, item in messages], group_ids)
                            if self._member_changed(row)]
-            if member_rows:
-                self._many(conn, self._upsert_members, member_rows)
-            rename_rows = self._rename_rows(renames, group_ids)
+            if changed_members:
+                self._many(conn, self._upsert_members, changed_members)
+            rename_rows = member_rename_rows(renames, group_ids)
             if rename_rows:  # after the messages' rows: in one batch, the rename is the latest news
                 conn.execute(self._rename_members, rename_rows)
         if conn is not self._conn:
@@ -286,26 +270,12 @@ class Inbox:
         self._group_ids.update(fresh)  # only ids that were committed
         if len(self._members_seen) > 100_000:
             self._members_seen.clear()
-        for row in member_rows:
+        for row in changed_members:
             self._members_seen[(row["group_id"], row["platform"], row["user_key"])] = (
                 row["display_name"], row["is_bot"], row["last_seen_ts"])
         for row in rename_rows:  # the next message must not be skipped as "unchanged"
             self._members_seen.pop((row["group_id"], row["platform"], row["user_key"]), None)
         return results
-
-    @staticmethod
-    def _rename_rows(renames: list[MemberItem], group_ids: dict[str, int]) -> list[dict]:
-        """Members rows for renames; a member never seen before is added (first and last seen =
-        the update's time, as for a join), a known one only changes name and bot flag."""
-        rows: dict[tuple, dict] = {}
-        for item in renames:
-            update = item.update
-            ts = int(update.time.timestamp())
-            key = (group_ids[item.group], update.platform, update.member.id)
-            rows[key] = {"group_id": key[0], "platform": key[1], "user_key": update.member.id,
-                         "display_name": update.member.name, "is_bot": update.member.is_bot,
-                         "first_seen_ts": ts, "last_seen_ts": ts, "joined_ts": None}
-        return list(rows.values())
 
     def _member_changed(self, row: dict) -> bool:
         """Skip an upsert that would change nothing but last_seen by less than a minute."""
@@ -380,38 +350,6 @@ class Inbox:
             cursor.executemany(sql, values)
         finally:
             cursor.close()
-
-    def _row(self, m: Incoming, group_id: int) -> dict:
-        return {
-            "platform": m.platform, "chat_id": m.chat_id, "message_id": m.message_id,
-            "group_id": group_id, "ts": int(m.time.timestamp()),
-            "date": m.time.astimezone(self.zone).date().isoformat(),
-            "sender_id": m.sender.id, "sender_name": m.sender.name, "text": m.text,
-            "mentions": [member.name for member in m.mentions] or None,
-            "reply_to": m.reply_to, "edited_ts": None,
-        }
-
-    @staticmethod
-    def _member_rows(items: list[Item], group_ids: dict[str, int]) -> list[dict]:
-        rows: dict[tuple, dict] = {}
-
-        def add(member: Member, item: Item, ts: int, joined: bool) -> None:
-            key = (group_ids[item.group], item.message.platform, member.id)
-            row = rows.get(key)
-            joined_ts = ts if joined else (row["joined_ts"] if row else None)
-            rows[key] = {"group_id": key[0], "platform": key[1], "user_key": member.id,
-                         "display_name": member.name, "is_bot": member.is_bot,
-                         "first_seen_ts": row["first_seen_ts"] if row else ts,
-                         "last_seen_ts": ts, "joined_ts": joined_ts}
-
-        for item in items:
-            m = item.message
-            ts = int(m.time.timestamp())
-            if m.sender.id:
-                add(m.sender, item, ts, joined=False)
-            for member in m.joined:
-                add(member, item, ts, joined=True)
-        return list(rows.values())
 
     def _group_id(self, conn, name: str, fresh: dict[str, int]) -> int:
         cached = self._group_ids.get(name)
