@@ -36,7 +36,7 @@ from bot.store import batch_sql
 from bot.store.db import write_lock
 from bot.store.inbox_rows import Item, MemberItem, live_row, member_rename_rows, member_rows
 from bot.store.schema import groups, live_messages, members, pending_work
-from bot.store.shared import finish_pending, message_json, pending_row
+from bot.store.shared import finish_pending, pending_row
 
 log = logging.getLogger(__name__)
 
@@ -257,9 +257,10 @@ class Inbox:
                     "k_platform": m.platform, "k_chat": m.chat_id, "k_id": m.message_id,
                     "k_text": m.text, "k_ts": now})
                 if changed.rowcount == 0:  # the edit arrived for a message we never saw
-                    self._many(conn, self._insert_live, [live_row(m, group_ids[item.group], self.zone) | {"edited_ts": now}])
+                    row = live_row(m, group_ids[item.group], self.zone) | {"edited_ts": now}
+                    self._many(conn, self._insert_live, [row])
             changed_members = [row for row in member_rows([item for _, item in messages], group_ids)
-                           if self._member_changed(row)]
+                               if self._member_changed(row)]
             if changed_members:
                 self._many(conn, self._upsert_members, changed_members)
             rename_rows = member_rename_rows(renames, group_ids)
@@ -310,7 +311,8 @@ class Inbox:
         if not self._fast:
             conn.execute(self._insert_pending, [pending_row(m, self.owner, now) for m in messages])
             return
-        rows = [(m.platform, m.chat_id, m.message_id, message_json(m), self.owner, now) for m in messages]
+        rows = [[row[column] for column in _PENDING_COLUMNS]
+                for row in (pending_row(m, self.owner, now) for m in messages)]
         self._raw(conn, lambda cursor: batch_sql.insert_rows(cursor, "pending_work", _PENDING_COLUMNS, rows))
 
     @staticmethod
@@ -345,11 +347,7 @@ class Inbox:
         for row in values:
             for i in json_at:
                 row[i] = _driver_value(row[i])
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            cursor.executemany(sql, values)
-        finally:
-            cursor.close()
+        self._raw(conn, lambda cursor: cursor.executemany(sql, values))
 
     def _group_id(self, conn, name: str, fresh: dict[str, int]) -> int:
         cached = self._group_ids.get(name)
