@@ -14,35 +14,29 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import numpy as np
-
 from bench.quality import unprompted_to_member
 from bot.qa.fit import Question, evaluate, fit_model
-from bot.qa.ranker import FEATURES, Model, discussion_numbers
+from bot.qa.ranker import FEATURES, Model
+from bot.refit import labelled_question
 
 OUT = Path(__file__).resolve().parent.parent / "bot" / "data" / "ranker.json"
 
 
-def questions(engine, rows, is_right) -> list[Question]:
+def questions(engine, rows) -> list[Question]:
     """The labelled Question of every eval row, from the engine's fused candidates."""
-    out = []
-    for row in rows:
-        units, features = engine.candidate_rows(row["query"], before=row["before"])
-        says_enough = engine.says_enough(row["query"]) and not unprompted_to_member(row)
-        out.append(Question(features, np.array([row["answerable"] and is_right(u, row) for u in units], dtype=bool),
-                            np.array([u.stands_alone for u in units], dtype=bool), says_enough, row["answerable"],
-                            discussion_numbers(units)))
-    return out
+    return [labelled_question(engine, row["query"], row["anchors"], before=row["before"],
+                              says_enough=engine.says_enough(row["query"]) and not unprompted_to_member(row))
+            for row in rows]
 
 
-def fit(engines: dict, rows: list[dict], is_right) -> None:
+def fit(engines: dict, rows: list[dict]) -> None:
     dev = [r for r in rows if r["split"] == "dev"]
     test = [r for r in rows if r["split"] == "test"]
     data = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {"models": {}}
     for name, engine in engines.items():
-        model, dev_figures = fit_model(questions(engine, dev, is_right), FEATURES, FEATURES.index("query_info"))
+        model, dev_figures = fit_model(questions(engine, dev), FEATURES, FEATURES.index("query_info"))
         engine.ranker = model
-        test_figures = {kind: evaluate(model, questions(engine, [r for r in test if r["set"] == kind], is_right))
+        test_figures = {kind: evaluate(model, questions(engine, [r for r in test if r["set"] == kind]))
                         for kind in sorted({r["set"] for r in test})}
         info = {"fitted": dt.date.today().isoformat(), "dev_questions": len(dev),
                 "dev_out_of_fold": dev_figures, "test": test_figures}

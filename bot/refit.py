@@ -57,21 +57,25 @@ def _anchors(row: dict) -> set[tuple[str, str, str]]:
     return {(a.get("group"), a.get("date"), a.get("time")) for a in [*own, *row.get("answers", [])]}
 
 
-def _covers(unit, anchors: set) -> bool:
+def covers(unit, anchors: set) -> bool:
+    """Whether the unit holds one of these archived messages (group, ISO date, HH:MM:SS)."""
     date = unit.date.isoformat()
     return any((unit.group, date, m.time.strftime("%H:%M:%S")) in anchors for m in unit.messages())
 
 
+def labelled_question(engine, question: str, anchors: set, *, before=None, says_enough: bool | None = None) -> Question:
+    """The engine's fused candidates for a question, each labelled right when it holds one of the
+    anchors (none: a question that has no answer). Also what bench/fit_ranker.py fits on."""
+    units, features = engine.candidate_rows(question, before=before)
+    return Question(features, np.array([covers(u, anchors) for u in units], dtype=bool),
+                    np.array([u.stands_alone for u in units], dtype=bool),
+                    engine.says_enough(question) if says_enough is None else says_enough, bool(anchors),
+                    discussion_numbers(units))
+
+
 def eval_questions(engine, rows: list[dict]) -> list[Question]:
-    out = []
-    for row in rows:
-        anchors = _anchors(row)
-        units, features = engine.candidate_rows(row["query"])
-        if units:
-            out.append(Question(features, np.array([_covers(u, anchors) for u in units], dtype=bool),
-                                np.array([u.stands_alone for u in units], dtype=bool), engine.says_enough(row["query"]),
-                                bool(anchors), discussion_numbers(units)))
-    return out
+    questions = (labelled_question(engine, row["query"], _anchors(row)) for row in rows)
+    return [q for q in questions if len(q.rows)]
 
 
 def feedback_questions(engine, db: Engine) -> list[Question]:

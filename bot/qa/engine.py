@@ -377,13 +377,14 @@ class AnswerEngine:
         units, rows = self.candidate_rows(question, group, before)
         if not units:
             return []
-        probs = self.ranker.probability(rows, discussion_numbers(units))
+        discussions = discussion_numbers(units)
+        probs = self.ranker.probability(rows, discussions)
         # Units that start at the same message are one discussion: it takes the best probability
         # and is shown as its most structured unit (an exchange before a chain, a talk, a window).
-        best: dict[tuple, int] = {}
-        shown: dict[tuple, int] = {}
+        best: dict[int, int] = {}
+        shown: dict[int, int] = {}
         for i, unit in enumerate(units):
-            anchor = (unit.group, unit.date, unit.first.time)
+            anchor = int(discussions[i])
             if anchor not in best or probs[i] > probs[best[anchor]]:
                 best[anchor] = i
             if anchor not in shown or KIND_ORDER[unit.kind] < KIND_ORDER[units[shown[anchor]].kind]:
