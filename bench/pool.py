@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.quality import EVAL, Naive, Today, build, is_right, load_live, load_reworded, run_engine  # noqa: E402
+from bench.quality import EVAL, build, eval_rows, is_right, load_live, load_reworded, run_all, run_engine  # noqa: E402
 from bot.archive import read_folder  # noqa: E402
 from bot.qa.engine import AnswerEngine  # noqa: E402
 from bot.qa.mining import QAPair  # noqa: E402
@@ -77,12 +77,8 @@ def _rejected(source: dict) -> set[tuple]:
 
 def _sources() -> list[tuple[Path, str, dict]]:
     """Every eval file's rows in file order, each with the id bench/quality gives it."""
-    out = []
-    for path in sorted(EVAL.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                out.append((path, row.get("id") or row["query"][:20], row))
+    out = [(path, row.get("id") or row["query"][:20], row) for path in sorted(EVAL.glob("*.jsonl"))
+           for row in eval_rows(path)]
     ids = [i for _, i, _ in out]
     if len(ids) != len(set(ids)):
         raise SystemExit("eval rows share an id: pooled judgments could not be placed")
@@ -93,13 +89,7 @@ def build_pool(args) -> None:
     days, _ = read_folder([args.archive])
     by_day = {(d.group, d.date.isoformat()): d for d in days}
     rows = load_reworded() + load_live(days)
-    lexical = AnswerEngine.from_days(days)
-    engines = {"lexical": run_engine(lexical, rows)}
-    if not args.no_dense:
-        engines["hybrid"] = run_engine(build(days, True), rows)
-    today, naive = Today(lexical), Naive(lexical.pairs())
-    for name, baseline in (("today", today), ("naive", naive)):
-        engines[name] = [(r, units, answered) for r in rows for units, answered in [baseline.ask(r)]]
+    engines, _ = run_all(AnswerEngine.from_days(days), None if args.no_dense else build(days, True), rows)
     sources = {i: row for _, i, row in _sources()}
     pending = set()  # places already in a pool that is still being judged
     for path in args.skip:

@@ -43,6 +43,7 @@ from bot.qa.engine import MIN_ANSWER_WORDS, AnswerEngine  # noqa: E402
 from bot.qa.index import TextIndex  # noqa: E402
 from bot.qa.mining import QAPair  # noqa: E402
 from bot.qa.scoring import confidence, features, prepare, rank_score  # noqa: E402
+from bot.refit import covers  # noqa: E402
 
 EVAL = ROOT / "tests" / "data" / "eval"
 OLD_EVAL = ROOT / "tests" / "data" / "eval_questions.jsonl"
@@ -50,7 +51,7 @@ VECTOR_CACHE = ROOT / ".cache" / "quality-vectors.sqlite"
 Anchor = tuple[str, str, str]  # group, ISO date, HH:MM:SS
 
 
-def _rows(path: Path) -> list[dict]:
+def eval_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -62,7 +63,7 @@ def load_reworded() -> list[dict]:
     """{query, anchors, answerable, split, before=None} for every reworded question."""
     path = EVAL / "reworded.jsonl"
     out = []
-    for r in _rows(path if path.exists() else OLD_EVAL):
+    for r in eval_rows(path if path.exists() else OLD_EVAL):
         anchors = [_anchor(r)] if r["kind"] == "answer" else []  # "found": written silent, answered after all
         anchors += [_anchor(a) for a in r.get("answers", [])]
         out.append({"query": r["query"], "anchors": set(anchors), "answerable": bool(anchors),
@@ -78,7 +79,7 @@ def load_live(days) -> list[dict]:
             by_time.setdefault((day.group, day.date.isoformat(), m.time.strftime("%H:%M:%S")), []).append(m.text)
     out, seen = [], set()
     for path in sorted(EVAL.glob("live_*.jsonl")):
-        for r in _rows(path):
+        for r in eval_rows(path):
             texts = by_time.get(_anchor(r), [])
             text = next((t for t in texts if hashlib.sha1(t.encode()).hexdigest().startswith(r.get("text_sha1", ""))),
                         texts[0] if texts else None)
@@ -93,8 +94,7 @@ def load_live(days) -> list[dict]:
 
 
 def is_right(unit: QAPair, row: dict) -> bool:
-    return any((unit.group, unit.date.isoformat(), m.time.strftime("%H:%M:%S")) in row["anchors"]
-               for m in unit.messages())
+    return covers(unit, row["anchors"])
 
 
 def figures(results: list[tuple[dict, list[QAPair], bool]]) -> dict:
@@ -187,6 +187,21 @@ def run_engine(engine: AnswerEngine, rows: list[dict]) -> list[tuple[dict, list[
     return out
 
 
+def run_all(lexical: AnswerEngine, hybrid: AnswerEngine | None, rows: list[dict]) -> tuple[dict[str, list], Naive]:
+    """Every engine's results on the rows (hybrid when given, lexical, today's, naive), and the naive
+    baseline with its cutoff set on the dev no-answer questions."""
+    today, naive = Today(lexical), Naive(lexical.pairs())
+    naive.calibrate([r for r in rows if r["split"] == "dev" and not r["answerable"]])
+    engines = {}
+    if hybrid is not None:
+        engines["hybrid"] = run_engine(hybrid, rows)
+    engines["lexical"] = run_engine(lexical, rows)
+    for name, baseline in (("today", today), ("naive", naive)):
+        engines[name] = [(r, units, answered and not unprompted_to_member(r))
+                         for r in rows for units, answered in [baseline.ask(r)]]
+    return engines, naive
+
+
 def report(title: str, engines: dict[str, list], rows: list[dict]) -> None:
     ids = {r["id"] for r in rows}
     print(f"\n{title}")
@@ -227,17 +242,9 @@ def main() -> None:
     if args.fit:
         from bench.fit_ranker import fit
 
-        fit({"lexical": lexical, **({"hybrid": hybrid} if hybrid else {})}, rows, is_right)
+        fit({"lexical": lexical, **({"hybrid": hybrid} if hybrid else {})}, rows)
         return
-    today, naive = Today(lexical), Naive(lexical.pairs())
-    naive.calibrate([r for r in rows if r["split"] == "dev" and not r["answerable"]])
-    engines = {}
-    if hybrid is not None:
-        engines["hybrid"] = run_engine(hybrid, rows)
-    engines["lexical"] = run_engine(lexical, rows)
-    for name, baseline in (("today", today), ("naive", naive)):
-        engines[name] = [(r, units, answered and not unprompted_to_member(r))
-                         for r in rows for units, answered in [baseline.ask(r)]]
+    engines, naive = run_all(lexical, hybrid, rows)
     print(f"naive WRatio cutoff {naive.cutoff} (<= 5% false answers on the dev no-answer questions)")
     for name, subset in (("reworded", reworded), ("live", live)):
         for split in ("test", "dev"):
