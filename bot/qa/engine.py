@@ -29,10 +29,11 @@ from bot.archive.model import DEFAULT_ZONE, Day, Message, MessageKind
 from bot.config import AnswerSection
 from bot.qa.index import TextCache, TextIndex
 from bot.qa.mining import LEANS_ON_CONTEXT, QAPair, is_greeting, mine_day
-from bot.qa.ranker import FEATURES as RANK_FEATURES
+from bot.qa.features import FEATURES as RANK_FEATURES
+from bot.qa.features import UnitFacts
+from bot.qa.features import prepare as prepare_query
+from bot.qa.features import rows as rank_rows
 from bot.qa.ranker import Model, discussion_numbers, model
-from bot.qa.ranker import features as rank_features
-from bot.qa.ranker import prepare as prepare_query
 from bot.qa.encoder import Encoder, clean
 from bot.qa.retrieval import UnitIndex, unit_texts, unit_vectors
 from bot.qa.scoring import prepare, search_score
@@ -131,6 +132,7 @@ class _Snapshot:
     group_names: list[str] = field(default_factory=list)
     pairs: list[QAPair] = field(default_factory=list)
     units: UnitIndex | None = None
+    facts: UnitFacts | None = None  # what each unit is, whatever the question (kept after first use)
     messages: list[Message] = field(default_factory=list)
     message_groups: np.ndarray | None = None
     message_index: TextIndex | None = None  # built on first search (`_message_index`)
@@ -255,11 +257,13 @@ class AnswerEngine:
             texts = [m for m in self._days[key].messages if m.kind is MessageKind.TEXT]
             messages.extend(texts)
             message_groups.extend([codes[key[0]]] * len(texts))
+        unit_index = UnitIndex(units, codes, self._cache, self._encode(units))
         self._snap = _Snapshot(
             group_codes=codes,
             group_names=names,
             pairs=pairs,
-            units=UnitIndex(units, codes, self._cache, self._encode(units)),
+            units=unit_index,
+            facts=UnitFacts(unit_index),
             messages=messages,
             message_groups=np.asarray(message_groups, dtype=np.int16),
         )
@@ -355,12 +359,12 @@ class AnswerEngine:
         vector = self._query_vector(question)
         if not words and vector is None:
             return nothing
-        cands = snap.units.candidates(words, vector, codes, before)[:RERANK]
-        if not cands:
+        cands = snap.units.candidates(words, vector, codes, before).first(RERANK)
+        if not len(cands):
             return nothing
         query = prepare_query(words, snap.units.bodies)
-        rows = np.stack([rank_features(query, c, snap.units) for c in cands])
-        return [snap.units.units[c.item] for c in cands], rows
+        rows = rank_rows(query, cands, snap.units, snap.facts)
+        return [snap.units.units[i] for i in cands.items.tolist()], rows
 
     def _query_vector(self, question: str) -> np.ndarray | None:
         """The question's vector, without @mentions, emoji codes and links (a member's name and

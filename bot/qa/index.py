@@ -141,9 +141,12 @@ def bm25_scores(postings: tuple[np.ndarray, np.ndarray, np.ndarray], ids: Sequen
                 mask: np.ndarray | None = None) -> np.ndarray:
     """BM25 score of every document for the query's distinct word ids; 0 outside `mask` when given."""
     weights, docs, starts = postings
-    picked = [np.arange(starts[t], starts[t + 1]) for t in ids]
-    at = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
-    scores = np.bincount(docs[at], weights=weights[at], minlength=n_docs).astype(np.float32)
+    if ids:
+        with_word = np.concatenate([docs[starts[t]:starts[t + 1]] for t in ids])
+        weight = np.concatenate([weights[starts[t]:starts[t + 1]] for t in ids])
+    else:
+        with_word, weight = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32)
+    scores = np.bincount(with_word, weights=weight, minlength=n_docs).astype(np.float32)
     if mask is not None:
         scores[~mask] = 0
     return scores
@@ -207,6 +210,17 @@ class TextIndex:
         t = self.vocab.get(word)
         return self.max_idf if t is None else float(self.idf[t])
 
+    def holding(self, word: str, docs: np.ndarray) -> np.ndarray:
+        """Which of these documents hold the word (as BM25 indexes them), one boolean each: read from
+        the word's postings, so no document's words are gone through."""
+        t = self.vocab.get(word)
+        if t is None:
+            return np.zeros(len(docs), dtype=bool)
+        _, with_word, starts = self._postings
+        found = with_word[starts[t]:starts[t + 1]]  # ascending, never empty
+        at = np.minimum(np.searchsorted(found, docs), len(found) - 1)
+        return found[at] == docs
+
     def top(self, words: Sequence[str], k: int, group: int | None = None,
             item_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The k best documents for the words (ids, BM25 scores), best first; group (or a mask
@@ -230,6 +244,21 @@ class TextIndex:
         best = best[scores[best] > 0]
         best = best[np.argsort(-scores[best], kind="stable")]
         return best, scores[best]
+
+    def latest(self, docs: np.ndarray, item_mask: np.ndarray | None = None) -> np.ndarray:
+        """The latest item of each document (within the item mask when given), -1 where it has none:
+        what `items(doc, item_mask=...)[-1]` gives, for many documents at once."""
+        first, pos = self.starts[docs], self.starts[docs + 1] - 1
+        out = np.full(len(docs), -1, dtype=np.int64)
+        pending = np.arange(len(docs))
+        while len(pending):  # step back from each document's latest item until one is in the mask
+            pending = pending[pos[pending] >= first[pending]]
+            items = self.order[pos[pending]]
+            kept = item_mask[items] if item_mask is not None else np.ones(len(items), dtype=bool)
+            out[pending[kept]] = items[kept]
+            pending = pending[~kept]
+            pos[pending] -= 1
+        return out
 
     def items(self, doc: int, group: int | None = None, item_mask: np.ndarray | None = None) -> np.ndarray:
         """Item numbers of a document (oldest first), limited to a group (or an item mask) when given."""

@@ -14,75 +14,19 @@ The probability is increasing in the order score, so it orders the candidates th
 decides the verdict: answer at or above the model's threshold (chosen on dev so that answers are
 right at least 85% of the time), related discussions above the suggest threshold, else silence.
 Two models ship in bot/data/ranker.json: "hybrid" (with an encoder) and "lexical" (without one).
+The features themselves are made by bot.qa.features.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import math
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
-from rapidfuzz import fuzz
 
-from bot.qa.index import TextIndex
-from bot.qa.mining import QAPair, asks
-from bot.qa.retrieval import Candidate, UnitIndex
-from bot.qa.scoring import INFO_FULL
-
-FEATURES = ("dense_q", "dense_b", "dense_q_gap", "dense_b_gap", "bm25_q", "bm25_b", "rrf",
-            "cover_query", "cover_doc", "cover_body", "rare_agree", "token_set", "partial", "query_info",
-            "answers", "answer_chars", "stands_alone", "asks", "chain", "passage", "window", "few_words",
-            "place_bm25_q", "place_bm25_b", "place_dense_q", "place_dense_b")
-KINDS = ("chain", "passage", "window")  # one-hot against the exchange
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A question prepared once for scoring many candidates."""
-
-    words: tuple[str, ...]
-    segmented: str
-    content: str
-    rare: tuple[str, ...]  # its two rarest words
-
-
-def prepare(words: tuple[str, ...], index: TextIndex) -> Query:
-    unique = list(dict.fromkeys(words))
-    rare = tuple(sorted(unique, key=lambda w: -index.word_idf(w))[:2])
-    return Query(tuple(words), " ".join(words), "".join(words), rare)
-
-
-def features(query: Query, cand: Candidate, units: UnitIndex) -> np.ndarray:
-    """The FEATURES of one candidate, in order."""
-    unit: QAPair = units.units[cand.item]
-    qi, bi = units.questions, units.bodies
-    q_doc = qi.docs[qi.item_doc[cand.item]]
-    b_doc = bi.docs[bi.item_doc[cand.item]]
-    idf = bi.word_idf
-    q_words, d_words, b_words = set(query.words), set(q_doc.words), set(b_doc.words)
-    q_mass = math.fsum(idf(w) for w in q_words) or 1.0  # fsum: the same whatever order a set iterates in
-    shared = q_words & d_words
-    shared_mass = math.fsum(idf(w) for w in shared)
-    d_mass = math.fsum(idf(w) for w in d_words) or 1.0
-    rare_agree = sum(w in b_words for w in query.rare) / len(query.rare) if query.rare else 0.0
-    content = q_doc.content
-    answer_chars = sum(len(m.text) for m in unit.answers if m.speaker != unit.asker)
-    answers = sum(1 for m in unit.answers if m.speaker != unit.asker)
-    values = [
-        cand.dense_q, cand.dense_b, cand.dense_q_gap, cand.dense_b_gap, cand.bm25_q, cand.bm25_b, cand.rrf * 60,
-        shared_mass / q_mass, shared_mass / d_mass, math.fsum(idf(w) for w in q_words & b_words) / q_mass, rare_agree,
-        fuzz.token_set_ratio(query.segmented, q_doc.segmented) / 100.0,
-        fuzz.partial_ratio(query.content, content) / 100.0 if len(query.content) > 1 else 0.0,
-        min(q_mass / bi.max_idf, INFO_FULL) / INFO_FULL,
-        math.log1p(answers), math.log1p(answer_chars) / 6.0, float(unit.stands_alone), float(asks(unit.question_text)),
-        *(float(unit.kind == k) for k in KINDS),
-        float(len(d_words) < 3),
-        *(math.log1p(place) for place in cand.ranks),
-    ]
-    return np.asarray(values, dtype=np.float64)
+from bot.qa.features import FEATURES
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +90,12 @@ def lead(scores: np.ndarray, discussions: np.ndarray | None = None) -> np.ndarra
     if discussions is None:
         discussions = np.arange(len(scores))
     out = np.full(len(scores), LEAD_CAP)
-    for d in np.unique(discussions):
-        others = scores[discussions != d]
-        if len(others):
-            mine = discussions == d
-            out[mine] = scores[mine] - others.max()
+    present, number = np.unique(discussions, return_inverse=True)
+    if len(present) > 1:
+        best = np.full(len(present), -np.inf)  # each discussion's best score
+        np.maximum.at(best, number, scores)
+        first, second = np.argsort(-best, kind="stable")[:2]
+        out = scores - np.where(number == first, best[second], best[first])  # the best of the others
     return np.clip(out, -LEAD_CAP, LEAD_CAP)
 
 

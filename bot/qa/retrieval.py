@@ -41,18 +41,29 @@ def body_text(unit: QAPair) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
-    """One fused candidate and the raw scores the ranker's features are made from."""
+class Candidates:
+    """A query's fused candidates, best RRF first, and the raw scores the ranker's features are made
+    from: one entry per candidate in each array."""
 
-    item: int  # unit number
-    rrf: float
-    bm25_q: float = 0.0  # BM25 on the question field, divided by this query's best
-    bm25_b: float = 0.0
-    dense_q: float = 0.0  # cosine of the query with the unit's question vector
-    dense_b: float = 0.0
-    dense_q_gap: float = 1.0  # how far below this query's best dense_q (0 = the best)
-    dense_b_gap: float = 1.0
-    ranks: tuple[int, int, int, int] = (PER_LIST,) * 4  # place in each list (bm25_q, bm25_b, dense_q, dense_b)
+    items: np.ndarray  # unit numbers
+    rrf: np.ndarray
+    bm25_q: np.ndarray  # BM25 on the question field, divided by this query's best (0 where not found)
+    bm25_b: np.ndarray
+    dense_q: np.ndarray  # cosine of the query with the unit's question vector (0 without vectors)
+    dense_b: np.ndarray
+    dense_q_gap: np.ndarray  # how far below this query's best dense_q (0 = the best; 1 without vectors)
+    dense_b_gap: np.ndarray
+    ranks: np.ndarray  # (n, 4) place in each list (bm25_q, bm25_b, dense_q, dense_b), PER_LIST where absent
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def first(self, n: int) -> Candidates:
+        return Candidates(*(getattr(self, name)[:n] for name in self.__slots__))
+
+
+NO_CANDIDATES = Candidates(np.zeros(0, dtype=np.int64), *(np.zeros(0) for _ in range(7)),
+                           np.zeros((0, 4), dtype=np.int64))
 
 
 class UnitIndex:
@@ -76,7 +87,9 @@ class UnitIndex:
             return None
         keep = np.ones(len(self.units), dtype=bool)
         if groups is not None:
-            keep &= np.isin(self.groups, np.asarray(groups, dtype=np.int16))
+            chosen = np.zeros(int(self.groups.max(initial=0)) + 1, dtype=bool)
+            chosen[[g for g in groups if 0 <= g < len(chosen)]] = True
+            keep &= chosen[self.groups]
         if before is not None:
             keep &= self.days < before.toordinal()
         return keep
@@ -84,12 +97,8 @@ class UnitIndex:
     def _bm25(self, index: TextIndex, words, mask) -> dict[int, float]:
         doc_ids, scores = index.top(words, PER_LIST, item_mask=mask)
         best = float(scores[0]) if len(scores) else 1.0
-        found: dict[int, float] = {}
-        for d, s in zip(doc_ids, scores):
-            items = index.items(int(d), item_mask=mask)
-            if len(items):
-                found[int(items[-1])] = float(s) / best  # the latest copy of a repeated text
-        return found
+        latest = index.latest(doc_ids, mask).tolist()  # the latest copy of a repeated text
+        return {item: s / best for item, s in zip(latest, scores.tolist()) if item >= 0}
 
     def _dense(self, vectors: np.ndarray | None, query: np.ndarray | None, mask) -> np.ndarray | None:
         if vectors is None or query is None or not len(vectors):
@@ -100,10 +109,10 @@ class UnitIndex:
         return sims
 
     def candidates(self, words: Sequence[str], query_vector: np.ndarray | None = None,
-                   groups: Sequence[int] | None = None, before: dt.date | None = None) -> list[Candidate]:
+                   groups: Sequence[int] | None = None, before: dt.date | None = None) -> Candidates:
         """Fused candidates, best RRF first."""
         if not self.units:
-            return []
+            return NO_CANDIDATES
         mask = self.mask(groups, before)
         lists: list[list[int]] = []
         bm25_q = self._bm25(self.questions, words, mask) if words else {}
@@ -119,19 +128,25 @@ class UnitIndex:
         for ranked in lists:
             for rank, item in enumerate(ranked):
                 rrf[item] = rrf.get(item, 0.0) + 1.0 / (RRF_K + rank)
-        best = [float(s.max()) if s is not None and len(s) else 0.0 for s in dense]
+        if not rrf:
+            return NO_CANDIDATES
+        fused = list(rrf)
+        order = np.argsort(-np.fromiter(rrf.values(), dtype=np.float64, count=len(rrf)), kind="stable")
+        found = [fused[i] for i in order.tolist()]  # best first; a tie keeps the lists' order
+        items = np.asarray(found, dtype=np.int64)
         places = [{item: rank for rank, item in enumerate(ranked)} for ranked in lists]
         places += [{}] * (4 - len(places))
-        out = []
-        for item, score in rrf.items():
-            dq = float(dense[0][item]) if dense[0] is not None else 0.0
-            db = float(dense[1][item]) if dense[1] is not None else 0.0
-            out.append(Candidate(item, score, bm25_q.get(item, 0.0), bm25_b.get(item, 0.0), dq, db,
-                                 best[0] - dq if dense[0] is not None else 1.0,
-                                 best[1] - db if dense[1] is not None else 1.0,
-                                 tuple(p.get(item, PER_LIST) for p in places)))
-        out.sort(key=lambda c: -c.rrf)
-        return out
+        cosines, gaps = [], []  # of the question vectors, then of the body vectors
+        for sims in dense:
+            if sims is None:
+                cosines.append(np.zeros(len(items)))
+                gaps.append(np.ones(len(items)))
+            else:
+                cosines.append(sims[items].astype(np.float64))
+                gaps.append((float(sims.max()) if len(sims) else 0.0) - cosines[-1])
+        return Candidates(items, np.asarray([rrf[i] for i in found]), np.asarray([bm25_q.get(i, 0.0) for i in found]),
+                          np.asarray([bm25_b.get(i, 0.0) for i in found]), *cosines, *gaps,
+                          np.asarray([[p.get(i, PER_LIST) for p in places] for i in found], dtype=np.int64))
 
 
 def unit_texts(units: list[QAPair]) -> tuple[list[int], list[str], list[int], list[str]]:
