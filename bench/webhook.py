@@ -244,6 +244,21 @@ def wait_ready(port: int, timeout: float = 300) -> None:
     raise SystemExit("bot never became ready")
 
 
+def wait_idle(pid: int, timeout: float = 900) -> None:
+    """Wait until a ready server has finished its background start-up work (the search index is
+    built after `ready`, in a thread that competes with the event loop for the GIL): its CPU use
+    stays under 10% of one core for a whole second."""
+    deadline = time.monotonic() + timeout
+    used = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = cpu_seconds(pid)
+        if now - used < 0.1:
+            return
+        used = now
+    raise SystemExit("the bot was still busy after start-up")
+
+
 def sent_count(fake_port: int) -> int:
     return asyncio.run(_get_json(f"http://127.0.0.1:{fake_port}/_count"))[1]["sendMessage"]
 
@@ -294,6 +309,7 @@ def start_other(args, tmp: str, base: str, fake_port: int) -> tuple:
     shutil.copyfile(base, db_path)
     proc, stop, port = start_server(BotBuilder(db_path, f"http://127.0.0.1:{fake_port}", args.chats, args.encoder, root))
     wait_ready(port)
+    wait_idle(proc.pid)
     return proc, stop, port, f"http://127.0.0.1:{port}/webhook/telegram"
 
 
@@ -334,6 +350,7 @@ def main() -> int:
         bot_proc, bot_stop, bot_port = start_server(BotBuilder(db_path, f"http://127.0.0.1:{fake_port}", args.chats,
                                                                  args.encoder))
         wait_ready(bot_port)
+        wait_idle(bot_proc.pid)
         other = start_other(args, tmp, base, fake_port) if args.against else None
         load_before = os.getloadavg()[0]
         bare_url = f"http://127.0.0.1:{bare_port}/webhook/telegram"
