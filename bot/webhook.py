@@ -32,18 +32,24 @@ def _reject(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
 
 
-async def handle_webhook(request: web.Request) -> web.StreamResponse:
-    response = await _handle(request)
-    platform = request.match_info["platform"]
-    known = platform if platform in request.app[SERVICES].adapters else "unknown"  # bounded label values
-    metrics.REQUESTS.inc(known, str(response.status))
-    return response
+def webhook_handler(platform: str | None = None):
+    """The handler of `/webhook/<platform>`; with no platform, of `/webhook/{platform}` (any name:
+    an unknown one is a 404). Every registered platform gets a plain route of its own, which
+    aiohttp matches by the path alone, without the pattern's regular expression."""
+
+    async def handle_webhook(request: web.Request) -> web.StreamResponse:
+        name = platform or request.match_info["platform"]
+        response = await _handle(request, name)
+        known = name if name in request.app[SERVICES].adapters else "unknown"  # bounded label values
+        metrics.REQUESTS.inc(known, str(response.status))
+        return response
+
+    return handle_webhook
 
 
-async def _handle(request: web.Request) -> web.StreamResponse:
+async def _handle(request: web.Request, platform: str) -> web.StreamResponse:
     app = request.app
     services = app[SERVICES]
-    platform = request.match_info["platform"]
     adapter = services.adapters.get(platform)
     if adapter is None:
         return _reject(404, "unknown platform")
