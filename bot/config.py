@@ -136,7 +136,9 @@ class ServerSection(Section):
     pending_lease_seconds: int = Field(60, ge=1)  # another instance's unhandled messages are taken after this
     access_log: Literal["off", "sampled", "all"] = "off"  # one line per request costs 6% of the webhook's time
     access_log_sample: int = Field(100, ge=1)  # "sampled": one request in this many (and every 5xx)
-    engine_threads: int = Field(1, ge=1, le=32)  # answer-engine calls at once, each in its own thread
+    # answer-engine calls at once, each in its own thread; unset: one per core (at most 8) with a
+    # sentence encoder, one without (bot.dispatch.engine_threads)
+    engine_threads: int | None = Field(None, ge=1, le=32)
 
 
 class LogSection(Section):

