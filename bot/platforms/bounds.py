@@ -155,8 +155,10 @@ def bounded_reaction(reaction: Reaction) -> Reaction:
 
 def bounded(parsed: Parsed) -> Parsed:
     """The adapter's `Parsed` with every message, member update and reaction bounded; `Rejected(400)` else."""
-    if not parsed.messages and not parsed.member_updates and not parsed.reactions:
-        return parsed
+    messages = parsed.messages
+    if not parsed.member_updates and not parsed.reactions and (
+            not messages or len(messages) == 1 and _plain(messages[0])):
+        return parsed  # nothing, or the one plain message of most webhooks: no copy
     messages = tuple(map(bounded_message, parsed.messages))
     if not parsed.member_updates and not parsed.reactions and all(map(operator.is_, messages, parsed.messages)):
         return parsed  # the common case (plain messages, nothing cut): no copy

@@ -144,12 +144,15 @@ class TelegramAdapter:
         joined = tuple(map(_member, new_members)) if new_members else ()
         if not text and not joined:
             return None  # stickers, service messages (title changes, pins, departures)
-        entities = message.get("entities") or message.get("caption_entities") or []
-        mentions, addressed = self._mentions(text, entities)
+        entities = message.get("entities") or message.get("caption_entities")
+        if entities:
+            mentions, addressed = self._mentions(text, entities)
+            command, args, by_name = self._command(text, entities)
+            addressed = addressed or by_name
+        else:  # most chatter: no mention, no command
+            mentions, addressed, command, args = [], False, None, ""
         if chat.get("type") == "private":
             addressed = True
-        command, args, by_name = self._command(text, entities)
-        addressed = addressed or by_name
         reply_to = None
         if (parent := message.get("reply_to_message")) is not None:
             reply_to = str(parent["message_id"])
