@@ -28,11 +28,12 @@ from bot import metrics
 from bot.config import Config
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox
+from bot.platforms import adapter_classes
 from bot.scheduler import scheduler_context
 from bot.services import SERVICES, Services
 from bot.web import setup_web
 from bot.web.safety import add_security_headers
-from bot.webhook import DISPATCHER, INBOX, INLINE_DISPATCH, handle_webhook
+from bot.webhook import DISPATCHER, INBOX, INLINE_DISPATCH, handle_webhook, platform_webhook
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,12 @@ def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None
     add_security_headers(app)  # a strict Content-Security-Policy on every response
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
+    for platform in adapter_classes():
+        handler = platform_webhook(platform)
+        app.router.add_post(f"/webhook/{platform}", handler)
+        app.router.add_get(f"/webhook/{platform}", handler)  # WeCom URL verification
     app.router.add_post("/webhook/{platform}", handle_webhook)
-    app.router.add_get("/webhook/{platform}", handle_webhook)  # WeCom URL verification
+    app.router.add_get("/webhook/{platform}", handle_webhook)
     if config.web.enabled:
         setup_web(app, config.web)
     return app
