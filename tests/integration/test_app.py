@@ -141,3 +141,11 @@ async def test_each_platform_has_a_plain_webhook_route_and_other_names_are_refus
     unknown = await bot.client.post("/webhook/matrix", json={})
     assert unknown.status == 404 and await unknown.json() == {"ok": False, "error": "unknown platform"}
     assert (await bot.client.put("/webhook/telegram", json={})).status == 405  # POST and GET only, as before
+
+
+async def test_no_middleware_wraps_the_webhooks(make_bot, tmp_path):
+    from bot.web.api import create_api
+
+    bot = await make_bot(base_config(tmp_path))  # the web archive and its API are on by default
+    assert not bot.app.middlewares and not create_api().middlewares
+    assert bot.app._run_middlewares is False  # aiohttp would wrap every request, webhooks included
