@@ -33,7 +33,7 @@ from bot.scheduler import scheduler_context
 from bot.services import SERVICES, Services
 from bot.web import setup_web
 from bot.web.safety import add_security_headers
-from bot.webhook import DISPATCHER, INBOX, INLINE_DISPATCH, handle_webhook, platform_webhook
+from bot.webhook import DISPATCHER, INBOX, INLINE_DISPATCH, webhook_handler
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,10 @@ def create_app(config: Config, *, clock: Callable[[], dt.datetime] | None = None
     add_security_headers(app)  # a strict Content-Security-Policy on every response
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
-    for platform in adapter_classes():
-        handler = platform_webhook(platform)
-        app.router.add_post(f"/webhook/{platform}", handler)
-        app.router.add_get(f"/webhook/{platform}", handler)  # WeCom URL verification
-    app.router.add_post("/webhook/{platform}", handle_webhook)
-    app.router.add_get("/webhook/{platform}", handle_webhook)
+    for name in [*adapter_classes(), None]:  # each platform's own path, then any other name (a 404)
+        path = f"/webhook/{name}" if name else "/webhook/{platform}"
+        app.router.add_post(path, webhook_handler(name))
+        app.router.add_get(path, webhook_handler(name))  # WeCom URL verification
     if config.web.enabled:
         setup_web(app, config.web)
     return app
@@ -134,8 +132,6 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
 def build_adapters(config: Config, http: aiohttp.ClientSession, **options: Any) -> dict:
     """One adapter per registered platform (bot/platforms/__init__.py) that a chat names or whose
     `enabled_by` key is set: `Adapter(config.platforms.<name>, http, **options)`."""
-    from bot.platforms import adapter_classes
-
     wanted = {chat.platform for chat in config.chats}
     adapters = {}
     for name, cls in adapter_classes().items():

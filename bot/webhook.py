@@ -11,7 +11,6 @@ never a 500; logs carry platform, chat and message ids, never bodies or secrets.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 
@@ -33,25 +32,19 @@ def _reject(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
 
 
-def platform_webhook(platform: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The handler of `/webhook/<platform>` for one platform: a plain route per platform is found by
-    the router's dictionary look-up (2.3 us) instead of matching the `{platform}` pattern (4.7 us)."""
-    async def handle(request: web.Request) -> web.StreamResponse:
-        return await _counted(request, platform)
+def webhook_handler(platform: str | None = None):
+    """The handler of `/webhook/<platform>`; with no platform, of `/webhook/{platform}` (any name:
+    an unknown one is a 404). Every registered platform gets a plain route of its own, which
+    aiohttp matches by the path alone, without the pattern's regular expression."""
 
-    return handle
+    async def handle_webhook(request: web.Request) -> web.StreamResponse:
+        name = platform or request.match_info["platform"]
+        response = await _handle(request, name)
+        known = name if name in request.app[SERVICES].adapters else "unknown"  # bounded label values
+        metrics.REQUESTS.inc(known, str(response.status))
+        return response
 
-
-async def handle_webhook(request: web.Request) -> web.StreamResponse:
-    """`/webhook/{platform}`: names no platform route catches (404 unless an adapter has that name)."""
-    return await _counted(request, request.match_info["platform"])
-
-
-async def _counted(request: web.Request, platform: str) -> web.StreamResponse:
-    response = await _handle(request, platform)
-    known = platform if platform in request.app[SERVICES].adapters else "unknown"  # bounded label values
-    metrics.REQUESTS.inc(known, str(response.status))
-    return response
+    return handle_webhook
 
 
 async def _handle(request: web.Request, platform: str) -> web.StreamResponse:

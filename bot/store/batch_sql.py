@@ -11,13 +11,20 @@ own work. Here a batch is a handful of statements, whatever its size:
 - one SELECT for the keys already stored (usually none: one step);
 - one INSERT for the live messages and one for their pending rows;
 - one DELETE for the pending rows of handled messages.
+
+A statement's row count is rounded up to a power of two by repeating its last row (`_padded`):
+sqlite3 keeps 128 prepared statements per connection, and a busy webhook's batches take every
+size from 1 to a few dozen, so with one statement text per size most batches prepared their
+statements again (a 30-row INSERT takes longer to prepare than to run). A repeated key is found
+once and deleted once; an INSERT reads its rows through `LIMIT <the real count>`, so a repeated
+row is never written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-CHUNK = 500  # rows per statement (12 columns x 500 = 6,000 variables, far below SQLite's 32,766)
+CHUNK = 512  # rows per statement (12 columns x 512 = 6,144 variables, far below SQLite's 32,766)
 
 _KEY_JOIN = "m.platform = v.column1 AND m.chat_id = v.column2 AND m.message_id = v.column3"
 _sql_cache: dict[tuple, str] = {}
@@ -33,8 +40,8 @@ def _sql(kind: str, table: str, columns: Sequence[str], rows: int) -> str:
     sql = _sql_cache.get(key)
     if sql is None:
         if kind == "insert":
-            sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES {_values(len(columns), rows)} "
-                   "ON CONFLICT DO NOTHING")
+            sql = (f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM (VALUES {_values(len(columns), rows)}) "
+                   "WHERE true LIMIT ? ON CONFLICT DO NOTHING")  # WHERE: SQLite's rule for an upsert from a SELECT
         elif kind == "existing":
             sql = (f"SELECT v.column1, v.column2, v.column3 FROM (VALUES {_values(3, rows)}) AS v "
                    f"JOIN {table} AS m ON {_KEY_JOIN}")
@@ -45,8 +52,15 @@ def _sql(kind: str, table: str, columns: Sequence[str], rows: int) -> str:
     return sql
 
 
-def _chunks(rows: Sequence) -> list[Sequence]:
-    return [rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK)]
+def _padded(rows: Sequence) -> list:
+    """`rows` with its last row repeated up to the next power of two (see the module docstring)."""
+    size = 1 << (len(rows) - 1).bit_length()
+    return [*rows, *[rows[-1]] * (size - len(rows))]
+
+
+def _chunks(rows: Sequence) -> list[list]:
+    """At most `CHUNK` rows each, every one padded to a power of two."""
+    return [_padded(rows[i:i + CHUNK]) for i in range(0, len(rows), CHUNK)]
 
 
 def begin_immediate(cursor) -> None:
@@ -64,9 +78,12 @@ def existing_keys(cursor, table: str, keys: Sequence[tuple[str, str, str]]) -> s
 
 
 def insert_rows(cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-    """INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING, one statement per `CHUNK` rows."""
-    for chunk in _chunks(rows):
-        cursor.execute(_sql("insert", table, columns, len(chunk)), [value for row in chunk for value in row])
+    """INSERT ... ON CONFLICT DO NOTHING, one statement per `CHUNK` rows (the padding left out)."""
+    for start in range(0, len(rows), CHUNK):
+        real = rows[start:start + CHUNK]
+        chunk = _padded(real)
+        cursor.execute(_sql("insert", table, columns, len(chunk)),
+                       [value for row in chunk for value in row] + [len(real)])
 
 
 def delete_keys(cursor, table: str, keys: Sequence[tuple[str, str, str]]) -> None:
