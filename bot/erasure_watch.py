@@ -78,10 +78,8 @@ class ErasureWatch:
                 log.warning("catching up with erasures failed: %s", type(exc).__name__)
 
 
-@web.middleware
 async def caught_up_first(request: web.Request, handler):
-    """The API answers from the engine only after it has caught up with erasures (its middleware;
-    the pages get the same through `caught_up`)."""
+    """Answer the request with `handler` once the engine has caught up with erasures."""
     from bot.services import SERVICES
 
     services = request.config_dict.get(SERVICES)
@@ -91,8 +89,8 @@ async def caught_up_first(request: web.Request, handler):
 
 
 def caught_up(handler):
-    """A page handler that answers only after the engine has caught up with erasures. A wrapper
-    on each page, not a middleware of the bot's app: that would run for every webhook too."""
+    """A page or API handler that answers only after the engine has caught up with erasures. A
+    wrapper on each route, not a middleware: that would run for every webhook too."""
 
     @functools.wraps(handler)
     async def page(request: web.Request):

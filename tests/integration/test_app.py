@@ -124,3 +124,28 @@ async def test_only_the_answer_refresh_when_a_separate_clock_runs_the_jobs(make_
     bot = await make_bot(base_config(tmp_path, server={"run_scheduler": False}))
     scheduler = bot.services.scheduler
     assert [job.id for job in scheduler.scheduler.get_jobs()] == ["refresh-answers"]  # posts nothing
+
+
+async def test_each_platform_has_a_plain_webhook_route_and_other_names_are_refused(make_bot, telegram_api, tmp_path):
+    from aiohttp.web_urldispatcher import PlainResource
+
+    from bot.platforms import adapter_classes
+
+    raw = base_config(tmp_path, platforms={"telegram": telegram_section(telegram_api)},
+                      chats=[{"platform": "telegram", "chat_id": TELEGRAM_CHAT, "group": GROUP}])
+    bot = await make_bot(raw)
+    plain = {r.canonical for r in bot.app.router.resources() if isinstance(r, PlainResource)}
+    assert {f"/webhook/{name}" for name in adapter_classes()} <= plain
+    assert (await post_telegram(bot.client, tg_update("早上好"))).status == 200
+    assert len(bot.live_rows()) == 1
+    unknown = await bot.client.post("/webhook/matrix", json={})
+    assert unknown.status == 404 and await unknown.json() == {"ok": False, "error": "unknown platform"}
+    assert (await bot.client.put("/webhook/telegram", json={})).status == 405  # POST and GET only, as before
+
+
+async def test_no_middleware_wraps_the_webhooks(make_bot, tmp_path):
+    from bot.web.api import create_api
+
+    bot = await make_bot(base_config(tmp_path))  # the web archive and its API are on by default
+    assert not bot.app.middlewares and not create_api().middlewares
+    assert bot.app._run_middlewares is False  # aiohttp would wrap every request, webhooks included
