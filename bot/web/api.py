@@ -186,12 +186,13 @@ def guarded(handler):
     return caught_up(checked)
 
 
+ROUTES = (("/search", api_search), ("/ask", api_ask), ("/days/{group}/{date}", api_day),
+          ("/groups", api_groups), ("/openapi.json", openapi))
+
+
 def create_api() -> web.Application:
     """The API as a sub-application (mounted at /api by bot.web.setup_web)."""
     api = web.Application()
-    api.router.add_get("/search", guarded(api_search), allow_head=False)
-    api.router.add_get("/ask", guarded(api_ask), allow_head=False)
-    api.router.add_get("/days/{group}/{date}", guarded(api_day), allow_head=False)
-    api.router.add_get("/groups", guarded(api_groups), allow_head=False)
-    api.router.add_get("/openapi.json", guarded(openapi), allow_head=False)
+    for path, handler in ROUTES:  # every route guarded here, so none can be added unprotected beside them
+        api.router.add_get(path, guarded(handler), allow_head=False)
     return api

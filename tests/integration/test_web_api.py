@@ -106,6 +106,17 @@ async def test_api_refuses_without_credentials(client, headers):
     assert (await client.get("/api/openapi.json", headers=headers)).status in refused
 
 
+async def test_every_api_route_is_behind_the_access_rule(client):
+    from bot.web.api import create_api
+
+    paths = [r.resource.canonical.replace("{group}", GROUP).replace("{date}", "2018-01-01")
+             for r in create_api().router.routes() if r.method == "GET"]
+    assert len(paths) == 5
+    for path in paths:
+        response = await client.get("/api" + path)
+        assert response.status == 401, path
+
+
 async def test_api_shares_the_sign_in_throttle(aiohttp_client, tmp_path):
     from bot.app import create_app
     from tests.integration.test_web_search import web_config
