@@ -78,22 +78,17 @@ class ErasureWatch:
                 log.warning("catching up with erasures failed: %s", type(exc).__name__)
 
 
-async def caught_up_first(request: web.Request, handler):
-    """Answer the request with `handler` once the engine has caught up with erasures."""
-    from bot.services import SERVICES
-
-    services = request.config_dict.get(SERVICES)
-    if services is not None:
-        await services.erasures.catch_up_async(services)
-    return await handler(request)
-
-
 def caught_up(handler):
     """A page or API handler that answers only after the engine has caught up with erasures. A
     wrapper on each route, not a middleware: that would run for every webhook too."""
 
     @functools.wraps(handler)
     async def page(request: web.Request):
-        return await caught_up_first(request, handler)
+        from bot.services import SERVICES
+
+        services = request.config_dict.get(SERVICES)
+        if services is not None:
+            await services.erasures.catch_up_async(services)
+        return await handler(request)
 
     return page

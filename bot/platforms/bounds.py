@@ -155,13 +155,11 @@ def bounded_reaction(reaction: Reaction) -> Reaction:
 
 def bounded(parsed: Parsed) -> Parsed:
     """The adapter's `Parsed` with every message, member update and reaction bounded; `Rejected(400)` else."""
-    messages = parsed.messages
-    if not parsed.member_updates and not parsed.reactions and (
-            not messages or len(messages) == 1 and _plain(messages[0])):
-        return parsed  # nothing, or the one plain message of most webhooks: no copy
+    if not parsed.member_updates and not parsed.reactions and all(map(_plain, parsed.messages)):
+        return parsed  # nothing, or the plain messages of most webhooks: no copy
     messages = tuple(map(bounded_message, parsed.messages))
     if not parsed.member_updates and not parsed.reactions and all(map(operator.is_, messages, parsed.messages)):
-        return parsed  # the common case (plain messages, nothing cut): no copy
+        return parsed  # messages checked and nothing cut: no copy
     return dataclasses.replace(parsed, messages=messages,
                                member_updates=tuple(map(bounded_update, parsed.member_updates)),
                                reactions=tuple(map(bounded_reaction, parsed.reactions)))
