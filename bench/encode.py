@@ -130,7 +130,8 @@ def latency(db_url: str, archive: Path, count: int) -> dict:
     def ask(q: str):
         return engine.ask(q), engine.dense_candidates(q)
 
-    pool = ThreadPoolExecutor(engine_threads(Config()))  # the server's engine threads (an encoder configured)
+    threads = engine_threads(Config())  # the server's engine threads (an encoder configured)
+    pool = ThreadPoolExecutor(threads)
 
     ask(asked[0])
     one, plain, one_cpu = [], [], []
@@ -162,7 +163,7 @@ def latency(db_url: str, archive: Path, count: int) -> dict:
             "plain_p50": percentile(plain, 50), "plain_p99": percentile(plain, 99),
             "one_p50": percentile(one, 50), "one_p99": percentile(one, 99),
             "many_p50": percentile(many, 50), "many_p99": percentile(many, 99), "queries": len(asked),
-            "threads": pool._max_workers}
+            "threads": threads}
 
 
 def main() -> None:
