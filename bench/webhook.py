@@ -459,6 +459,9 @@ def main() -> int:
                 runs.append(measured(proc, lambda: run_wrk(wrk, script, where, "chatter", offset, args.seconds, 64)))
         question_runs, other_question_runs = [], []
         texts = QUESTIONS if args.unprompted else [f"/ask {q}" for q in QUESTIONS]
+        if args.question_rounds:  # warm-up: the first questions a process answers fill its caches
+            for proc, port, shift in [(bot_proc, bot_port, 0)] + ([(other[0], other[2], 25_000_000)] if other else []):
+                question_run(texts, proc, port, fake_port, 800_000_000 + shift, 2, args.chats)
         for round_no in range(args.question_rounds):
             offset = 900_000_000 + round_no * 50_000_000  # the other version's ids 25M on (one fake serves both)
             turns = [(bot_proc, bot_port, question_runs, 0)]
