@@ -25,7 +25,7 @@ def question_update(message_id: int, chat: int, text: str) -> bytes:
 
 
 async def _burst(url: str, secret: str, texts: list[str], offset: int, seconds: float, connections: int,
-                 chats: int) -> dict:
+                 chats: int, rate: float) -> dict:
     import aiohttp
 
     counter = itertools.count(1)
@@ -34,11 +34,16 @@ async def _burst(url: str, secret: str, texts: list[str], offset: int, seconds: 
     errors = 0
     headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
     stop_at = time.monotonic() + seconds
+    began = time.perf_counter()
 
     async def worker(session) -> None:
         nonlocal errors
         while time.monotonic() < stop_at:
             n = next(counter)
+            if rate:  # open loop: question n is due n/rate seconds into the burst, however fast the acks
+                due = began + n / rate - time.perf_counter()
+                if due > 0:
+                    await asyncio.sleep(due)
             message_id = offset + n
             body = question_update(message_id, -1_000_000 - n % chats, texts[n % len(texts)])
             started = time.perf_counter()
@@ -54,7 +59,6 @@ async def _burst(url: str, secret: str, texts: list[str], offset: int, seconds: 
             else:
                 errors += 1
 
-    began = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as session:
         await asyncio.gather(*(worker(session) for _ in range(connections)))
@@ -66,9 +70,11 @@ async def _burst(url: str, secret: str, texts: list[str], offset: int, seconds: 
 
 
 def run_burst(url: str, secret: str, texts: list[str], offset: int, seconds: float, connections: int,
-              chats: int, out) -> None:
-    """Process entry point: the burst's result goes to the queue `out`."""
-    out.put(asyncio.run(_burst(url, secret, texts, offset, seconds, connections, chats)))
+              chats: int, rate: float, out) -> None:
+    """Process entry point: the burst's result goes to the queue `out`. `rate` > 0 offers that many
+    questions a second (while the connections allow), so that two versions get the same load;
+    0 sends the next question as soon as a connection's previous one is acknowledged."""
+    out.put(asyncio.run(_burst(url, secret, texts, offset, seconds, connections, chats, rate)))
 
 
 def delivery_delays(acked: dict[int, float], delivered: dict[str, list[float]]) -> dict:

@@ -13,16 +13,17 @@ API each answer's arrival, and each round prints the delay from acknowledgement 
 p90, max), answers missing and answers given twice.
 
     .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 3] [--question-rounds 1] [--against REF]
-                                      [--unprompted] [--deadline SECONDS]
+                                      [--question-rate N] [--unprompted] [--deadline SECONDS]
 
 `--against REF` also serves the bot as committed at git REF (unpacked with `git archive`) beside
 this one and alternates its chatter rounds and its question rounds with ours, so that two versions
 are compared at the same moment of a shared machine's load (the ratio of one run follows that load).
 `--question-rounds 0` measures (a) and (b) only, when only the chatter path is being worked on.
-`--unprompted` asks the questions as plain group messages (the auto-answerer, with the thresholds
-the tests use to open the lexical answer path) instead of `/ask`; `--deadline` sets
-`answer.deadline_seconds` (default 0 here: off, so that throughput is compared on equal work),
-and the round then also counts the answers dropped as late.
+`--question-rate N` offers N questions a second instead of one per acknowledgement (both versions
+then answer the same load). `--unprompted` asks the questions as plain group messages (the
+auto-answerer, with the thresholds the tests use to open the lexical answer path) instead of
+`/ask`; `--deadline` sets `answer.deadline_seconds` (default 0 here: off, so that throughput is
+compared on equal work), and the round then also counts the answers dropped as late.
 
 Targets: (b) >= 50% of (a) requests/s and p99 < 50 ms at 64 connections; (c) p99 < 250 ms at 32
 connections on the full shared archive; no errors. Skipped (exit 0, with the reason) when
@@ -324,7 +325,7 @@ def late_answers(port: int) -> float:
 
 
 def question_run(texts: list[str], proc: mp.Process, port: int, fake_port: int, offset: int, seconds: float,
-                 chats: int) -> dict:
+                 chats: int, rate: float = 0.0) -> dict:
     """(c) once: questions at 32 connections from the load client's process, then the wait until
     every acknowledged one is answered (or no answer came for 5 s: dropped as late, or silent)."""
     from bench.question_load import delivery_delays, run_burst
@@ -334,7 +335,7 @@ def question_run(texts: list[str], proc: mp.Process, port: int, fake_port: int, 
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     client = ctx.Process(target=run_burst, args=(f"http://127.0.0.1:{port}/webhook/telegram", SECRET, texts, offset,
-                                                  seconds, 32, chats, out), daemon=True)
+                                                  seconds, 32, chats, rate, out), daemon=True)
     cpu_before = cpu_seconds(proc.pid)
     client.start()
     result = out.get(timeout=seconds + 120)
@@ -424,6 +425,9 @@ def main() -> int:
                         help="(c) runs (with --against, the two versions take turns going first; 0: none)")
     parser.add_argument("--unprompted", action="store_true",
                         help="(c) asks in plain group messages (the auto-answerer) instead of /ask")
+    parser.add_argument("--question-rate", type=float, default=0.0,
+                        help="(c) offers this many questions a second (0: as fast as they are acknowledged); "
+                             "with --against, both versions get the same load")
     parser.add_argument("--deadline", type=float, default=0.0,
                         help="answer.deadline_seconds of the bot(s) (0: no deadline, the default here)")
     args = parser.parse_args()
@@ -461,14 +465,15 @@ def main() -> int:
         texts = QUESTIONS if args.unprompted else [f"/ask {q}" for q in QUESTIONS]
         if args.question_rounds:  # warm-up: the first questions a process answers fill its caches
             for proc, port, shift in [(bot_proc, bot_port, 0)] + ([(other[0], other[2], 25_000_000)] if other else []):
-                question_run(texts, proc, port, fake_port, 800_000_000 + shift, 2, args.chats)
+                question_run(texts, proc, port, fake_port, 800_000_000 + shift, 2, args.chats, args.question_rate)
         for round_no in range(args.question_rounds):
             offset = 900_000_000 + round_no * 50_000_000  # the other version's ids 25M on (one fake serves both)
             turns = [(bot_proc, bot_port, question_runs, 0)]
             if other:
                 turns.append((other[0], other[2], other_question_runs, 25_000_000))
             for proc, port, runs, shift in turns[::-1] if round_no % 2 else turns:
-                runs.append(question_run(texts, proc, port, fake_port, offset + shift, args.seconds, args.chats))
+                runs.append(question_run(texts, proc, port, fake_port, offset + shift, args.seconds, args.chats,
+                                         args.question_rate))
         for proc, stop in ((bot_proc, bot_stop), (fake_proc, fake_stop), (bare_proc, bare_stop)):
             stop_server(proc, stop)
         if other is not None:
