@@ -210,21 +210,17 @@ class Context:
         """Call the answer engine (`ask`, `search`): inline while calls are quick, since a thread
         hop costs more than a millisecond of work under the GIL; in a worker thread while the
         calls' moving average exceeds `INLINE_ENGINE_SECONDS` (a large archive) or when the engine
-        encodes questions with a sentence encoder (milliseconds of C that must not hold the loop).
-
-        The average is of the calls' CPU time (`time.thread_time`), not their wall-clock time: under
-        a burst of questions a call waits for the interpreter lock far longer than it computes, and
-        timing that wait sent every call to the thread, two more lock hand-overs per answer."""
+        encodes questions with a sentence encoder (milliseconds of C that must not hold the loop)."""
         services = self.services
         timing = self.dispatcher.engine_timing
 
         def timed() -> Any:
             call = getattr(services.answers, method)
-            started = time.thread_time()
+            started = time.perf_counter()
             try:
                 return call(*args)
             finally:
-                timing[0] = 0.9 * timing[0] + 0.1 * (time.thread_time() - started)
+                timing[0] = 0.9 * timing[0] + 0.1 * (time.perf_counter() - started)
 
         def caught_up() -> Any:
             # Nothing the engine says may quote words another process erased since it last looked

@@ -8,7 +8,6 @@ fails reaches only its own caller, the rest of its batch is committed.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 
 from sqlalchemy import insert, select, text
@@ -97,31 +96,3 @@ async def test_jobs_run_in_queue_order_and_share_batches(tmp_path):
     await asyncio.gather(*(writes.run(note, n) for n in range(burst)))
     assert seen == list(range(burst)) and writes.batches < burst
     writes.close()
-
-
-class WaitingEngine:
-    """The real engine, each `ask` followed by a wait that uses no CPU: how a call looks from the
-    event loop when it queued for the interpreter lock behind a burst."""
-
-    def __init__(self, engine) -> None:
-        self.engine = engine
-
-    def __getattr__(self, name):
-        return getattr(self.engine, name)
-
-    def ask(self, *args):
-        result = self.engine.ask(*args)
-        time.sleep(0.02)
-        return result
-
-
-async def test_engine_calls_stay_inline_when_they_wait_rather_than_compute(tg_bot, telegram_api):
-    from bot.context import INLINE_ENGINE_SECONDS
-
-    dispatcher = tg_bot.app[DISPATCHER]
-    tg_bot.services.answers = WaitingEngine(tg_bot.services.answers)
-    for n in range(8):
-        await post_telegram(tg_bot.client, tg_update(f"/ask 财付通的哪些业务算发卡行的功能？{n}"))
-    assert len(telegram_api.sent()) == 8
-    assert dispatcher.engine_timing[0] < INLINE_ENGINE_SECONDS  # 20 ms a call by the wall clock
-    assert not dispatcher.engine_pool._threads  # never sent to the engine's thread
