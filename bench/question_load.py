@@ -25,7 +25,7 @@ def question_update(message_id: int, chat: int, text: str) -> bytes:
 
 
 async def _burst(url: str, secret: str, texts: list[str], offset: int, seconds: float, connections: int,
-                 chats: int, rate: float) -> dict:
+                 chats: tuple[int, int], rate: float) -> dict:
     import aiohttp
 
     counter = itertools.count(1)
@@ -45,7 +45,7 @@ async def _burst(url: str, secret: str, texts: list[str], offset: int, seconds: 
                 if due > 0:
                     await asyncio.sleep(due)
             message_id = offset + n
-            body = question_update(message_id, -1_000_000 - n % chats, texts[n % len(texts)])
+            body = question_update(message_id, -1_000_000 - (chats[0] + n) % chats[1], texts[n % len(texts)])
             started = time.perf_counter()
             try:
                 async with session.post(url, data=body, headers=headers) as response:
@@ -70,10 +70,12 @@ async def _burst(url: str, secret: str, texts: list[str], offset: int, seconds: 
 
 
 def run_burst(url: str, secret: str, texts: list[str], offset: int, seconds: float, connections: int,
-              chats: int, rate: float, out) -> None:
+              chats: tuple[int, int], rate: float, out) -> None:
     """Process entry point: the burst's result goes to the queue `out`. `rate` > 0 offers that many
     questions a second (while the connections allow), so that two versions get the same load;
-    0 sends the next question as soon as a connection's previous one is acknowledged."""
+    0 sends the next question as soon as a connection's previous one is acknowledged. `chats`:
+    (first, configured): question n goes to chat (first + n) % configured, so that each round asks
+    in chats of its own (an unprompted answer's cool-down is per chat)."""
     out.put(asyncio.run(_burst(url, secret, texts, offset, seconds, connections, chats, rate)))
 
 

@@ -325,7 +325,7 @@ def late_answers(port: int) -> float:
 
 
 def question_run(texts: list[str], proc: mp.Process, port: int, fake_port: int, offset: int, seconds: float,
-                 chats: int, rate: float = 0.0) -> dict:
+                 chats: tuple[int, int], rate: float = 0.0) -> dict:
     """(c) once: questions at 32 connections from the load client's process, then the wait until
     every acknowledged one is answered (or no answer came for 5 s: dropped as late, or silent)."""
     from bench.question_load import delivery_delays, run_burst
@@ -465,14 +465,15 @@ def main() -> int:
         texts = QUESTIONS if args.unprompted else [f"/ask {q}" for q in QUESTIONS]
         if args.question_rounds:  # warm-up: the first questions a process answers fill its caches
             for proc, port, shift in [(bot_proc, bot_port, 0)] + ([(other[0], other[2], 25_000_000)] if other else []):
-                question_run(texts, proc, port, fake_port, 800_000_000 + shift, 2, args.chats, args.question_rate)
+                question_run(texts, proc, port, fake_port, 800_000_000 + shift, 2, (0, args.chats), args.question_rate)
         for round_no in range(args.question_rounds):
             offset = 900_000_000 + round_no * 50_000_000  # the other version's ids 25M on (one fake serves both)
             turns = [(bot_proc, bot_port, question_runs, 0)]
             if other:
                 turns.append((other[0], other[2], other_question_runs, 25_000_000))
             for proc, port, runs, shift in turns[::-1] if round_no % 2 else turns:
-                runs.append(question_run(texts, proc, port, fake_port, offset + shift, args.seconds, args.chats,
+                chats = ((round_no + 1) * args.chats // (args.question_rounds + 1), args.chats)  # each round its own
+                runs.append(question_run(texts, proc, port, fake_port, offset + shift, args.seconds, chats,
                                          args.question_rate))
         for proc, stop in ((bot_proc, bot_stop), (fake_proc, fake_stop), (bare_proc, bare_stop)):
             stop_server(proc, stop)
