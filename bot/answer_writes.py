@@ -60,21 +60,23 @@ class AnswerWrites:
             loop.call_soon(self._hand_over, loop)
         return await future
 
-    def close(self) -> None:
-        """Let the thread go once it has run what it holds (jobs still queued were cancelled with
-        their handlings at shutdown)."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Run what is still queued, then let the thread go. A job whose handling was cancelled at
+        shutdown still runs: a reply that went out must be marked sent, or a restart repeats it."""
         if self._thread is not None:
+            if self._pending:
+                self._queue.put(([*self._pending], None))
+                self._pending.clear()
             self._queue.put(_STOP)
+            self._thread.join(timeout)
             self._thread = None
 
     # -- the event-loop side ----------------------------------------------------------------------
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         batch = []
         while self._pending and len(batch) < self.max_batch:
-            entry = self._pending.popleft()
-            if not entry[2].done():  # its handling was cancelled meanwhile
-                batch.append(entry)
-        if not batch:
+            batch.append(self._pending.popleft())
+        if not batch:  # `close` took them
             self._busy = False
             return
         self._queue.put((batch, loop))
@@ -100,6 +102,8 @@ class AnswerWrites:
                 return
             batch, loop = job
             outcome = self._write(batch)
+            if loop is None:  # handed over by `close`: nobody waits
+                continue
             try:
                 loop.call_soon_threadsafe(self._batch_done, loop, outcome)
             except RuntimeError:  # the loop closed under us (shutdown): nobody waits any more

@@ -96,3 +96,20 @@ async def test_jobs_run_in_queue_order_and_share_batches(tmp_path):
     await asyncio.gather(*(writes.run(note, n) for n in range(burst)))
     assert seen == list(range(burst)) and writes.batches < burst
     writes.close()
+
+
+async def test_closing_runs_what_is_queued_even_for_a_cancelled_handling(tmp_path):
+    """A reply that went out is marked sent although its handling was cancelled at shutdown."""
+    db = connect(tmp_path / "close.db")
+    writes = AnswerWrites(db)
+
+    def remember(conn, n: int) -> None:
+        conn.execute(insert(chat_state).values(platform="t", chat_id=str(n), name="last_answer", value=str(n)))
+
+    await writes.run(remember, 0)  # the thread is running
+    handling = asyncio.ensure_future(writes.run(remember, 1))
+    await asyncio.sleep(0)  # queued, not yet handed over
+    handling.cancel()
+    writes.close()
+    with db.connect() as conn:
+        assert sorted(conn.execute(select(chat_state.c.chat_id)).scalars()) == ["0", "1"]
