@@ -77,6 +77,8 @@ class AnswerSection(Section):
     suggest_threshold: float | None = Field(None, ge=0, le=1)  # at or above (below answer): "related discussions"
     extra_terms: list[str] = Field(default_factory=list)  # added to jieba's domain dictionary
     cooldown_seconds: int = Field(600, ge=0)  # same question not answered twice within this
+    # An unprompted answer is not posted once its question is older than this (0: no deadline).
+    deadline_seconds: float = Field(25, ge=0)
 
     @model_validator(mode="after")
     def _suggest_below_answer(self) -> AnswerSection:

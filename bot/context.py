@@ -98,6 +98,7 @@ class Context:
     only_chat: ChatSection | None = None  # an admin's run for one chat
     manual: bool = False  # run by an admin command rather than the schedule
     resumed: bool = False  # handled again after a crash: replies that already went out are skipped
+    received: float | None = None  # when the bot received the message (`now_ts` clock; see `age`)
     replies_made: int = 0  # position of the next reply (its key: message + position)
     sent: list[Outgoing] = field(default_factory=list)  # replies of a message context
     posted: list[Outgoing] = field(default_factory=list)  # what a job delivered (tests, CLI)
@@ -129,6 +130,17 @@ class Context:
     def now_ts(self) -> float:
         clock = self.services.clock
         return clock().timestamp() if clock is not None else time.time()
+
+    def age(self) -> float:
+        """Seconds since the bot received the message: by its own clock, never the platform's
+        timestamp (a sender's client or a bridge may set that to anything)."""
+        return 0.0 if self.received is None else self.now_ts() - self.received
+
+    def too_late(self) -> bool:
+        """Is the message older than `answer.deadline_seconds`? An unprompted answer that arrives
+        after the conversation moved on is noise in a busy group (bursts, a restart's backlog)."""
+        deadline = self.config.answer.deadline_seconds
+        return deadline > 0 and self.age() > deadline
 
     # -- a message's chat ---------------------------------------------------------------------------
     @property

@@ -22,7 +22,7 @@ from bot.config import ChatSection, Config
 from bot.context import INDEX_LOADING, Context, question_key  # noqa: F401 - handlers import them here too
 from bot.router import Route, Router, load_handlers, load_routers  # noqa: F401 - tests load chosen modules
 from bot.services import Services
-from bot.store.shared import Limits  # noqa: F401 - shared by every web process (tests import it here)
+from bot.store.shared import Claimed, Limits  # noqa: F401 - shared by every web process (tests import it here)
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ class Dispatcher:
                                               config.platforms.telegram.bot_username) if value}
 
     # -- background tasks -----------------------------------------------------------------------
-    def spawn(self, message: Incoming | MemberUpdate | Reaction, resumed: bool = False) -> asyncio.Task | None:
+    def spawn(self, message: Incoming | MemberUpdate | Reaction, resumed: bool = False,
+              received: float | None = None) -> asyncio.Task | None:
         """Dispatch now, up to the first wait; the rest goes on in a tracked task that shutdown
         waits for (see `drain`). Returns that task, or None when the dispatch already finished.
 
@@ -69,7 +70,7 @@ class Dispatcher:
         elif isinstance(message, Reaction):
             work = self.dispatch_reaction(message)
         else:
-            work = self.handle(message, resumed)
+            work = self.handle(message, resumed, received)
         try:
             waiting_for = work.send(None)
         except StopIteration:
@@ -111,38 +112,42 @@ class Dispatcher:
     def context(self, chat: ChatSection, message: Incoming | None = None) -> Context:
         return Context(self.services, chat, message, self)
 
-    async def handle(self, message: Incoming, resumed: bool = False) -> list[Outgoing]:
+    async def handle(self, message: Incoming, resumed: bool = False, received: float | None = None) -> list[Outgoing]:
         """Dispatch a stored message, then let its pending row go (it was handled); a handling
         cut short by shutdown keeps the row, so the next start handles it again."""
-        sent = await self.dispatch(message, resumed)
+        sent = await self.dispatch(message, resumed, received)
         if self.on_handled is not None:
             self.on_handled((message.platform, message.chat_id, message.message_id))
         return sent
 
-    def resume(self, messages: Iterable[Incoming]) -> int:
-        """Handle again what a crashed process had acknowledged but not handled."""
+    def resume(self, claimed: Iterable[Claimed]) -> int:
+        """Handle again what a crashed process had acknowledged but not handled, each message aged
+        from when it was received (its unprompted answer may be too late by now, see Context.too_late)."""
         count = 0
-        for message in messages:
-            self.spawn(message, resumed=True)
+        for message, received in claimed:
+            self.spawn(message, resumed=True, received=received)
             count += 1
         if count:
             log.warning("resuming %d acknowledged message(s) left unhandled by a previous run", count)
         return count
 
-    async def dispatch(self, message: Incoming, resumed: bool = False) -> list[Outgoing]:
-        """Run the routes for one message; returns what was sent (tests look at it)."""
+    async def dispatch(self, message: Incoming, resumed: bool = False,
+                       received: float | None = None) -> list[Outgoing]:
+        """Run the routes for one message; returns what was sent (tests look at it). `received`:
+        when an earlier run received it (a resumed message); else now."""
         started = time.perf_counter()
         try:
-            return await self._dispatch(message, resumed)
+            return await self._dispatch(message, resumed, received)
         finally:
             metrics.HANDLING.observe(time.perf_counter() - started, message.platform)
 
-    async def _dispatch(self, message: Incoming, resumed: bool) -> list[Outgoing]:
+    async def _dispatch(self, message: Incoming, resumed: bool, received: float | None) -> list[Outgoing]:
         chat = self.chat_for(message.platform, message.chat_id)
         if chat is None or self.is_from_bot(message) or message.edited:
             return []
         ctx = self.context(chat, message)
         ctx.resumed = resumed
+        ctx.received = ctx.now_ts() if received is None else received
         for route in self.router.of_kind("observe"):
             await self._run(route, ctx)
         if message.joined:

@@ -8,10 +8,13 @@ questions that stand alone: not to a reply or an @-question aimed at a member (t
 should answer), nor to follow-ups that lean on the conversation ("你说的是透支是吧？"); and only
 with an archived exchange whose own question stands alone too (not a quote, a follow-up or a
 talk's long introduction). `/ask` keeps the engine's plain verdict: there the member asked.
+An answer ready only after `answer.deadline_seconds` (a burst of questions, a restart's backlog)
+is not posted: the conversation has moved on (outcome "late"). Commands are answered however late.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 from bot import metrics
@@ -22,6 +25,7 @@ from bot.router import Router
 from handlers.ask import answer_reply, consult, log_answer
 
 router = Router("autoanswer", order=1000)  # the fallback: after every other module
+log = logging.getLogger(__name__)
 
 def stands_alone(message: Incoming) -> bool:
     """Would the question make sense to someone who missed the conversation around it?"""
@@ -55,7 +59,9 @@ async def auto_answer(ctx: Context) -> None:
     pin, result = await consult(ctx, text, prompted=message.addressed)
     if pin is not None:
         outcome = "silent"
-        if await ctx.first_time(text):
+        if _late(ctx):
+            outcome = "late"
+        elif await ctx.first_time(text):
             sent = await ctx.reply(pin[1], mentions=(message.sender,))
             await log_answer(ctx, sent, kind="answer", question=text, unit=pin[0], score=1.0,
                              prompted=message.addressed)
@@ -75,6 +81,8 @@ async def _answer(ctx: Context, message: Incoming, text: str, result, mode: str)
     if mode == "on" and result.answered and result.match is not None:
         if not (message.addressed or archived_question_stands_alone(result.match.pair)):
             return "silent"
+        if _late(ctx):
+            return "late"
         if not (await ctx.first_time(text) and await ctx.first_time(_pair_key(result.match.pair))):
             return "silent"
         await ctx.remember_answer(result.match.pair)
@@ -84,6 +92,8 @@ async def _answer(ctx: Context, message: Incoming, text: str, result, mode: str)
                          score=result.match.score, prompted=message.addressed)
         return "given"
     if mode == "suggest" and (result.answered or result.suggest) and result.candidates:
+        if _late(ctx):
+            return "late"
         if not (await ctx.first_time(text) and await ctx.first_time(_pair_key(result.candidates[0].pair))):
             return "silent"
         await ctx.remember_answer(result.candidates[0].pair)
@@ -93,3 +103,14 @@ async def _answer(ctx: Context, message: Incoming, text: str, result, mode: str)
                          score=result.candidates[0].score, prompted=message.addressed)
         return "suggested"
     return "silent"
+
+
+def _late(ctx: Context) -> bool:
+    """Checked once the answer is known, before the cool-down or reply budget is spent on it (the
+    same question asked again later may still be answered)."""
+    if not ctx.too_late():
+        return False
+    message = ctx.message
+    log.info("unprompted answer to %s:%s message %s not posted: question %.1fs old (deadline %gs)",
+             message.platform, message.chat_id, message.message_id, ctx.age(), ctx.config.answer.deadline_seconds)
+    return True

@@ -24,6 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import orjson
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
@@ -178,7 +179,15 @@ def run_owner(instance: str) -> str:
     return f"{instance}#{os.getpid()}.{time.time_ns()}"
 
 
-def claim_pending(db: Engine, owner: str, now: int, lease_seconds: int) -> list[Incoming]:
+class Claimed(NamedTuple):
+    """A message to handle again, with when it was received: the row's `claimed_ts` as the inbox
+    wrote it (or as an earlier restart's claim left it), so a resumed question keeps its age."""
+
+    message: Incoming
+    received: float
+
+
+def claim_pending(db: Engine, owner: str, now: int, lease_seconds: int) -> list[Claimed]:
     """The messages this process must handle again: rows of earlier runs of its own instance
     (that run is gone: this one has its address), and other instances' rows older than the lease.
     Each row is claimed by one UPDATE, so two starting processes never take the same one."""
@@ -195,7 +204,7 @@ def claim_pending(db: Engine, owner: str, now: int, lease_seconds: int) -> list[
                 pending_work.c.id == row_id, pending_work.c.owner == old_owner, pending_work.c.claimed_ts == old_ts)
                 .values(owner=owner, claimed_ts=now)).rowcount
         if won:
-            claimed.append(message_from_json(payload))
+            claimed.append(Claimed(message_from_json(payload), float(old_ts)))
     return claimed
 
 
