@@ -256,7 +256,7 @@ async def metrics_page(request: web.Request) -> web.Response:
 
     settings = request.app[CONFIG].web
     if settings.protect_metrics:
-        check_access(request, settings)
+        await check_access(request, settings)
     services = request.app.get(SERVICES)
     return metrics.metrics_response(services.answers if services is not None else None)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.qa.engine import Match
+from bot.qa.results import Match
 from bot.qa.reply import answer_text, shorten
 from bot.qa.units import UNIT_KINDS
 from bot.services import Services

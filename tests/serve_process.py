@@ -1,17 +1,20 @@
 """A real `archive-bot serve` in a child process, for the crash and several-process tests.
 
 `ServeProcess(config_path, port)` starts `python -m bot serve`, `await ready()` polls /healthz,
-`kill()` sends SIGKILL (no cleanup runs: as when a machine loses power), `stop()` SIGTERM.
+`kill()` sends SIGKILL (no cleanup runs: as when a machine loses power), `stop()` SIGTERM;
+`serving(configs, folder)` runs one process per config, all ready, and stops them afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import sys
 import tomllib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -101,3 +104,17 @@ class ServeProcess:
                 await asyncio.wait_for(self.process.wait(), 20)
             except TimeoutError:
                 await self.kill()
+
+
+@contextlib.asynccontextmanager
+async def serving(configs: dict[str, Path], folder: Path, timeout: float = 120) -> AsyncIterator[list[ServeProcess]]:
+    """One ready `serve` per named config (logs in `folder/<name>.log`), stopped when the block ends."""
+    processes = [ServeProcess(config, free_port(), folder / f"{name}.log") for name, config in configs.items()]
+    try:
+        for process in processes:
+            await process.start()
+            await process.ready(timeout=timeout)
+        yield processes
+    finally:
+        for process in processes:
+            await process.stop()

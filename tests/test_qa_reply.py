@@ -3,7 +3,8 @@
 import pytest
 
 from bot.archive import read_day
-from bot.qa.engine import AnswerEngine, AskResult
+from bot.qa.engine import AnswerEngine
+from bot.qa.results import AskResult
 from bot.qa.reply import (
     ANSWER_CHARS, NOTHING_FOUND, answer_text, best_answers, nothing_found_text, related_text, search_text, shorten, snippet,
     thread_text,

@@ -118,7 +118,7 @@ def test_the_two_pieces_of_one_talk_get_their_own_answer_text(engine):
     from types import SimpleNamespace
 
     from bot.config import Config
-    from bot.qa.engine import Match
+    from bot.qa.results import Match
     from handlers.ask import answer_reply
 
     pieces = sorted((u for u in engine._snap.units.units if u.kind == "passage"), key=lambda u: u.piece)

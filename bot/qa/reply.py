@@ -12,7 +12,7 @@ from __future__ import annotations
 from bot.archive.model import Message, MessageKind
 from bot.links import day_url
 from bot.markup import escape_markdown
-from bot.qa.engine import AskResult, Hit, Match
+from bot.qa.results import AskResult, Hit, Match
 from bot.qa.mining import QAPair, asks, is_greeting, said
 from bot.text import normalise
 

@@ -138,6 +138,18 @@ chat_state = Table(
     Column("value", Text, nullable=False),
 )
 
+# Failed archive sign-ins (bot/store/sign_ins.py): one row a failure, so every web process counts
+# the same tries and a restart forgets none. Rows past the window, or past a fixed number of rows,
+# are pruned at each failure: an attacker rotating addresses cannot grow the table without bound.
+failed_sign_ins = Table(
+    "failed_sign_ins", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),  # SQLite: the rowid
+    Column("address", String(100), nullable=False),  # the client address as given, cut
+    Column("ts", BigInteger, nullable=False),  # milliseconds
+    Index("ix_failed_sign_ins_address_ts", "address", "ts"),
+    Index("ix_failed_sign_ins_ts", "ts"),
+)
+
 # --- scheduled jobs: bot/store/ledger.py -------------------------------------------------
 # One row per (job, chat, period): the claim and the send record in one. The unique constraint is
 # what makes a restart, a misfire catch-up or a second clock process post at most once.

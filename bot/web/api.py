@@ -59,7 +59,7 @@ def _problem(status: int, error: str, **headers: str) -> web.Response:
 async def protected(request: web.Request, handler):
     """The archive's access rule for every API path, answered in JSON."""
     try:
-        check_access(request, request.config_dict[SERVICES].config.web)
+        await check_access(request, request.config_dict[SERVICES].config.web)
     except web.HTTPException as refusal:
         kept = {name: refusal.headers[name] for name in ("WWW-Authenticate", "Retry-After") if name in refusal.headers}
         return _problem(refusal.status, refusal.text.strip() if refusal.text else refusal.reason, **kept)

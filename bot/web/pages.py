@@ -27,7 +27,7 @@ from bot.services import SERVICES, Services
 from bot.store import queries
 from bot.web import charts
 from bot.web.api import create_api
-from bot.web.auth import THROTTLE, LoginThrottle, check_access
+from bot.web.auth import THROTTLE, LoginThrottle, check_access, require_password
 from bot.web.days import anchor, load_day_view
 from bot.web.models import SearchForm
 from bot.web.safety import safe_link
@@ -66,7 +66,7 @@ def _rows(messages) -> list[dict]:
 
 def _render(request: web.Request, template: str, status: int = 200, **context) -> web.Response:
     services: Services = request.app[SERVICES]
-    check_access(request, services.config.web)
+    require_password(request, services.config.web)
     page = request.app[TEMPLATES].get_template(template).render(bot_name=services.config.bot.name, **context)
     return web.Response(text=page, status=status, content_type="text/html",
                         headers={"Cache-Control": "private, no-store"})
@@ -82,7 +82,7 @@ def _date(text: str) -> dt.date:
 
 
 async def index(request: web.Request) -> web.Response:
-    check_access(request, request.app[SERVICES].config.web)
+    await check_access(request, request.app[SERVICES].config.web)
     stats = await asyncio.to_thread(queries.stats, request.app[SERVICES].db)
     return _render(request, "index.html", groups=stats.groups)
 
@@ -93,7 +93,7 @@ def _group_data(services: Services, group: str):
 
 async def group_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
-    check_access(request, services.config.web)
+    await check_access(request, services.config.web)
     group = request.match_info["group"]
     day_list, speakers = await asyncio.to_thread(_group_data, services, group)
     if not day_list:
@@ -106,7 +106,7 @@ async def group_page(request: web.Request) -> web.Response:
 
 async def day_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
-    check_access(request, services.config.web)
+    await check_access(request, services.config.web)
     group, date = request.match_info["group"], _date(request.match_info["date"])
     view = await load_day_view(services, group, date)
     if view is None:
@@ -126,7 +126,7 @@ def _form_errors(error: ValidationError) -> str:
 
 async def search_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
-    check_access(request, services.config.web)
+    await check_access(request, services.config.web)
     raw = {key: value for key, value in request.query.items() if value.strip() and key in SearchForm.model_fields}
     try:
         form = SearchForm.model_validate(raw)
@@ -184,7 +184,7 @@ def _page_unit(services: Services, text: str):
 
 async def qa_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
-    check_access(request, services.config.web)
+    await check_access(request, services.config.web)
     group, date, pair = await asyncio.to_thread(_page_unit, services, request.match_info["id"])
     if pair is None:
         raise web.HTTPNotFound(text="No such exchange: the day may have changed since the link was made.\n")

@@ -12,7 +12,7 @@ from bot.config import SAMPLE_ARCHIVE
 from handlers.thread import NONE_YET
 from tests.fakes import four_platforms as fp
 from tests.postgres import postgres_db, postgres_url  # noqa: F401 - fixtures
-from tests.serve_process import ServeProcess, free_port, write_config
+from tests.serve_process import ServeProcess, serving, write_config
 
 QUESTION = "财付通的哪些业务算发卡行的功能？"
 ANSWERER = "张洋-旅付天下-技术-北京"
@@ -38,27 +38,18 @@ async def settle(telegram_api, count: int, seconds: float = 20) -> list[dict]:
 
 @pytest.fixture
 async def two_bots(postgres_db, postgres_url, telegram_api, tmp_path):  # noqa: F811
-    processes = []
-    for name in ("a", "b"):
-        config = write_config(tmp_path / f"{name}.toml", {
-            "store": {"url": postgres_url},
-            "archive": {"paths": [str(SAMPLE_ARCHIVE)], "publish_dir": str(tmp_path / "published")},
-            "server": {"run_scheduler": False, "replies_per_minute": 3, "instance": f"web-{name}"},
-            "web": {"enabled": False},
-            "encoder": {"kind": "none"},  # lexical, with the answer path open: tests/conftest.py
-            "answer": {"answer_threshold": 0.02, "suggest_threshold": 0.01},
-            "platforms": {"telegram": fp.platforms_section(telegram_api=telegram_api.url)["telegram"]},
-            "chats": [{"platform": "telegram", "chat_id": fp.CHATS["telegram"], "group": "prodarch"}],
-        })
-        processes.append(ServeProcess(config, free_port(), tmp_path / f"{name}.log"))
-    try:
-        for process in processes:
-            await process.start()
-            await process.ready(timeout=120)
+    configs = {name: write_config(tmp_path / f"{name}.toml", {
+        "store": {"url": postgres_url},
+        "archive": {"paths": [str(SAMPLE_ARCHIVE)], "publish_dir": str(tmp_path / "published")},
+        "server": {"run_scheduler": False, "replies_per_minute": 3, "instance": f"web-{name}"},
+        "web": {"enabled": False},
+        "encoder": {"kind": "none"},  # lexical, with the answer path open: tests/conftest.py
+        "answer": {"answer_threshold": 0.02, "suggest_threshold": 0.01},
+        "platforms": {"telegram": fp.platforms_section(telegram_api=telegram_api.url)["telegram"]},
+        "chats": [{"platform": "telegram", "chat_id": fp.CHATS["telegram"], "group": "prodarch"}],
+    }) for name in ("a", "b")}
+    async with serving(configs, tmp_path) as processes:
         yield processes
-    finally:
-        for process in processes:
-            await process.stop()
 
 
 async def test_cooldown_reply_limit_and_last_answer_are_shared(two_bots, telegram_api):
