@@ -7,9 +7,11 @@ webhook's rate; an acknowledged message is always on disk.
 
 - `live_messages` is unique per (platform, chat_id, message_id): a platform's retry of the same
   delivery is stored once and reported as not new (so it is answered once), also when the retry
-  reaches another web process: on SQLite the batch takes the write lock first and one SELECT finds
-  the keys already stored (bot/store/batch_sql.py: a handful of statements per batch, not a few
-  per row); elsewhere INSERT ... ON CONFLICT DO NOTHING RETURNING decides.
+  reaches another web process: on SQLite one multi-row INSERT ... ON CONFLICT DO NOTHING writes
+  the batch, and when it wrote fewer rows than it was given (a retry among them), the batch is
+  rolled back and written again with the write lock taken first and one SELECT for the keys already
+  stored (bot/store/batch_sql.py: a handful of statements per batch, not a few per row); elsewhere
+  INSERT ... ON CONFLICT DO NOTHING RETURNING decides.
 - Edited messages update the stored text and `edited_ts` (never new).
 - `members` are upserted from every message: display name and is_bot kept current, first seen
   kept, last seen refreshed (to the minute), `joined_ts` set from join events.
@@ -34,11 +36,17 @@ from sqlalchemy import Engine, bindparam, func, select, update
 from bot.chat import Incoming
 from bot.store import batch_sql
 from bot.store.db import write_lock
-from bot.store.inbox_rows import Item, MemberItem, live_row, member_rename_rows, member_rows
+from bot.store.inbox_rows import (
+    LIVE_COLUMNS, Item, MemberItem, live_row, live_values, member_rename_rows, member_rows,
+)
 from bot.store.schema import groups, live_messages, members, pending_work
-from bot.store.shared import finish_pending, pending_row
+from bot.store.shared import finish_pending, message_json, pending_row
 
 log = logging.getLogger(__name__)
+
+class _AlreadyStored(Exception):
+    """The batch met a key already stored: it is rolled back and written again, looking first."""
+
 
 _STOP = object()
 _FINISH = object()  # a writer job: delete the pending rows of handled messages
@@ -47,9 +55,7 @@ LAST_SEEN_RESOLUTION = 60  # seconds: members.last_seen_ts is refreshed at most 
 
 
 _KEY = ("platform", "chat_id", "message_id")
-_LIVE_COLUMNS = ("platform", "chat_id", "message_id", "group_id", "ts", "date", "sender_id", "sender_name",
-                 "text", "mentions", "reply_to", "edited_ts")
-_MENTIONS_AT = _LIVE_COLUMNS.index("mentions")  # the one JSON column
+_MENTIONS_AT = LIVE_COLUMNS.index("mentions")  # the one JSON column
 _PENDING_COLUMNS = ("platform", "chat_id", "message_id", "payload", "owner", "claimed_ts")
 _MEMBER_COLUMNS = ("group_id", "platform", "user_key", "display_name", "is_bot", "first_seen_ts",
                    "last_seen_ts", "joined_ts")
@@ -225,12 +231,25 @@ class Inbox:
         return outcome
 
     def _write(self, items: list[Item | MemberItem]) -> list[bool]:
+        """Write one batch in one transaction; per item whether it was new.
+
+        On SQLite every message is first taken to be new (a platform's retry is rare), which spares
+        each batch the write lock's own statement and the SELECT for keys already stored; a batch
+        that meets one is rolled back and written again, looking first."""
+        if not self._fast:
+            return self._write_once(items, look_first=False)
+        try:
+            return self._write_once(items, look_first=False)
+        except _AlreadyStored:
+            return self._write_once(items, look_first=True)
+
+    def _write_once(self, items: list[Item | MemberItem], look_first: bool) -> list[bool]:
         now = int(time.time())
         results = [False] * len(items)
         fresh: dict[str, int] = {}
         conn = self._conn if self._conn is not None else self.db.connect()
         with write_lock(self.db), conn.begin():
-            if self._fast:
+            if look_first:
                 self._raw(conn, batch_sql.begin_immediate)
             group_ids = {name: self._group_id(conn, name, fresh) for name in {item.group for item in items}}
             messages = [(i, item) for i, item in enumerate(items) if type(item) is Item]
@@ -239,14 +258,15 @@ class Inbox:
             edits = [(i, item) for i, item in messages if item.message.edited]
             if plain:
                 first: dict[tuple, int] = {}  # within the batch, the first copy is the new one
-                rows = []
+                keys, rows = [], []
                 for i, item in plain:
                     m = item.message
                     key = (m.platform, m.chat_id, m.message_id)
                     if key not in first:
                         first[key] = i
-                        rows.append(live_row(m, group_ids[item.group], self.zone))
-                new_keys = self._insert_new(conn, rows)
+                        keys.append(key)
+                        rows.append(live_values(m, group_ids[item.group], self.zone))
+                new_keys = self._insert_new(conn, keys, rows, look_first)
                 for key in new_keys:
                     results[first[key]] = True
                 if new_keys:  # handled at least once: a pending row in the message's own transaction
@@ -284,25 +304,29 @@ class Inbox:
         return (seen is None or row["joined_ts"] is not None or seen[0] != row["display_name"]
                 or seen[1] != row["is_bot"] or row["last_seen_ts"] - seen[2] >= LAST_SEEN_RESOLUTION)
 
-    def _insert_new(self, conn, rows: list[dict]) -> set[tuple]:
-        """Insert live messages; returns the keys that were new. One statement decides newness
-        (INSERT ... ON CONFLICT DO NOTHING RETURNING), so a retry delivered to another process at
-        the same moment is still stored once and reported new once."""
+    def _insert_new(self, conn, keys: list[tuple], rows: list[list], look_first: bool) -> set[tuple]:
+        """Insert live messages (`rows` in `LIVE_COLUMNS` order, one per key); returns the keys
+        that were new. One statement decides newness (INSERT ... ON CONFLICT DO NOTHING RETURNING),
+        so a retry delivered to another process at the same moment is still stored once and
+        reported new once."""
         if not rows:
             return set()
         if not self._fast:
-            stmt = (self._insert(live_messages).values(rows).on_conflict_do_nothing(index_elements=_KEY)
+            stmt = (self._insert(live_messages).values([dict(zip(LIVE_COLUMNS, row)) for row in rows])
+                    .on_conflict_do_nothing(index_elements=_KEY)
                     .returning(live_messages.c.platform, live_messages.c.chat_id, live_messages.c.message_id))
             return set(map(tuple, conn.execute(stmt).all()))
-        # SQLite: the write lock is held since BEGIN IMMEDIATE, so what is absent now is new.
-        keys = [(row["platform"], row["chat_id"], row["message_id"]) for row in rows]
+        # SQLite: when looking first, the write lock is held since BEGIN IMMEDIATE, so what is
+        # absent now is new; otherwise every row must be written, or the batch starts again.
 
         def insert(cursor) -> set[tuple]:
-            stored = batch_sql.existing_keys(cursor, "live_messages", keys)
-            new = [[row[column] for column in _LIVE_COLUMNS] for row, key in zip(rows, keys) if key not in stored]
+            stored = batch_sql.existing_keys(cursor, "live_messages", keys) if look_first else set()
+            new = [row for row, key in zip(rows, keys) if key not in stored] if stored else rows
             for values in new:
-                values[_MENTIONS_AT] = _driver_value(values[_MENTIONS_AT])
-            batch_sql.insert_rows(cursor, "live_messages", _LIVE_COLUMNS, new)
+                if values[_MENTIONS_AT] is not None:
+                    values[_MENTIONS_AT] = _driver_value(values[_MENTIONS_AT])
+            if batch_sql.insert_rows(cursor, "live_messages", LIVE_COLUMNS, new) < len(new):
+                raise _AlreadyStored
             return {key for key in keys if key not in stored}
 
         return self._raw(conn, insert)
@@ -311,8 +335,8 @@ class Inbox:
         if not self._fast:
             conn.execute(self._insert_pending, [pending_row(m, self.owner, now) for m in messages])
             return
-        rows = [[row[column] for column in _PENDING_COLUMNS]
-                for row in (pending_row(m, self.owner, now) for m in messages)]
+        owner = self.owner  # the values of `pending_row`, in `_PENDING_COLUMNS` order
+        rows = [[m.platform, m.chat_id, m.message_id, message_json(m), owner, now] for m in messages]
         self._raw(conn, lambda cursor: batch_sql.insert_rows(cursor, "pending_work", _PENDING_COLUMNS, rows))
 
     @staticmethod
@@ -331,7 +355,7 @@ class Inbox:
         processing, which costs more than SQLite's own work; other databases use the Core path.
         """
         fast = {}
-        for stmt, columns in ((self._insert_live, _LIVE_COLUMNS), (self._upsert_members, _MEMBER_COLUMNS)):
+        for stmt, columns in ((self._insert_live, LIVE_COLUMNS), (self._upsert_members, _MEMBER_COLUMNS)):
             compiled = stmt.compile(dialect=self.db.dialect, column_keys=list(columns))
             fast[id(stmt)] = (str(compiled), tuple(compiled.positiontup))
         return fast

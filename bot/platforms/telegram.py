@@ -113,17 +113,20 @@ class TelegramAdapter:
 
     def parse(self, request: Request) -> Parsed:
         update = json_object(request.body, "not a Telegram update (no update_id)")
-        if not isinstance(update.get("update_id"), int):
+        update_id = update.get("update_id")
+        if not isinstance(update_id, int):
             raise Rejected(400, "not a Telegram update (no update_id)")
-        delivery = str(update["update_id"])
-        edited = "message" not in update and "edited_message" in update
-        if isinstance(update.get("message_reaction"), dict):
+        delivery = str(update_id)
+        message = update.get("message")
+        edited = message is None and "message" not in update and "edited_message" in update
+        reaction = update.get("message_reaction")
+        if reaction is not None and isinstance(reaction, dict):
             try:
-                reaction = self._reaction(update["message_reaction"])
+                reaction = self._reaction(reaction)
             except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
                 raise Rejected(400, f"malformed reaction: {exc.__class__.__name__} {exc}") from None
             return Parsed(reactions=(reaction,) if reaction else (), delivery_id=delivery)
-        message = update.get("message") or update.get("edited_message")
+        message = message or update.get("edited_message")
         if message is None:
             return Parsed(delivery_id=delivery)  # other update kinds: acknowledged, ignored
         try:
@@ -160,21 +163,21 @@ class TelegramAdapter:
             if self._is_us(author):
                 addressed = True
         thread = message.get("message_thread_id")
-        return Incoming(
-            platform=self.name,
-            chat_id=str(chat["id"]),
-            message_id=str(message["message_id"]),
-            sender=sender,
-            text=text,
-            time=dt.datetime.fromtimestamp(int(message["date"]), dt.timezone.utc),
-            mentions=tuple(mentions),
-            reply_to=reply_to,
-            thread_id=str(thread) if thread is not None and message.get("is_topic_message") else None,
-            command=command,
-            args=args,
-            addressed=addressed,
-            edited=edited,
-            joined=joined,
+        return Incoming(  # positional, in the fields' order (every webhook builds one)
+            self.name,  # platform
+            str(chat["id"]),  # chat_id
+            str(message["message_id"]),  # message_id
+            sender,
+            text,
+            dt.datetime.fromtimestamp(int(message["date"]), dt.timezone.utc),  # time
+            tuple(mentions),
+            reply_to,
+            str(thread) if thread is not None and message.get("is_topic_message") else None,  # thread_id
+            command,
+            args,
+            addressed,
+            edited,
+            joined,
         )
 
     def _reaction(self, update: dict) -> Reaction | None:

@@ -6,10 +6,12 @@ hand it over. A batch written row by row (executemany, or INSERT ... RETURNING r
 paid that switch two or three times per message, which cost the webhook more CPU than SQLite's
 own work. Here a batch is a handful of statements, whatever its size:
 
-- the write lock first (`BEGIN IMMEDIATE`), so that the keys found absent below stay absent until
-  the commit, even with another process writing to the same file;
-- one SELECT for the keys already stored (usually none: one step);
-- one INSERT for the live messages and one for their pending rows;
+- one INSERT for the live messages (ON CONFLICT DO NOTHING) and one for their pending rows; the
+  INSERT's count of rows written tells whether every message was new (the usual case), so no
+  statement is spent looking for keys already stored;
+- only when some were not (a platform's retry): the write lock first (`BEGIN IMMEDIATE`), so that
+  the keys found absent stay absent until the commit, even with another process writing to the
+  same file, and one SELECT for the keys already stored;
 - one DELETE for the pending rows of handled messages.
 
 A statement's row count is rounded up to a power of two by repeating its last row (`_padded`):
@@ -77,13 +79,17 @@ def existing_keys(cursor, table: str, keys: Sequence[tuple[str, str, str]]) -> s
     return found
 
 
-def insert_rows(cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING, one statement per `CHUNK` rows (the padding left out)."""
+def insert_rows(cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING, one statement per `CHUNK` rows (the padding left out);
+    returns how many rows were written (the others' keys were already there)."""
+    written = 0
     for start in range(0, len(rows), CHUNK):
         real = rows[start:start + CHUNK]
         chunk = _padded(real)
         cursor.execute(_sql("insert", table, columns, len(chunk)),
                        [value for row in chunk for value in row] + [len(real)])
+        written += cursor.rowcount
+    return written
 
 
 def delete_keys(cursor, table: str, keys: Sequence[tuple[str, str, str]]) -> None:

@@ -142,3 +142,17 @@ async def test_a_batch_past_one_statement_is_stored_once_and_its_pending_rows_go
         inbox.finished(("telegram", "-100", f"b{n}"))
     await inbox.close()  # flushes the handled keys
     assert sorted(r["message_id"] for r in rows(inbox, pending_work)) == sorted(f"b{n}" for n in range(1, size, 2))
+
+
+async def test_the_rows_written_are_the_message_and_its_pending_copy(inbox):
+    """SQLite's batch statements get positional rows; they hold what the Core rows would."""
+    from bot.store.inbox_rows import live_row
+    from bot.store.schema import pending_work
+    from bot.store.shared import message_from_json
+
+    item = msg("p1", text="有人知道吗？", mentions=(Member("u2", "Bo"),), reply_to="p0")
+    assert await inbox.store([item]) == [True]
+    [live] = rows(inbox, live_messages)
+    assert {k: v for k, v in live.items() if k != "id"} == live_row(item.message, live["group_id"], ZONE)
+    [pending] = rows(inbox, pending_work)
+    assert message_from_json(pending["payload"]) == item.message and pending["owner"] == inbox.owner
