@@ -144,17 +144,19 @@ def leans_on_context(text: str) -> bool:
 
 def is_talk(message: Message) -> bool:
     """A long message: a talk, an announcement or a shared article, matched by its pieces."""
-    return len(_content(message.text)) >= TALK_CHARS
+    return len(compact_text(message.text)) >= TALK_CHARS
 
 
 @functools.lru_cache(maxsize=1 << 16)  # chat repeats itself; mining a copied archive stays fast
-def _content(text: str) -> str:
+def compact_text(text: str) -> str:
+    """The line's normalised text without spaces (bot.text.compact), cached: its length and its
+    first characters decide what is a question, an answer, a talk and a unit (bot/qa/units.py)."""
     return compact(text)
 
 
 def is_greeting(text: str) -> bool:
     """Hellos, thanks and agreement: never a question, never an answer on their own."""
-    content = _content(text)
+    content = compact_text(text)
     return not content or bool(GREETING.match(content))
 
 
@@ -167,7 +169,7 @@ def is_question(message: Message) -> bool:
 def asks(text: str) -> bool:
     """Does this text ask something? Enough words, not a greeting, a question form."""
     clean = strip_noise(text)  # also removes the "?" the export leaves after @name
-    content = _content(clean)
+    content = compact_text(clean)
     if len(content) < MIN_QUESTION_CHARS or not CJK.search(content) and len(content) < MIN_LATIN_QUESTION_CHARS:
         return False
     if is_greeting(clean):
@@ -180,14 +182,16 @@ def opens_exchange(message: Message) -> bool:
     return is_question(message) and not message.text.lstrip().startswith("「") and not is_talk(message)
 
 
-def _substantive(message: Message) -> bool:
-    return message.kind is MessageKind.TEXT and len(_content(message.text)) >= MIN_ANSWER_CHARS and not is_greeting(message.text)
+def is_substantive(message: Message) -> bool:
+    """A text line with content that is not a greeting: what can answer, or fill a passage or window."""
+    return (message.kind is MessageKind.TEXT and len(compact_text(message.text)) >= MIN_ANSWER_CHARS
+            and not is_greeting(message.text))
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _words(text: str) -> frozenset[str]:
     """Character bigrams of the content: a cheap, segmentation-free topic fingerprint."""
-    content = _content(text)
+    content = compact_text(text)
     return frozenset(content[i:i + 2] for i in range(len(content) - 1))
 
 
@@ -263,7 +267,7 @@ def context_seqs(messages: list[Message], start: int) -> tuple[int, ...]:
         m = messages[j]
         if question.time - m.time > CONTEXT_SPAN or len(found) >= CONTEXT_LINES:
             break
-        if _substantive(m) and (m.speaker != question.speaker or not found):
+        if is_substantive(m) and (m.speaker != question.speaker or not found):
             found.append(j)
     return tuple(reversed(found))
 
@@ -306,7 +310,7 @@ def _add_pair(pairs: list[QAPair], day: Day, q_seqs: list[int], a_seqs: list[int
     """Append the pair when someone other than the asker said something substantive."""
     messages = day.messages
     asker = messages[q_seqs[0]].speaker
-    if not any(messages[j].speaker != asker and _substantive(messages[j]) for j in a_seqs):
+    if not any(messages[j].speaker != asker and is_substantive(messages[j]) for j in a_seqs):
         return False
     pairs.append(make_pair(day, q_seqs, a_seqs))
     return True

@@ -93,7 +93,7 @@ class IndexedDays:
 
         Keys the store no longer has are dropped from the index.
         """
-        from bot.qa.store import load_days_and_pairs
+        from bot.qa.day_pairs import load_days_and_pairs
 
         keys = None if keys is None else [(g, d if isinstance(d, dt.date) else dt.date.fromisoformat(d)) for g, d in keys]
         loaded = load_days_and_pairs(db_engine, group, keys, zone)

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from bot.archive.model import Day, Message, MessageKind
-from bot.qa.mining import QAPair, _content, _substantive, context_seqs, format_unit_id, quote_reply, said
+from bot.qa.mining import QAPair, compact_text, context_seqs, format_unit_id, is_substantive, quote_reply, said
 
 TALK_BLOCK_GAP = dt.timedelta(minutes=2)  # a speaker's lines this close form one talk
 PASSAGE_MIN_CHARS = 150  # a talk shorter than this is left to exchanges and windows
@@ -81,7 +81,7 @@ def _pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
         current += sentence
     if current.strip():
         pieces.append(current.strip())
-    return [p for p in pieces if len(_content(p)) >= 8]
+    return [p for p in pieces if len(compact_text(p)) >= 8]
 
 
 def passages(day: Day) -> list[QAPair]:
@@ -95,8 +95,8 @@ def passages(day: Day) -> list[QAPair]:
                and messages[block[-1] + 1].time - messages[block[-1]].time <= TALK_BLOCK_GAP):
             block.append(block[-1] + 1)
         i = block[-1] + 1
-        lines = [j for j in block if messages[j].kind is MessageKind.TEXT and _substantive(messages[j])]
-        if sum(len(_content(messages[j].text)) for j in lines) < PASSAGE_MIN_CHARS:
+        lines = [j for j in block if messages[j].kind is MessageKind.TEXT and is_substantive(messages[j])]
+        if sum(len(compact_text(messages[j].text)) for j in lines) < PASSAGE_MIN_CHARS:
             continue
         # Pieces never cross a message boundary mid-sentence: each piece keeps the lines it came from.
         piece_lines: list[int] = []
@@ -116,9 +116,9 @@ def passages(day: Day) -> list[QAPair]:
 
 def _quoted_line(messages: list[Message], at: int, text: str) -> int | None:
     """The earlier line a quote-reply quotes: the one that opens with the quoted words."""
-    head = _content(text)[:8]
+    head = compact_text(text)[:8]
     for j in range(at - 1, max(-1, at - 400), -1):
-        if head and _content(said(messages[j].text)).startswith(head):
+        if head and compact_text(said(messages[j].text)).startswith(head):
             return j
     return None
 
@@ -140,10 +140,10 @@ def _reply_parents(messages: list[Message]) -> tuple[dict[int, int], dict[int, s
             j = _quoted_line(messages, i, quoted[1])
             if j is not None:
                 parent[i] = j
-            elif len(_content(quoted[1])) >= CHAIN_ROOT_CHARS:
+            elif len(compact_text(quoted[1])) >= CHAIN_ROOT_CHARS:
                 lost_quotes[i] = quoted[1]
             continue
-        if not m.mentions or not _substantive(m):
+        if not m.mentions or not is_substantive(m):
             continue
         for j in range(i - 1, max(-1, i - 200), -1):
             earlier = messages[j]
@@ -169,7 +169,7 @@ def reply_chains(day: Day) -> list[QAPair]:
         children.setdefault(root, []).append(child)
     units = []
     for root in sorted(children):
-        if len(_content(said(messages[root].text))) < CHAIN_ROOT_CHARS:
+        if len(compact_text(said(messages[root].text))) < CHAIN_ROOT_CHARS:
             continue  # "谢谢 明白了" replied to with an @ is no topic
         answers, todo = [], list(children[root])
         while todo and len(answers) < MAX_CHAIN:
@@ -179,7 +179,7 @@ def reply_chains(day: Day) -> list[QAPair]:
         context = (parent[root],) if root in parent else context_seqs(messages, root)
         units.append(_unit(day, "chain", [root], sorted(answers), context=context))
     for i, quote in lost_quotes.items():
-        if len(_content(said(messages[i].text))) >= 2:
+        if len(compact_text(said(messages[i].text))) >= 2:
             units.append(_unit(day, "chain", [i], [i], quote))
     return units
 
@@ -191,7 +191,7 @@ def windows(day: Day) -> list[QAPair]:
 
     units = []
     for conversation in split_day(day):
-        lines = [i for i in conversation.positions if _substantive(day.messages[i])]
+        lines = [i for i in conversation.positions if is_substantive(day.messages[i])]
         if len(lines) < 3:
             continue
         for start in range(0, max(1, len(lines) - WINDOW_LINES + WINDOW_STRIDE), WINDOW_STRIDE):

@@ -150,7 +150,7 @@ async def search_page(request: web.Request) -> web.Response:
 
 
 def _pair_view(services: Services, group: str, date: dt.date, seq: int):
-    from bot.qa.store import load_days_and_pairs
+    from bot.qa.day_pairs import load_days_and_pairs
 
     for day, pairs in load_days_and_pairs(services.db, keys=[(group, date.isoformat())], zone=services.zone):
         for pair in pairs:
