@@ -10,6 +10,8 @@
   (`claim_pending`): its own instance's at once, another instance's after `lease_seconds`.
 - Reply keys (message + reply position) mark replies that went out, so a handling resumed
   after a crash skips what was already sent: every acknowledged message is answered once.
+- Rows of the limits that no longer matter are deleted by the `prune-limits` job
+  (bot/store/limits_pruning.py, handlers/prune.py).
 
 Calls are synchronous and short (one statement or two); async code runs them in a thread
 (`Context.db`): a write may wait for the lock another writer holds.
@@ -117,12 +119,6 @@ class Limits:
                                         "ts": int(now * 1000), "cooldown_ms": int(self.cooldown_seconds * 1000)}
                            ).first()
         return row is not None
-
-    def forget_before(self, now: float) -> None:
-        """Drop reply rows older than a minute (they no longer count) that carry no reply key."""
-        with writing(self.db) as conn:
-            conn.execute(delete(chat_replies).where(chat_replies.c.ts < int(now * 1000) - 60_000,
-                                                    chat_replies.c.reply_key.is_(None)))
 
 
 # -- chat state ------------------------------------------------------------------------------------
