@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.chat import Incoming, Member, MemberUpdate
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per webhook message (see bot/platforms/base.py's Request)
 class Item:
     """One message to store, with the archive group its chat belongs to."""
 
