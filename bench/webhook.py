@@ -5,15 +5,25 @@ webhook with /ask questions answered from the whole shared archive (sendMessage 
 Telegram API).
 
 Every server runs in its own process and wrk (Debian's `wrk`, installed here when we are root and
-it is missing) drives them from outside; everything listens on 127.0.0.1 only. Each request
-carries a distinct message id (a repeated one would take the cheaper duplicate path).
+it is missing) drives (a) and (b) from outside; everything listens on 127.0.0.1 only. Each request
+carries a distinct message id (a repeated one would take the cheaper duplicate path). (c) is driven
+by a load client in a process of its own (bench/question_load.py), since a member waits for the
+answer, not the acknowledgement: it keeps each question's acknowledgement time, the fake Telegram
+API each answer's arrival, and each round prints the delay from acknowledgement to answer (median,
+p90, max), answers missing and answers given twice.
 
     .venv/bin/python bench/webhook.py [--seconds 8] [--rounds 3] [--question-rounds 1] [--against REF]
+                                      [--question-rate N] [--unprompted] [--deadline SECONDS]
 
 `--against REF` also serves the bot as committed at git REF (unpacked with `git archive`) beside
 this one and alternates its chatter rounds and its question rounds with ours, so that two versions
 are compared at the same moment of a shared machine's load (the ratio of one run follows that load).
 `--question-rounds 0` measures (a) and (b) only, when only the chatter path is being worked on.
+`--question-rate N` offers N questions a second instead of one per acknowledgement (both versions
+then answer the same load). `--unprompted` asks the questions as plain group messages (the
+auto-answerer, with the thresholds the tests use to open the lexical answer path) instead of
+`/ask`; `--deadline` sets `answer.deadline_seconds` (default 0 here: off, so that throughput is
+compared on equal work), and the round then also counts the answers dropped as late.
 
 Targets: (b) >= 50% of (a) requests/s and p99 < 50 ms at 64 connections; (c) p99 < 250 ms at 32
 connections on the full shared archive; no errors. Skipped (exit 0, with the reason) when
@@ -97,22 +107,42 @@ class FakeTelegramBuilder:
     def __call__(self):
         from aiohttp import web
 
+        from tests.fakes.recorder import RECORDED
         from tests.fakes.telegram_api import TelegramAPI
 
         fake = TelegramAPI()
+        delivered: dict[str, list[float]] = {}  # question message id -> arrival times of answers to it
+
+        @web.middleware
+        async def stamp(request, handler):
+            response = await handler(request)
+            record = request.get(RECORDED)
+            reply = record.json.get("reply_parameters") if record is not None and isinstance(record.json, dict) else None
+            if isinstance(reply, str):
+                reply = json.loads(reply)
+            if isinstance(reply, dict) and record.path.endswith("/sendMessage") and response.status == 200:
+                delivered.setdefault(str(reply.get("message_id")), []).append(time.time())
+            return response
 
         async def count(_request):
             return web.json_response({"sendMessage": sum(1 for r in fake.requests
                                                          if r.path.endswith("/sendMessage"))})
 
+        async def deliveries(_request):
+            return web.json_response(delivered)
+
+        fake.app.middlewares.append(stamp)
         fake.app.router.add_get("/_count", count)
+        fake.app.router.add_get("/_deliveries", deliveries)
         return fake.app
 
 
 class BotBuilder:
-    def __init__(self, db_path: str, api_base: str, chats: int, encoder: str, root: str = "") -> None:
+    def __init__(self, db_path: str, api_base: str, chats: int, encoder: str, root: str = "",
+                 answer: dict | None = None) -> None:
         self.db_path, self.api_base, self.chats, self.encoder = db_path, api_base, chats, encoder
         self.root = root  # another version's source tree (--against); this one's when empty
+        self.answer = answer or {}  # the config's [answer] section
 
     def __call__(self):
         if self.root:  # the server process imports the other version's bot, handlers and fakes
@@ -127,6 +157,7 @@ class BotBuilder:
             "store": {"url": f"sqlite:///{self.db_path}"},
             "archive": {"paths": [str(ARCHIVE)], "publish_dir": os.path.dirname(self.db_path)},
             "encoder": {"kind": self.encoder},
+            "answer": self.answer,
             "server": {"run_scheduler": False, "shutdown_timeout": 30},
             "platforms": {"telegram": {"bot_token": TOKEN, "secret_token": SECRET,
                                        "bot_username": BOT_USERNAME, "api_base": self.api_base}},
@@ -157,20 +188,13 @@ WRK_SCRIPT = r"""
 local counter, tid_next, offset, kind, chats = 0, 0, 0, "chatter", 1
 tid = 0  -- a global: setup() sets it in each thread's own Lua state
 local chatter = { @CHATTER@ }
-local questions = { @QUESTIONS@ }
 function setup(thread) thread:set("tid", tid_next); tid_next = tid_next + 1 end
 function init(args) offset = tonumber(args[1]); kind = args[2]; chats = tonumber(args[3]) end
 request = function()
   counter = counter + 1
   local id = offset + tid * 10000000 + counter
-  local chat, text
-  if kind == "question" then
-    chat = -1000000 - ((tid * math.floor(chats / 2) + counter) % chats)
-    text = "/ask " .. questions[(counter % #questions) + 1]
-  else
-    chat = -1000000 - (counter % 4)
-    text = chatter[(counter % #chatter) + 1]
-  end
+  local chat = -1000000 - (counter % 4)
+  local text = chatter[(counter % #chatter) + 1]
   local body = string.format('{"update_id":%d,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,' ..
     '"type":"supergroup","title":"bench"},"from":{"id":%d,"is_bot":false,"first_name":"member%d"},"text":"%s"}}',
     id, id, 1764000000 + math.floor(counter / 100), chat, 10000 + counter % 400, counter % 400, text)
@@ -208,7 +232,7 @@ def lua_list(values: list[str]) -> str:
 
 def write_script(folder: str) -> str:
     path = os.path.join(folder, "webhook.lua")
-    Path(path).write_text(WRK_SCRIPT.replace("@CHATTER@", lua_list(CHATTER)).replace("@QUESTIONS@", lua_list(QUESTIONS))
+    Path(path).write_text(WRK_SCRIPT.replace("@CHATTER@", lua_list(CHATTER))
                           .replace("@SECRET@", SECRET), encoding="utf-8")
     return path
 
@@ -281,19 +305,73 @@ def median_run(results: list[dict]) -> dict:
     return sorted(results, key=lambda r: r["rps"])[len(results) // 2]
 
 
-def question_run(wrk: str, script: str, proc: mp.Process, url: str, fake_port: int, offset: int, seconds: float,
-                 chats: int) -> dict:
-    """(c) once: /ask questions at 32 connections, then the wait until every acknowledged one is answered."""
-    before = sent_count(fake_port)
+def deliveries(fake_port: int) -> dict[str, list[float]]:
+    return asyncio.run(_get_json(f"http://127.0.0.1:{fake_port}/_deliveries"))[1]
+
+
+def late_answers(port: int) -> float:
+    """The bot's count of unprompted answers dropped as late (0 for a version without a deadline)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async def scrape() -> str:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as response:
+            return await response.text()
+
+    return sum(sample.value for family in text_string_to_metric_families(asyncio.run(scrape()))
+               for sample in family.samples
+               if sample.name == "archive_bot_answers_total" and sample.labels.get("outcome") == "late")
+
+
+def question_run(texts: list[str], proc: mp.Process, port: int, fake_port: int, offset: int, seconds: float,
+                 chats: tuple[int, int], rate: float = 0.0) -> dict:
+    """(c) once: questions at 32 connections from the load client's process, then the wait until
+    every acknowledged one is answered (or no answer came for 5 s: dropped as late, or silent)."""
+    from bench.question_load import delivery_delays, run_burst
+
+    before, late_before = sent_count(fake_port), late_answers(port)
     started = time.perf_counter()
-    result = measured(proc, lambda: run_wrk(wrk, script, url, "question", offset, seconds, 32, chats))
-    expected = before + result["requests"] - result["errors_total"]
-    deadline = time.monotonic() + 120
-    while sent_count(fake_port) < expected and time.monotonic() < deadline:
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    client = ctx.Process(target=run_burst, args=(f"http://127.0.0.1:{port}/webhook/telegram", SECRET, texts, offset,
+                                                  seconds, 32, chats, rate, out), daemon=True)
+    cpu_before = cpu_seconds(proc.pid)
+    client.start()
+    result = out.get(timeout=seconds + 120)
+    client.join(timeout=30)
+    result["cpu_us"] = 1e6 * (cpu_seconds(proc.pid) - cpu_before) / max(result["requests"], 1)
+    result["rps"] = result["requests"] / result["seconds"] if result["seconds"] else 0.0
+    result["errors_total"] = result["errors"]
+    acked = result.pop("acked")
+    expected = before + len(acked)
+    deadline, last, quiet_since = time.monotonic() + 180, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = sent_count(fake_port)
+        if count >= expected or time.monotonic() - quiet_since > 5:
+            break
+        if count != last:
+            last, quiet_since = count, time.monotonic()
         time.sleep(0.1)
     result["delivered"] = sent_count(fake_port) - before
     result["delivery_seconds"] = time.perf_counter() - started
+    # CPU per question until every answer was out: during the burst alone, a version that answers
+    # later looks cheaper.
+    result["cpu_all_us"] = 1e6 * (cpu_seconds(proc.pid) - cpu_before) / max(len(acked), 1)
+    result["delays"] = delivery_delays(acked, deliveries(fake_port))
+    result["late"] = late_answers(port) - late_before
     return result
+
+
+def delay_line(name: str, runs: list[dict]) -> str:
+    """One line per version: each round's acknowledgement-to-answer delays."""
+    parts = []
+    for r in runs:
+        d = r["delays"]
+        parts.append(f"median {d['median']:.1f} / p90 {d['p90']:.1f} / max {d['max']:.1f} s, {d['answered']}"
+                     f"/{r['requests'] - r['errors_total']} answered, {d['twice']} twice, {r['late']:.0f} late, "
+                     f"{r['cpu_all_us'] / 1000:.2f} CPU-ms/question")
+    return f"{name}: " + "; ".join(parts)
 
 
 def prepared_store(chats: int, encoder: str) -> str:
@@ -314,6 +392,16 @@ def prepared_store(chats: int, encoder: str) -> str:
     return str(path)
 
 
+def answer_section(args, root: str = "") -> dict:
+    """The bots' [answer] section: the deadline (where that version has one) and, for unprompted
+    questions, the thresholds the tests use to open the lexical answer path."""
+    section = {"answer_threshold": 0.02, "suggest_threshold": 0.01} if args.unprompted else {}
+    config_source = Path(root or ROOT, "bot", "config.py").read_text(encoding="utf-8")
+    if "deadline_seconds" in config_source:
+        section["deadline_seconds"] = args.deadline
+    return section
+
+
 def start_other(args, tmp: str, base: str, fake_port: int) -> tuple:
     """The bot as committed at `args.against`, served beside ours on a copy of the same store."""
     root = os.path.join(tmp, "against")
@@ -322,7 +410,8 @@ def start_other(args, tmp: str, base: str, fake_port: int) -> tuple:
     subprocess.run(["tar", "-x", "-C", root], input=archive, check=True)
     db_path = os.path.join(tmp, "against.db")
     shutil.copyfile(base, db_path)
-    proc, stop, port = start_server(BotBuilder(db_path, f"http://127.0.0.1:{fake_port}", args.chats, args.encoder, root))
+    proc, stop, port = start_server(BotBuilder(db_path, f"http://127.0.0.1:{fake_port}", args.chats, args.encoder, root,
+                                               answer_section(args, root)))
     wait_ready(port)
     wait_idle(proc.pid)
     return proc, stop, port, f"http://127.0.0.1:{port}/webhook/telegram"
@@ -338,6 +427,13 @@ def main() -> int:
     parser.add_argument("--against", default="", help="a git ref whose chatter and questions are measured beside ours")
     parser.add_argument("--question-rounds", type=int, default=1,
                         help="(c) runs (with --against, the two versions take turns going first; 0: none)")
+    parser.add_argument("--unprompted", action="store_true",
+                        help="(c) asks in plain group messages (the auto-answerer) instead of /ask")
+    parser.add_argument("--question-rate", type=float, default=0.0,
+                        help="(c) offers this many questions a second (0: as fast as they are acknowledged); "
+                             "with --against, both versions get the same load")
+    parser.add_argument("--deadline", type=float, default=0.0,
+                        help="answer.deadline_seconds of the bot(s) (0: no deadline, the default here)")
     args = parser.parse_args()
     if not ARCHIVE.is_dir():
         print(f"skipped: the shared archive {ARCHIVE} is absent (this benchmark answers from all of it)")
@@ -351,7 +447,7 @@ def main() -> int:
         bare_proc, bare_stop, bare_port = start_server(build_bare)
         fake_proc, fake_stop, fake_port = start_server(FakeTelegramBuilder())
         bot_proc, bot_stop, bot_port = start_server(BotBuilder(db_path, f"http://127.0.0.1:{fake_port}", args.chats,
-                                                                 args.encoder))
+                                                                 args.encoder, answer=answer_section(args)))
         wait_ready(bot_port)
         wait_idle(bot_proc.pid)
         other = start_other(args, tmp, base, fake_port) if args.against else None
@@ -370,11 +466,19 @@ def main() -> int:
             for proc, where, runs in turns[::-1] if round_no % 2 else turns:  # the two versions take turns going first
                 runs.append(measured(proc, lambda: run_wrk(wrk, script, where, "chatter", offset, args.seconds, 64)))
         question_runs, other_question_runs = [], []
+        texts = QUESTIONS if args.unprompted else [f"/ask {q}" for q in QUESTIONS]
+        if args.question_rounds:  # warm-up: the first questions a process answers fill its caches
+            for proc, port, shift in [(bot_proc, bot_port, 0)] + ([(other[0], other[2], 25_000_000)] if other else []):
+                question_run(texts, proc, port, fake_port, 800_000_000 + shift, 2, (0, args.chats), args.question_rate)
         for round_no in range(args.question_rounds):
-            offset = 900_000_000 + round_no * 50_000_000
-            turns = [(bot_proc, url, question_runs)] + ([(other[0], other[3], other_question_runs)] if other else [])
-            for proc, where, runs in turns[::-1] if round_no % 2 else turns:
-                runs.append(question_run(wrk, script, proc, where, fake_port, offset, args.seconds, args.chats))
+            offset = 900_000_000 + round_no * 50_000_000  # the other version's ids 25M on (one fake serves both)
+            turns = [(bot_proc, bot_port, question_runs, 0)]
+            if other:
+                turns.append((other[0], other[2], other_question_runs, 25_000_000))
+            for proc, port, runs, shift in turns[::-1] if round_no % 2 else turns:
+                chats = ((round_no + 1) * args.chats // (args.question_rounds + 1), args.chats)  # each round its own
+                runs.append(question_run(texts, proc, port, fake_port, offset + shift, args.seconds, chats,
+                                         args.question_rate))
         for proc, stop in ((bot_proc, bot_stop), (fake_proc, fake_stop), (bare_proc, bare_stop)):
             stop_server(proc, stop)
         if other is not None:
@@ -424,6 +528,10 @@ def main() -> int:
                   "p99 of each: " + ", ".join(f"{r['p99_ms']:.0f}" for r in other_question_runs) + " ms; delivered "
                   f"{sum(r['delivered'] for r in other_question_runs)}/"
                   f"{sum(r['requests'] for r in other_question_runs)}")
+        print("(c) from each question's acknowledgement to its answer at the fake Telegram API, per round:")
+        print(delay_line("  ours", question_runs))
+        if other_question_runs:
+            print(delay_line(f"  {args.against}", other_question_runs))
     errors = sum(r["errors_total"] for r in bare_runs + chatter_runs + question_runs)
     ok = (ratio >= 0.5 and chatter["p99_ms"] < 50 and (questions is None or questions["p99_ms"] < 250)
           and not errors and delivered >= asked)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import IntegrityError
+
 from bot import metrics
 from bot.chat import Incoming, Member, MemberUpdate, Outgoing, Reaction, Sent
 from bot.store import shared
@@ -127,6 +129,11 @@ class Context:
         the inbox writer or another process, and must not stall the webhooks meanwhile)."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
+    async def write(self, fn: Callable, /, *args):
+        """`fn(conn, *args)` in the dispatcher's group commit (bot/answer_writes.py): answering's
+        writes share transactions and thread wake-ups instead of paying for one each."""
+        return await self.dispatcher.writes.run(fn, *args)
+
     def now_ts(self) -> float:
         clock = self.services.clock
         return clock().timestamp() if clock is not None else time.time()
@@ -175,7 +182,7 @@ class Context:
         """Keep the archived exchange behind the last answer in this chat, for /thread (in the
         store, so the next message may reach another web process)."""
         self.services.last_answers[self.chat_key] = pair
-        await self.db(shared.set_state, self.services.db, self.chat_key, "last_answer", pair.unit_id)
+        await self.write(shared.set_state_in, self.chat_key, "last_answer", pair.unit_id)
 
     async def last_answer(self) -> Any:
         await self.services.erasures.catch_up_async(self.services)  # see `engine`
@@ -230,7 +237,8 @@ class Context:
 
     async def first_time(self, question: str) -> bool:
         """False when the same question was answered in this chat within the cool-down."""
-        return await self.db(self.dispatcher.limits.first_time, self.chat_key, question_key(question), self.now_ts())
+        return await self.write(self.dispatcher.limits.first_time_in, self.chat_key, question_key(question),
+                                self.now_ts())
 
     async def reply(self, text: str, mentions: Iterable[Member] = (), markdown: bool = False,
                     image_png: bytes | None = None, image_caption: str = "") -> Sent | None:
@@ -260,7 +268,7 @@ class Context:
                 log.info("resumed %s:%s message %s: reply %d went out before; skipped", m.platform, m.chat_id,
                          m.message_id, self.replies_made - 1)
                 return None
-        slot = await self.db(limits.reserve_reply, (self.chat.platform, target), self.now_ts())
+        slot = await self.write(limits.reserve_reply_in, (self.chat.platform, target), self.now_ts())
         if slot is None:
             log.info("reply rate limit reached in %s:%s; reply dropped", self.chat.platform, target)
             return None
@@ -270,7 +278,10 @@ class Context:
         self.sent.append(outgoing)
         sent = await deliver(adapter, outgoing)
         if reply_key is not None:
-            await self.db(limits.mark_sent, slot, reply_key)
+            try:
+                await self.write(limits.mark_sent_in, slot, reply_key)
+            except IntegrityError:  # the same reply was recorded by another handling of the message
+                log.warning("reply %s recorded twice", reply_key)
         return sent
 
     # -- a job's posts --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from bot import metrics
+from bot.answer_writes import AnswerWrites
 from bot.chat import Incoming, MemberUpdate, Outgoing, Reaction
 from bot.config import ChatSection, Config
 from bot.context import INDEX_LOADING, Context, question_key  # noqa: F401 - handlers import them here too
@@ -46,6 +47,7 @@ class Dispatcher:
         self.router = router if router is not None else load_handlers(services.config)
         config = services.config
         self.limits = Limits(services.db, config.server.replies_per_minute, config.answer.cooldown_seconds)
+        self.writes = AnswerWrites(services.db)  # answering's writes, committed in groups (Context.write)
         self.on_handled: Callable[[tuple[str, str, str]], None] | None = None  # the inbox's `finished`
         self.tasks: set[asyncio.Task] = set()
         self.engine_timing = [0.0]  # moving average of engine call seconds (see Context.engine)
@@ -99,6 +101,7 @@ class Dispatcher:
     def close(self) -> None:
         """Let the engine threads go (an engine call still running finishes on its own)."""
         self.engine_pool.shutdown(wait=False, cancel_futures=True)
+        self.writes.close()
 
     # -- routing --------------------------------------------------------------------------------
     def chat_for(self, platform: str, chat_id: str) -> ChatSection | None:

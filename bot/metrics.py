@@ -89,8 +89,8 @@ class HotHistogram:
 REQUESTS = HotCounter("archive_bot_webhook_requests", "Webhook requests by platform and HTTP status",
                       ["platform", "status"])
 STORED = HotCounter("archive_bot_messages_stored", "New live messages committed to the store", ["platform"])
-ANSWERS = Counter("archive_bot_answers", "Questions the auto-answerer looked up, by outcome (given, "
-                  "suggested, silent; late: ready after answer.deadline_seconds, not posted)", ["outcome"],
+ANSWERS = Counter("archive_bot_answers", "Questions the auto-answerer took up, by outcome (given, suggested, "
+                  "silent; late: older than answer.deadline_seconds, not looked up or not posted)", ["outcome"],
                   registry=REGISTRY)
 SENDS = Counter("archive_bot_sends", "Outbound platform messages by outcome (ok, failed)",
                 ["platform", "outcome"], registry=REGISTRY)

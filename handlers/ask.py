@@ -7,6 +7,8 @@ the engine's verdict after what the chat taught it, bot/learning.py) and log wha
 
 from __future__ import annotations
 
+import functools
+
 from bot.chat import Sent
 from bot.context import Context
 from bot.router import Router
@@ -60,11 +62,11 @@ async def log_answer(ctx: Context, sent: Sent | None, *, kind: str, question: st
     if sent is None:
         return
     message = ctx.message
-    await ctx.db(answers.record, ctx.services.db, platform=ctx.chat.platform, chat_id=ctx.chat.chat_id,
-                 group=ctx.group, kind=kind, prompted=prompted,
-                 question_message_id=message.message_id if message else None,
-                 asker_id=message.sender.id if message else None, question=question, unit=unit, score=score,
-                 ts=int(ctx.now_ts()), message_ids=sent.message_ids)
+    await ctx.write(functools.partial(
+        answers.record_in, platform=ctx.chat.platform, chat_id=ctx.chat.chat_id, group=ctx.group, kind=kind,
+        prompted=prompted, question_message_id=message.message_id if message else None,
+        asker_id=message.sender.id if message else None, question=question, unit=unit, score=score,
+        ts=int(ctx.now_ts()), message_ids=sent.message_ids))
 
 
 @router.command("ask", "问")

@@ -8,8 +8,9 @@ questions that stand alone: not to a reply or an @-question aimed at a member (t
 should answer), nor to follow-ups that lean on the conversation ("你说的是透支是吧？"); and only
 with an archived exchange whose own question stands alone too (not a quote, a follow-up or a
 talk's long introduction). `/ask` keeps the engine's plain verdict: there the member asked.
-An answer ready only after `answer.deadline_seconds` (a burst of questions, a restart's backlog)
-is not posted: the conversation has moved on (outcome "late"). Commands are answered however late.
+A question older than `answer.deadline_seconds` (a burst of questions, a restart's backlog) is not
+answered: it is not looked up when it is that old already, and an answer ready only after that is
+not posted; the conversation has moved on (outcome "late"). Commands are answered however late.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ async def auto_answer(ctx: Context) -> None:
         return
     text = message.text.strip()
     if not asks(text) or not stands_alone(message):
+        return
+    if _late(ctx):  # already too old (a burst's queue, a restart's backlog): not even looked up
+        metrics.ANSWERS.labels("late").inc()
         return
     pin, result = await consult(ctx, text, prompted=message.addressed)
     if pin is not None:
@@ -106,7 +110,8 @@ async def _answer(ctx: Context, message: Incoming, text: str, result, mode: str)
 
 
 def _late(ctx: Context) -> bool:
-    """Checked once the answer is known, before the cool-down or reply budget is spent on it (the
+    """Checked before the lookup (a late question costs no engine time, so a backlog drains
+    sooner) and once the answer is known, before the cool-down or reply budget is spent on it (the
     same question asked again later may still be answered)."""
     if not ctx.too_late():
         return False

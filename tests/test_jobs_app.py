@@ -33,7 +33,7 @@ async def test_scheduler_runs_inside_serve_and_jobs_work_end_to_end(aiohttp_clie
     scheduler = services.scheduler
     assert scheduler.scheduler.running
     assert {job.id for job in scheduler.scheduler.get_jobs()} == {"publish", "nicknames", "digest", "inactivity",
-                                                                    "weekly_digest", "refit"}
+                                                                    "weekly_digest", "refit", "prune-limits"}
 
     joined = tg_update("", chat_id=CHAT, new_chat_members=[{"id": 77, "is_bot": False, "first_name": "小王"}])
     del joined["message"]["text"]

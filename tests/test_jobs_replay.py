@@ -59,7 +59,8 @@ def test_clock_dry_run_prints_the_next_run_of_each_job(tmp_path, capsys):
 
     assert main(["clock", "--db", str(tmp_path / "c.db"), "--dry-run"]) == 0
     lines = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
-    assert set(lines) == {"publish", "nicknames", "digest", "inactivity", "weekly_digest", "refit"}
+    assert set(lines) == {"publish", "nicknames", "digest", "inactivity", "weekly_digest", "refit",
+                          "prune-limits"}
     assert dt.datetime.fromisoformat(lines["digest"]).strftime("%H:%M") == "22:00"
     weekly = dt.datetime.fromisoformat(lines["weekly_digest"])
     assert (weekly.strftime("%a %H:%M")) == "Sun 21:00"

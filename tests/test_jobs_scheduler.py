@@ -43,7 +43,8 @@ def _digests(telegram_api) -> list[dict]:
 def test_jobs_have_fixed_ids_and_configured_triggers(config, http, fake_clock):
     services = make_services(config, http, Clock(at(2018, 2, 28, 21, 0)), fake_clock)
     scheduler = JobScheduler(services)
-    assert set(scheduler.jobs) == {"publish", "nicknames", "digest", "inactivity", "rules", "weekly_digest", "refit"}
+    assert set(scheduler.jobs) == {"publish", "nicknames", "digest", "inactivity", "rules", "weekly_digest", "refit",
+                                   "prune-limits"}
     fields = {f.name: str(f) for f in scheduler.jobs["digest"].trigger.fields}
     assert (fields["hour"], fields["minute"], fields["day"]) == ("22", "0", "*")
     assert str(scheduler.jobs["digest"].trigger.timezone) == "Asia/Shanghai"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 
 from bot.store.db import writing
 from bot.store.schema import answer_feedback, answer_messages, answers
@@ -46,14 +46,23 @@ def record(db: Engine, *, platform: str, chat_id: str, group: str, kind: str, pr
            ts: int, message_ids: Iterable[str]) -> int:
     """Log one posted answer with the bot's message ids; returns its id."""
     with writing(db) as conn:
-        answer_id = conn.execute(insert(answers).values(
-            platform=platform, chat_id=chat_id, group_name=group, kind=kind, prompted=prompted,
-            question_message_id=question_message_id, asker_id=asker_id, question=question, unit=unit,
-            score=float(score), ts=ts)).inserted_primary_key[0]
-        rows = [{"platform": platform, "chat_id": chat_id, "message_id": m, "answer_id": answer_id}
-                for m in dict.fromkeys(message_ids) if m]
-        if rows:
-            conn.execute(insert(answer_messages), rows)
+        return record_in(conn, platform=platform, chat_id=chat_id, group=group, kind=kind, prompted=prompted,
+                         question_message_id=question_message_id, asker_id=asker_id, question=question,
+                         unit=unit, score=score, ts=ts, message_ids=message_ids)
+
+
+def record_in(conn: Connection, *, platform: str, chat_id: str, group: str, kind: str, prompted: bool,
+              question_message_id: str | None, asker_id: str | None, question: str, unit: str, score: float,
+              ts: int, message_ids: Iterable[str]) -> int:
+    """`record` inside the caller's transaction (bot/answer_writes.py commits many at once)."""
+    answer_id = conn.execute(insert(answers).values(
+        platform=platform, chat_id=chat_id, group_name=group, kind=kind, prompted=prompted,
+        question_message_id=question_message_id, asker_id=asker_id, question=question, unit=unit,
+        score=float(score), ts=ts)).inserted_primary_key[0]
+    rows = [{"platform": platform, "chat_id": chat_id, "message_id": m, "answer_id": answer_id}
+            for m in dict.fromkeys(message_ids) if m]
+    if rows:
+        conn.execute(insert(answer_messages), rows)
     return int(answer_id)
 
 

@@ -12,9 +12,10 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.schema import CreateIndex
 
-from bot.store.schema import metadata
+from bot.store.schema import LATER_INDEXES, metadata
 
 
 # Hosting platforms hand out `postgres://` (and `postgresql://`) URLs; SQLAlchemy wants the driver.
@@ -58,7 +59,19 @@ def connect(url: str | Path, create: bool = True) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     if create:
         metadata.create_all(engine)
+        create_later_indexes(engine)
     return engine
+
+
+def create_later_indexes(engine: Engine) -> None:
+    """Create the indexes added to existing tables (`LATER_INDEXES`) where a store lacks them
+    (looked up first: on PostgreSQL even CREATE INDEX IF NOT EXISTS locks the table's writers)."""
+    later = [index for table in metadata.sorted_tables for index in table.indexes if index.name in LATER_INDEXES]
+    with engine.begin() as conn:
+        inspector = inspect(conn)
+        for index in later:
+            if not inspector.has_index(index.table.name, index.name):
+                conn.execute(CreateIndex(index, if_not_exists=True))  # IF NOT EXISTS: two processes may start at once
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()

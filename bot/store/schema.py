@@ -118,6 +118,7 @@ chat_replies = Table(
     Column("reply_key", Text),
     UniqueConstraint("reply_key", name="uq_chat_replies_key"),
     Index("ix_chat_replies_chat_ts", "platform", "chat_id", "ts"),
+    Index("ix_chat_replies_ts", "ts"),  # pruning (bot/store/limits_pruning.py)
 )
 
 # The question cool-down: when each question (key) was last answered in a chat.
@@ -127,6 +128,7 @@ answered_questions = Table(
     Column("chat_id", String(256), primary_key=True),
     Column("key", String(64), primary_key=True),  # sha256 of the question key, hex, cut
     Column("ts", BigInteger, nullable=False),  # milliseconds
+    Index("ix_answered_questions_ts", "ts"),  # pruning (bot/store/limits_pruning.py)
 )
 
 # Small per-chat facts every process must see alike (the last answer, for /thread).
@@ -312,3 +314,7 @@ ranker_models = Table(
     Column("adopted", Boolean, nullable=False),
     Column("ts", BigInteger, nullable=False),
 )
+
+# Indexes declared after their table was first released: `metadata.create_all` creates missing
+# tables only, so `connect` creates these on a store made by an earlier version (bot/store/db.py).
+LATER_INDEXES = ("ix_chat_replies_ts", "ix_answered_questions_ts")

@@ -10,6 +10,8 @@
   (`claim_pending`): its own instance's at once, another instance's after `lease_seconds`.
 - Reply keys (message + reply position) mark replies that went out, so a handling resumed
   after a crash skips what was already sent: every acknowledged message is answered once.
+- Rows of the limits that no longer matter are deleted by the `prune-limits` job
+  (bot/store/limits_pruning.py, handlers/prune.py).
 
 Calls are synchronous and short (one statement or two); async code runs them in a thread
 (`Context.db`): a write may wait for the lock another writer holds.
@@ -65,19 +67,23 @@ class Limits:
     def reserve_reply(self, chat: ChatKey, now: float) -> int | None:
         """A slot for one reply in `chat` (its row id), or None when the chat had
         `replies_per_minute` replies in the last 60 s."""
-        ms = int(now * 1000)
         with writing(self.db) as conn:
-            # Write the chat's lock row first: concurrent reservations for one chat (in any process)
-            # wait here for each other, so the count below is never stale.
-            conn.execute(self._lock, {"platform": chat[0], "chat_id": chat[1][:256], "name": "reply_budget",
-                                      "value": str(ms)})
-            recent = conn.execute(select(func.count()).select_from(chat_replies).where(
-                chat_replies.c.platform == chat[0], chat_replies.c.chat_id == chat[1],
-                chat_replies.c.ts > ms - 60_000)).scalar_one()
-            if recent >= self.replies_per_minute:
-                return None
-            return conn.execute(chat_replies.insert().values(platform=chat[0], chat_id=chat[1], ts=ms)
-                                .returning(chat_replies.c.id)).scalar_one()
+            return self.reserve_reply_in(conn, chat, now)
+
+    def reserve_reply_in(self, conn: Connection, chat: ChatKey, now: float) -> int | None:
+        """`reserve_reply` inside the caller's transaction (bot/answer_writes.py commits many)."""
+        ms = int(now * 1000)
+        # Write the chat's lock row first: concurrent reservations for one chat (in any process)
+        # wait here for each other, so the count below is never stale.
+        conn.execute(self._lock, {"platform": chat[0], "chat_id": chat[1][:256], "name": "reply_budget",
+                                  "value": str(ms)})
+        recent = conn.execute(select(func.count()).select_from(chat_replies).where(
+            chat_replies.c.platform == chat[0], chat_replies.c.chat_id == chat[1],
+            chat_replies.c.ts > ms - 60_000)).scalar_one()
+        if recent >= self.replies_per_minute:
+            return None
+        return conn.execute(chat_replies.insert().values(platform=chat[0], chat_id=chat[1], ts=ms)
+                            .returning(chat_replies.c.id)).scalar_one()
 
     def allow_reply(self, chat: ChatKey, now: float) -> bool:
         return self.reserve_reply(chat, now) is not None
@@ -86,9 +92,14 @@ class Limits:
         """The reply in `slot` went out as `reply_key` (a resumed handling will skip it)."""
         try:
             with writing(self.db) as conn:
-                conn.execute(update(chat_replies).where(chat_replies.c.id == slot).values(reply_key=reply_key))
+                self.mark_sent_in(conn, slot, reply_key)
         except IntegrityError:  # the same reply was recorded by another handling of the message
             log.warning("reply %s recorded twice", reply_key)
+
+    @staticmethod
+    def mark_sent_in(conn: Connection, slot: int, reply_key: str) -> None:
+        """`mark_sent` inside the caller's transaction; raises IntegrityError for a key recorded twice."""
+        conn.execute(update(chat_replies).where(chat_replies.c.id == slot).values(reply_key=reply_key))
 
     def already_sent(self, reply_key: str) -> bool:
         with self.db.connect() as conn:
@@ -96,20 +107,18 @@ class Limits:
 
     def first_time(self, chat: ChatKey, key: str, now: float) -> bool:
         """True (and remembered) unless `key` was answered in `chat` within the cool-down."""
+        with writing(self.db) as conn:
+            return self.first_time_in(conn, chat, key, now)
+
+    def first_time_in(self, conn: Connection, chat: ChatKey, key: str, now: float) -> bool:
+        """`first_time` inside the caller's transaction."""
         if not key:
             return True
         digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:64]
-        with writing(self.db) as conn:
-            row = conn.execute(self._cool, {"platform": chat[0], "chat_id": chat[1][:256], "key": digest,
-                                            "ts": int(now * 1000), "cooldown_ms": int(self.cooldown_seconds * 1000)}
-                               ).first()
+        row = conn.execute(self._cool, {"platform": chat[0], "chat_id": chat[1][:256], "key": digest,
+                                        "ts": int(now * 1000), "cooldown_ms": int(self.cooldown_seconds * 1000)}
+                           ).first()
         return row is not None
-
-    def forget_before(self, now: float) -> None:
-        """Drop reply rows older than a minute (they no longer count) that carry no reply key."""
-        with writing(self.db) as conn:
-            conn.execute(delete(chat_replies).where(chat_replies.c.ts < int(now * 1000) - 60_000,
-                                                    chat_replies.c.reply_key.is_(None)))
 
 
 # -- chat state ------------------------------------------------------------------------------------
@@ -122,11 +131,16 @@ def get_state(db: Engine, chat: ChatKey, name: str):
 
 
 def set_state(db: Engine, chat: ChatKey, name: str, value) -> None:
-    insert = _insert(db)(chat_state).values(platform=chat[0], chat_id=chat[1][:256], name=name,
-                                            value=json.dumps(value, ensure_ascii=False))
     with writing(db) as conn:
-        conn.execute(insert.on_conflict_do_update(index_elements=["platform", "chat_id", "name"],
-                                                  set_={"value": insert.excluded.value}))
+        set_state_in(conn, chat, name, value)
+
+
+def set_state_in(conn: Connection, chat: ChatKey, name: str, value) -> None:
+    """`set_state` inside the caller's transaction."""
+    insert = _insert(conn.engine)(chat_state).values(platform=chat[0], chat_id=chat[1][:256], name=name,
+                                                     value=json.dumps(value, ensure_ascii=False))
+    conn.execute(insert.on_conflict_do_update(index_elements=["platform", "chat_id", "name"],
+                                              set_={"value": insert.excluded.value}))
 
 
 # -- pending work ------------------------------------------------------------------------------------

@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hmac
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from sqlalchemy import Engine
@@ -27,12 +30,34 @@ from bot.store import sign_ins
 REALM = 'Basic realm="archive-bot", charset="UTF-8"'
 
 
+@dataclass
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
 class LoginThrottle:
     """The sign-in policy: `attempts` failures of one address within a sliding `window` (seconds),
     then that address waits until the oldest of them leaves the window. The record is the store's."""
 
     def __init__(self, attempts: int, window: float, clock=time.time) -> None:
         self.attempts, self.window, self.clock = attempts, window, clock  # wall clock: processes share it
+        self._turns: dict[str, _Turn] = {}  # addresses signing in now (forgotten when none is)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, address: str) -> AsyncIterator[None]:
+        """One sign-in of an address at a time in this process, from the look at its failures to the
+        record of its own: guesses sent in parallel each see the failures before them. (Processes do
+        not wait for each other: as the limit is reached, each other process may let one more by.)"""
+        turn = self._turns.setdefault(address, _Turn())
+        turn.waiting += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.waiting -= 1
+            if not turn.waiting:
+                del self._turns[address]
 
     def standing(self, db: Engine, address: str) -> tuple[float, bool]:
         """Seconds this address must wait before it may try again (0 = it may try now), and whether
@@ -85,7 +110,8 @@ def _matches(given: tuple[str, str], settings: WebSection) -> bool:
     return user_ok and password_ok
 
 
-WRONG = "Wrong user name or password.\n"
+def _wrong() -> web.HTTPUnauthorized:
+    return web.HTTPUnauthorized(headers={"WWW-Authenticate": REALM}, text="Wrong user name or password.\n")
 
 
 async def check_access(request: web.Request, settings: WebSection) -> None:
@@ -97,18 +123,20 @@ async def check_access(request: web.Request, settings: WebSection) -> None:
     services = request.config_dict.get(SERVICES)
     db = services.db if throttle is not None and services is not None else None
     address = request.remote or "?"
-    failed_before = False
-    if db is not None:
+    if db is None:  # no throttle: the archive pages are off and only /metrics asks for the password
+        if not _matches(given, settings):
+            raise _wrong()
+        return
+    async with throttle.turn(address):
         wait, failed_before = await asyncio.to_thread(throttle.standing, db, address)
         if wait > 0:
             raise web.HTTPTooManyRequests(headers={"Retry-After": str(int(wait) + 1)},
                                           text="Too many failed sign-ins; try again later.\n")
-    if not _matches(given, settings):
-        if db is not None:
+        if not _matches(given, settings):
             await asyncio.to_thread(throttle.failed, db, address)
-        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": REALM}, text=WRONG)
-    if failed_before:  # a success forgets the address's failures (no write when it had none)
-        await asyncio.to_thread(throttle.succeeded, db, address)
+            raise _wrong()
+        if failed_before:  # a success forgets the address's failures (no write when it had none)
+            await asyncio.to_thread(throttle.succeeded, db, address)
 
 
 def require_password(request: web.Request, settings: WebSection) -> None:
@@ -116,4 +144,4 @@ def require_password(request: web.Request, settings: WebSection) -> None:
     renders, after its handler passed `check_access`."""
     given = _given(request, settings)
     if given is not None and not _matches(given, settings):
-        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": REALM}, text=WRONG)
+        raise _wrong()

@@ -12,11 +12,13 @@ import datetime as dt
 import logging
 import time
 
+import pytest
 from sqlalchemy import insert, select
 
 from bot.chat import Incoming, Member
 from bot.store.schema import pending_work
 from bot.store.shared import pending_row
+from bot.webhook import DISPATCHER
 from tests.integration.conftest import (
     GROUP, TELEGRAM_CHAT, base_config, post_telegram, telegram_section, tg_update,
 )
@@ -49,9 +51,12 @@ def config(tmp_path, telegram_api, deadline: float) -> dict:
                        answer={"deadline_seconds": deadline})
 
 
+@pytest.mark.parametrize("step, looked_up", [(30, False), (12, True)])
 async def test_a_late_unprompted_answer_is_not_posted_counted_and_logged_without_text(
-        make_bot, telegram_api, tmp_path, caplog):
-    bot = await make_bot(config(tmp_path, telegram_api, deadline=20), clock=TickingClock(step=30))
+        make_bot, telegram_api, tmp_path, caplog, step, looked_up):
+    """30 s a look: too old before the lookup, which is skipped. 12 s a look: 12 s old before the
+    lookup, 24 s once the answer is ready."""
+    bot = await make_bot(config(tmp_path, telegram_api, deadline=20), clock=TickingClock(step=step))
     before = await scrape(bot)
     caplog.set_level(logging.INFO, logger="handlers.autoanswer")
     update = tg_update(QUESTION)
@@ -61,6 +66,7 @@ async def test_a_late_unprompted_answer_is_not_posted_counted_and_logged_without
     [record] = [r for r in caplog.records if r.name == "handlers.autoanswer"]
     assert record.levelno == logging.INFO and str(update["message"]["message_id"]) in record.getMessage()
     assert QUESTION not in record.getMessage() and "发卡行" not in record.getMessage()
+    assert (bot.app[DISPATCHER].engine_timing[0] > 0) is looked_up
 
 
 async def test_the_same_clock_without_a_deadline_answers(make_bot, telegram_api, tmp_path):

@@ -83,7 +83,7 @@ def test_handler_modules_load_with_help_first_and_autoanswer_last():
     fallbacks = router.of_kind("fallback")
     assert fallbacks and router.routes[-1] is fallbacks[-1]  # the auto-answerer is the last route
     assert {job.id for job in router.jobs} == {"publish", "nicknames", "digest", "inactivity", "rules",
-                                               "refresh-answers", "weekly_digest", "refit"}
+                                               "refresh-answers", "weekly_digest", "refit", "prune-limits"}
 
 
 PLUGIN = '''

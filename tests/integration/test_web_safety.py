@@ -96,3 +96,21 @@ async def test_failed_sign_ins_are_throttled_per_address(aiohttp_client, tmp_pat
     app[THROTTLE].clock = lambda: 1e12  # the window has passed
     assert (await client.get("/archive", headers=AUTH)).status == 200
     assert (await client.get("/archive", headers=wrong)).status == 401  # a success forgot the failures
+
+
+async def test_parallel_guesses_from_one_address_get_no_more_tries(aiohttp_client, tmp_path):
+    import asyncio
+    import base64
+
+    from bot.web.auth import THROTTLE
+
+    app = create_app(web_config(tmp_path, login_attempts=3, login_window_seconds=60))
+    client = await aiohttp_client(app)
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"archive:guess").decode()}
+
+    async def guess() -> int:
+        return (await client.get("/archive", headers=wrong)).status
+
+    statuses = await asyncio.gather(*(guess() for _ in range(12)))  # all in flight at once
+    assert sorted(statuses) == [401] * 3 + [429] * 9
+    assert app[THROTTLE]._turns == {}  # nobody signing in now: no address held in memory
