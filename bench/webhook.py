@@ -117,6 +117,7 @@ class FakeTelegramBuilder:
         async def stamp(request, handler):
             response = await handler(request)
             record = request.get(RECORDED)
+            fake.requests.clear()  # the fake keeps every request for tests; here only the stamps
             reply = record.json.get("reply_parameters") if record is not None and isinstance(record.json, dict) else None
             if isinstance(reply, str):
                 reply = json.loads(reply)
@@ -124,15 +125,17 @@ class FakeTelegramBuilder:
                 delivered.setdefault(str(reply.get("message_id")), []).append(time.time())
             return response
 
-        async def count(_request):
-            return web.json_response({"sendMessage": sum(1 for r in fake.requests
-                                                         if r.path.endswith("/sendMessage"))})
+        async def answered(request):
+            """How many of the question ids first..last have an answer."""
+            first, last = int(request.query["first"]), int(request.query["last"])
+            return web.json_response({"answered": sum(1 for key in delivered
+                                                      if key.isdigit() and first <= int(key) <= last)})
 
         async def deliveries(_request):
             return web.json_response(delivered)
 
         fake.app.middlewares.append(stamp)
-        fake.app.router.add_get("/_count", count)
+        fake.app.router.add_get("/_answered", answered)
         fake.app.router.add_get("/_deliveries", deliveries)
         return fake.app
 
@@ -283,10 +286,6 @@ def wait_idle(pid: int, timeout: float = 900) -> None:
     raise SystemExit("the bot was still busy after start-up")
 
 
-def sent_count(fake_port: int) -> int:
-    return asyncio.run(_get_json(f"http://127.0.0.1:{fake_port}/_count"))[1]["sendMessage"]
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -330,7 +329,7 @@ def question_run(texts: list[str], proc: mp.Process, port: int, fake_port: int, 
     every acknowledged one is answered (or no answer came for 5 s: dropped as late, or silent)."""
     from bench.question_load import delivery_delays, run_burst
 
-    before, late_before = sent_count(fake_port), late_answers(port)
+    late_before = late_answers(port)
     started = time.perf_counter()
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
@@ -344,16 +343,20 @@ def question_run(texts: list[str], proc: mp.Process, port: int, fake_port: int, 
     result["rps"] = result["requests"] / result["seconds"] if result["seconds"] else 0.0
     result["errors_total"] = result["errors"]
     acked = result.pop("acked")
-    expected = before + len(acked)
+    ids = f"first={offset + 1}&last={offset + result['requests']}"  # this round's, of this version only
+
+    def answered() -> int:
+        return asyncio.run(_get_json(f"http://127.0.0.1:{fake_port}/_answered?{ids}"))[1]["answered"]
+
     deadline, last, quiet_since = time.monotonic() + 180, -1, time.monotonic()
     while time.monotonic() < deadline:
-        count = sent_count(fake_port)
-        if count >= expected or time.monotonic() - quiet_since > 5:
+        count = answered()
+        if count >= len(acked) or time.monotonic() - quiet_since > 5:
             break
         if count != last:
             last, quiet_since = count, time.monotonic()
-        time.sleep(0.1)
-    result["delivered"] = sent_count(fake_port) - before
+        time.sleep(0.25)
+    result["delivered"] = answered()
     result["delivery_seconds"] = time.perf_counter() - started
     # CPU per question until every answer was out: during the burst alone, a version that answers
     # later looks cheaper.

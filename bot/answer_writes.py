@@ -17,7 +17,6 @@ transaction, so one job's error (e.g. a reply key recorded twice) reaches only i
 from __future__ import annotations
 
 import asyncio
-import logging
 import queue
 import threading
 from collections import deque
@@ -27,8 +26,6 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.store.db import write_lock
-
-log = logging.getLogger(__name__)
 
 _STOP = object()
 

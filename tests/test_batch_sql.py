@@ -46,3 +46,11 @@ def test_batches_of_any_size_share_a_few_statement_texts(tmp_path):
     for kind, *_ in batch_sql._sql_cache:
         by_kind[kind] = by_kind.get(kind, 0) + 1
     assert by_kind == {"insert": 9, "existing": 9, "delete": 9}  # 1, 2, 4, ... 256 rows
+
+
+def test_null_parameters_are_bound_as_null_through_the_registered_adapter(tmp_path):
+    """None goes through the adapter batch_sql registers (a dict hit, not sqlite3's failing search)."""
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)](None) is None
+    con = _table(tmp_path)
+    batch_sql.insert_rows(con.cursor(), "t", COLUMNS, [("telegram", "-100", "1", None), ("telegram", "-100", "2", "x")])
+    assert con.execute("SELECT message_id, text IS NULL FROM t ORDER BY id").fetchall() == [("1", 1), ("2", 0)]

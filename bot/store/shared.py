@@ -14,7 +14,8 @@
   (bot/store/limits_pruning.py, handlers/prune.py).
 
 Calls are synchronous and short (one statement or two); async code runs them in a thread
-(`Context.db`): a write may wait for the lock another writer holds.
+(`Context.db`): a write may wait for the lock another writer holds. The `*_in` forms run inside a
+caller's transaction: answering's writes are committed in groups (bot/answer_writes.py).
 """
 
 from __future__ import annotations
