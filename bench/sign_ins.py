@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import statistics
 import sys
 import tempfile
 import time
@@ -27,14 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-async def median_us(call, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        await call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
+from bench.erasure_check import median_us  # noqa: E402 - one timing loop for the store benches
 
 
 def fill(db, now: float, rows: int) -> None:

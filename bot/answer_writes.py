@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.inbox import settle
 from bot.store.db import write_lock
 
 _STOP = object()
@@ -79,13 +80,7 @@ class AnswerWrites:
         self._queue.put((batch, loop))
 
     def _batch_done(self, loop: asyncio.AbstractEventLoop, outcome: list) -> None:
-        for future, result, error in outcome:
-            if future.done():
-                continue
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
+        settle(outcome)
         self._busy = False
         if self._pending:
             self._busy = True

@@ -44,6 +44,20 @@ from bot.store.shared import finish_pending, message_json, pending_row
 
 log = logging.getLogger(__name__)
 
+
+def settle(outcome: list) -> None:
+    """Resolve a committed batch's futures from (future, result, error) triples, on the loop. A
+    future already done was cancelled (the client went away); its write is stored all the same.
+    The answering writes' group commit (bot/answer_writes.py) settles its batches the same way."""
+    for future, result, error in outcome:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
 class _AlreadyStored(Exception):
     """The batch met a key already stored: it is rolled back and written again, looking first."""
 
@@ -159,13 +173,7 @@ class Inbox:
         self._queue.put((batch, loop))
 
     def _batch_done(self, loop: asyncio.AbstractEventLoop, outcome: list) -> None:
-        for future, result, error in outcome:
-            if future.done():  # the request was cancelled (client went away); the row is stored
-                continue
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
+        settle(outcome)
         self._busy = False
         if self._pending:
             self._hand_over(loop)

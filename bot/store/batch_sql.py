@@ -27,6 +27,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+
 def _null(value: None) -> None:
     return value
 
