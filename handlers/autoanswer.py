@@ -10,7 +10,8 @@ with an archived exchange whose own question stands alone too (not a quote, a fo
 talk's long introduction). `/ask` keeps the engine's plain verdict: there the member asked.
 A question older than `answer.deadline_seconds` (a burst of questions, a restart's backlog) is not
 answered: it is not looked up when it is that old already, and an answer ready only after that is
-not posted; the conversation has moved on (outcome "late"). Commands are answered however late.
+not posted; the conversation has moved on (outcome "late"). Commands and questions addressed to
+the bot are answered however late.
 """
 
 from __future__ import annotations
@@ -112,8 +113,9 @@ async def _answer(ctx: Context, message: Incoming, text: str, result, mode: str)
 def _late(ctx: Context) -> bool:
     """Checked before the lookup (a late question costs no engine time, so a backlog drains
     sooner) and once the answer is known, before the cool-down or reply budget is spent on it (the
-    same question asked again later may still be answered)."""
-    if not ctx.too_late():
+    same question asked again later may still be answered). A question addressed to the bot (an
+    @-mention, a reply to it, its private chat) is never late: the member waits for that answer."""
+    if ctx.message.addressed or not ctx.too_late():
         return False
     message = ctx.message
     log.info("unprompted answer to %s:%s message %s not posted: question %.1fs old (deadline %gs)",

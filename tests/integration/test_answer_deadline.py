@@ -20,7 +20,7 @@ from bot.store.schema import pending_work
 from bot.store.shared import pending_row
 from bot.webhook import DISPATCHER
 from tests.integration.conftest import (
-    GROUP, TELEGRAM_CHAT, base_config, post_telegram, telegram_section, tg_update,
+    BOT_USERNAME, GROUP, TELEGRAM_CHAT, base_config, post_telegram, telegram_section, tg_update,
 )
 from tests.integration.test_metrics import scrape
 
@@ -80,6 +80,18 @@ async def test_a_late_ask_is_still_answered(make_bot, telegram_api, tmp_path):
     bot = await make_bot(config(tmp_path, telegram_api, deadline=20), clock=TickingClock(step=30))
     before = await scrape(bot)
     update = tg_update(f"/ask {QUESTION}")
+    await post_telegram(bot.client, update)
+    [sent] = telegram_api.sent()
+    assert ANSWERER in sent["text"] and sent["reply_parameters"]["message_id"] == update["message"]["message_id"]
+    assert late_count(await scrape(bot)) == late_count(before)
+
+
+async def test_a_late_question_addressed_to_the_bot_is_still_answered(make_bot, telegram_api, tmp_path):
+    """An @-mention of the bot asks it directly, like a command: the member waits for the answer."""
+    bot = await make_bot(config(tmp_path, telegram_api, deadline=20), clock=TickingClock(step=30))
+    before = await scrape(bot)
+    mention = f"@{BOT_USERNAME}"
+    update = tg_update(f"{mention} {QUESTION}", entities=[{"type": "mention", "offset": 0, "length": len(mention)}])
     await post_telegram(bot.client, update)
     [sent] = telegram_api.sent()
     assert ANSWERER in sent["text"] and sent["reply_parameters"]["message_id"] == update["message"]["message_id"]
