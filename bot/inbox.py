@@ -40,7 +40,7 @@ from bot.store.inbox_rows import (
     LIVE_COLUMNS, Item, MemberItem, live_row, live_values, member_rename_rows, member_rows,
 )
 from bot.store.schema import groups, live_messages, members, pending_work
-from bot.store.shared import finish_pending, message_json, pending_row
+from bot.store.shared import PENDING_COLUMNS, finish_pending, pending_row, pending_values
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,6 @@ LAST_SEEN_RESOLUTION = 60  # seconds: members.last_seen_ts is refreshed at most 
 
 _KEY = ("platform", "chat_id", "message_id")
 _MENTIONS_AT = LIVE_COLUMNS.index("mentions")  # the one JSON column
-_PENDING_COLUMNS = ("platform", "chat_id", "message_id", "payload", "owner", "claimed_ts")
 _MEMBER_COLUMNS = ("group_id", "platform", "user_key", "display_name", "is_bot", "first_seen_ts",
                    "last_seen_ts", "joined_ts")
 
@@ -343,9 +342,8 @@ class Inbox:
         if not self._fast:
             conn.execute(self._insert_pending, [pending_row(m, self.owner, now) for m in messages])
             return
-        owner = self.owner  # the values of `pending_row`, in `_PENDING_COLUMNS` order
-        rows = [[m.platform, m.chat_id, m.message_id, message_json(m), owner, now] for m in messages]
-        self._raw(conn, lambda cursor: batch_sql.insert_rows(cursor, "pending_work", _PENDING_COLUMNS, rows))
+        rows = [pending_values(m, self.owner, now) for m in messages]
+        self._raw(conn, lambda cursor: batch_sql.insert_rows(cursor, "pending_work", PENDING_COLUMNS, rows))
 
     @staticmethod
     def _raw(conn, work):

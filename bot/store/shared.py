@@ -172,9 +172,18 @@ def message_from_json(text: str) -> Incoming:
         addressed=d["addressed"], edited=d["edited"], joined=tuple(Member(*x) for x in d["joined"]))
 
 
+PENDING_COLUMNS = ("platform", "chat_id", "message_id", "payload", "owner", "claimed_ts")
+
+
+def pending_values(m: Incoming, owner: str, now: int) -> list:
+    """A message's pending_work row in `PENDING_COLUMNS` order (the inbox's SQLite batch statements
+    take the values as they are)."""
+    return [m.platform, m.chat_id, m.message_id, message_json(m), owner, now]
+
+
 def pending_row(m: Incoming, owner: str, now: int) -> dict:
-    return {"platform": m.platform, "chat_id": m.chat_id, "message_id": m.message_id, "payload": message_json(m),
-            "owner": owner, "claimed_ts": now}
+    """The pending_work row of a message as a dict (SQLAlchemy Core's statements)."""
+    return dict(zip(PENDING_COLUMNS, pending_values(m, owner, now)))
 
 
 _DELETE_PENDING = delete(pending_work).where(
